@@ -1,0 +1,65 @@
+/**
+ * `ifpp` command line. Commands load lazily so that station commands never pull simulator
+ * or decryption modules into their import graph (GENS09/GENS10).
+ */
+import { isIfppError } from '../core/errors.ts';
+import { CliUsageError, type CommandSpec } from './command.ts';
+
+const commands: CommandSpec[] = [
+  { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
+  { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', load: () => import('./commands/sim-unbind.ts') },
+  { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
+  { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
+];
+
+function usage(): string {
+  const w = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'ifpp — in-factory eSIM profile provisioning station (GSMA SGP.41)',
+    '',
+    'Usage: ifpp <command> [options]     (ifpp <command> --help for its options)',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+    process.stdout.write(usage());
+    return argv.length === 0 ? 2 : 0;
+  }
+  // Longest command name that prefixes the arguments wins ("bpp inspect" over "bpp").
+  const match = commands
+    .filter((c) => {
+      const words = c.name.split(' ');
+      return words.every((w, i) => argv[i] === w);
+    })
+    .sort((a, b) => b.name.length - a.name.length)[0];
+  if (!match) {
+    process.stderr.write(`ifpp: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${usage()}`);
+    return 2;
+  }
+  const rest = argv.slice(match.name.split(' ').length);
+  const mod = await match.load();
+  try {
+    if (rest.includes('--help') || rest.includes('-h')) {
+      process.stdout.write(mod.help + '\n');
+      return 0;
+    }
+    return await mod.run(rest);
+  } catch (e) {
+    if (e instanceof CliUsageError) {
+      process.stderr.write(`ifpp ${match.name}: ${e.message}\n\n${mod.help}\n`);
+      return 2;
+    }
+    if (isIfppError(e)) {
+      process.stderr.write(`ifpp ${match.name}: ${e.describe()}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
