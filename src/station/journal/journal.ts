@@ -1,0 +1,135 @@
+/**
+ * Append-only, fsync'd journal (NDJSON). The station writes a record before and after every
+ * irreversible step and waits for it to be on disk before going on, so a process killed at any
+ * point leaves a journal from which every unit can be accounted for.
+ *
+ * Group commit: records appended while a sync is in progress are written and synced together
+ * in the next round, so 32 slots journaling at once cost one fdatasync per round, not 32.
+ */
+import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { IfppError } from '../../core/errors.ts';
+
+export class JournalError extends IfppError {}
+
+export interface JournalRecord {
+  /** Sequence number, assigned by the journal, strictly increasing across restarts. */
+  seq: number;
+  /** ISO time the record was appended. */
+  at: string;
+  type: string;
+  [k: string]: unknown;
+}
+
+interface Pending {
+  line: string;
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export interface ReadResult {
+  records: JournalRecord[];
+  /** A last line cut off by a crash mid-write; it was never acknowledged, so it is ignored. */
+  tornTail: boolean;
+}
+
+export class Journal {
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    private nextSeq: number,
+  ) {}
+
+  /** Opens (creating if needed) the journal at `path`; returns it with what it already held. */
+  static async open(path: string): Promise<{ journal: Journal; existing: ReadResult }> {
+    await mkdir(dirname(path), { recursive: true });
+    const existing = await Journal.read(path);
+    if (existing.tornTail) await Journal.trimTornTail(path);
+    const fh = await open(path, 'a');
+    const last = existing.records[existing.records.length - 1];
+    return { journal: new Journal(fh, path, last ? last.seq + 1 : 1), existing };
+  }
+
+  /** Reads every complete record. A malformed line that is not the last one is corruption. */
+  static async read(path: string): Promise<ReadResult> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornTail: false };
+      throw new JournalError('JOURNAL_UNREADABLE', `cannot read journal ${path}: ${(e as Error).message}`);
+    }
+    // Bytes after the last newline were cut off by a crash mid-write and never acknowledged.
+    const cut = text.lastIndexOf('\n') + 1;
+    const tornTail = cut < text.length;
+    const lines = text.slice(0, cut).split('\n');
+    const records: JournalRecord[] = [];
+    for (let i = 0; i < lines.length; i++) {
+      const line = lines[i]!;
+      if (line === '') continue;
+      try {
+        records.push(JSON.parse(line) as JournalRecord);
+      } catch {
+        throw new JournalError('JOURNAL_CORRUPT', `journal ${path} line ${i + 1} is not valid JSON`, {
+          hint: 'the journal was edited or the disk is damaged; keep a copy and contact support before running again',
+        });
+      }
+    }
+    return { records, tornTail };
+  }
+
+  private static async trimTornTail(path: string): Promise<void> {
+    const text = await readFile(path, 'utf8');
+    const keep = text.slice(0, text.lastIndexOf('\n') + 1);
+    const fh = await open(path, 'r+');
+    try {
+      await fh.truncate(Buffer.byteLength(keep));
+      await fh.datasync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** Appends a record and resolves once it is on stable storage. */
+  append(type: string, fields: Record<string, unknown> = {}): Promise<JournalRecord> {
+    if (this.closed) return Promise.reject(new JournalError('JOURNAL_CLOSED', `journal ${this.path} is closed`));
+    const rec: JournalRecord = { seq: this.nextSeq++, at: new Date().toISOString(), type, ...fields };
+    const line = JSON.stringify(rec) + '\n';
+    return new Promise<JournalRecord>((resolve, reject) => {
+      this.queue.push({ line, resolve: () => resolve(rec), reject });
+      if (!this.flushing) this.flushing = this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          await this.fh.appendFile(batch.map((p) => p.line).join(''));
+          await this.fh.datasync();
+          for (const p of batch) p.resolve();
+        } catch (e) {
+          const err = new JournalError('JOURNAL_WRITE_FAILED', `cannot write journal ${this.path}: ${(e as Error).message}`, {
+            hint: 'check free disk space and permissions; the station stops loading until the journal is writable',
+            cause: e,
+          });
+          for (const p of batch) p.reject(err);
+        }
+      }
+    } finally {
+      this.flushing = null;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.flushing) await this.flushing;
+    await this.fh.close();
+  }
+}
