@@ -1,0 +1,178 @@
+/**
+ * The station's BPP store: imported Esbpp batches, each with an EID-sorted on-disk index and
+ * one state byte per BPP. Lookups and state changes touch only the records concerned, so the
+ * store's memory use does not grow with the number of BPPs.
+ *
+ *   STORE/batches/<batchId>/manifest.json   as delivered
+ *   STORE/batches/<batchId>/bpps-NNNN.bin   data files, copied and hash-checked at import
+ *   STORE/batches/<batchId>/index.bin       see index-file.ts
+ *   STORE/batches/<batchId>/state.bin       one BppState byte per index record
+ */
+import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { IfppError } from '../../core/errors.ts';
+import { bytesEqual } from '../../core/bytes.ts';
+import { IndexReader, type IndexEntry } from './index-file.ts';
+import type { BatchManifest } from './manifest.ts';
+
+export class StoreError extends IfppError {}
+
+export const BppState = {
+  available: 0,
+  inFlight: 1,
+  installed: 2,
+  /** Failed after the secure channel opened: the one-time key is consumed, the BPP is dead. */
+  failedKeyBurnt: 3,
+  /** Failed before BF23 was accepted: key and BPP are still good; may be chosen again. */
+  failedBeforeSecureChannel: 4,
+  /** Refused at import (hash, signature or structure); never pushed. */
+  rejected: 5,
+} as const;
+export type BppState = (typeof BppState)[keyof typeof BppState];
+export const BPP_STATE_NAMES: Record<BppState, string> = {
+  0: 'available',
+  1: 'in flight',
+  2: 'installed',
+  3: 'failed (key burnt)',
+  4: 'failed before secure channel',
+  5: 'rejected at import',
+};
+
+export interface StoredBpp extends IndexEntry {
+  batchId: string;
+  state: BppState;
+}
+
+class Batch {
+  readonly index: IndexReader;
+  private stateFd: number;
+  private dataFds = new Map<number, number>();
+
+  constructor(
+    readonly dir: string,
+    readonly manifest: BatchManifest,
+  ) {
+    this.index = new IndexReader(join(dir, 'index.bin'));
+    this.stateFd = openSync(join(dir, 'state.bin'), 'r+');
+  }
+
+  state(position: number): BppState {
+    const b = new Uint8Array(1);
+    readSync(this.stateFd, b, 0, 1, position);
+    return b[0] as BppState;
+  }
+
+  setState(position: number, state: BppState): void {
+    writeSync(this.stateFd, Uint8Array.of(state), 0, 1, position);
+    fdatasyncSync(this.stateFd);
+  }
+
+  counts(): Record<BppState, number> {
+    const all = new Uint8Array(this.index.count);
+    if (all.length) readSync(this.stateFd, all, 0, all.length, 0);
+    const c = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } as Record<BppState, number>;
+    for (const s of all) c[s as BppState]++;
+    return c;
+  }
+
+  readBpp(e: IndexEntry): Uint8Array {
+    let fd = this.dataFds.get(e.fileNo);
+    const file = this.manifest.dataFiles[e.fileNo];
+    if (!file) throw new StoreError('STORE_DAMAGED', `batch ${this.manifest.batchId} has no data file #${e.fileNo}`);
+    if (fd === undefined) {
+      fd = openSync(join(this.dir, file), 'r');
+      this.dataFds.set(e.fileNo, fd);
+    }
+    const out = new Uint8Array(e.length);
+    const n = readSync(fd, out, 0, e.length, e.offset);
+    if (n !== e.length) throw new StoreError('STORE_DAMAGED', `short read of a BPP in ${file} at offset ${e.offset}`);
+    return out;
+  }
+
+  close(): void {
+    this.index.close();
+    closeSync(this.stateFd);
+    for (const fd of this.dataFds.values()) closeSync(fd);
+  }
+}
+
+export class BppStore {
+  private batches = new Map<string, Batch>();
+
+  private constructor(readonly dir: string) {}
+
+  static open(dir: string): BppStore {
+    const s = new BppStore(dir);
+    const root = join(dir, 'batches');
+    mkdirSync(root, { recursive: true });
+    for (const id of readdirSync(root).sort()) {
+      const bdir = join(root, id);
+      // A batch directory without its completion marker is a crashed import: ignore it.
+      if (!existsSync(join(bdir, 'imported'))) continue;
+      const manifest = JSON.parse(readFileSync(join(bdir, 'manifest.store.json'), 'utf8')) as BatchManifest;
+      s.batches.set(manifest.batchId, new Batch(bdir, manifest));
+    }
+    return s;
+  }
+
+  batchIds(): string[] {
+    return [...this.batches.keys()];
+  }
+
+  manifest(batchId: string): BatchManifest {
+    return this.batch(batchId).manifest;
+  }
+
+  private batch(batchId: string): Batch {
+    const b = this.batches.get(batchId);
+    if (!b) throw new StoreError('STORE_UNKNOWN_BATCH', `batch ${batchId} is not in the store ${this.dir}`);
+    return b;
+  }
+
+  /** Every BPP bound to `eid`, across batches, with its state. */
+  findByEid(eid: Uint8Array): StoredBpp[] {
+    const out: StoredBpp[] = [];
+    for (const [batchId, b] of this.batches) {
+      for (const e of b.index.findByEid(eid)) out.push({ ...e, batchId, state: b.state(e.position) });
+    }
+    return out;
+  }
+
+  /**
+   * The BPP to push into the chip `eid` whose unused one-time keys are `unusedOtpks`: one in a
+   * loadable state, bound to this EID and to one of those keys. Undefined when none fits.
+   */
+  choose(eid: Uint8Array, unusedOtpks: readonly Uint8Array[]): StoredBpp | undefined {
+    for (const c of this.findByEid(eid)) {
+      if (c.state !== BppState.available && c.state !== BppState.failedBeforeSecureChannel) continue;
+      if (!bytesEqual(c.eid, eid)) continue;
+      if (unusedOtpks.some((k) => bytesEqual(k, c.otpk))) return c;
+    }
+    return undefined;
+  }
+
+  readBpp(b: StoredBpp): Uint8Array {
+    return this.batch(b.batchId).readBpp(b);
+  }
+
+  setState(b: Pick<StoredBpp, 'batchId' | 'position'>, state: BppState): void {
+    this.batch(b.batchId).setState(b.position, state);
+  }
+
+  /** Counts per state, per batch: for the UI's "BPPs left" and for reports. */
+  counts(): Map<string, Record<BppState, number>> {
+    const m = new Map<string, Record<BppState, number>>();
+    for (const [id, b] of this.batches) m.set(id, b.counts());
+    return m;
+  }
+
+  /** @internal used by the importer once a batch is complete on disk. */
+  attach(dir: string, manifest: BatchManifest): void {
+    this.batches.set(manifest.batchId, new Batch(dir, manifest));
+  }
+
+  close(): void {
+    for (const b of this.batches.values()) b.close();
+    this.batches.clear();
+  }
+}
