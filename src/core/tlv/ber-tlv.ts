@@ -54,47 +54,19 @@ export function tagHex(tag: number): string {
 
 /** Reads one TLV starting at `pos` of `buf`. `base` is added to offsets in errors and results. */
 export function readTlv(buf: Uint8Array, pos = 0, base = 0): Tlv {
-  const start = pos;
-  if (pos >= buf.length) throw new TlvError('TLV_TRUNCATED', 'expected a tag but the data ended', base + pos);
-  const first = buf[pos++]!;
-  let tag = first;
-  if ((first & 0x1f) === 0x1f) {
-    // Multi-byte tag: continuation bytes while bit 8 is set; we allow at most 3 tag bytes.
-    let n = 0;
-    for (;;) {
-      if (pos >= buf.length) throw new TlvError('TLV_TRUNCATED', 'tag ended early', base + start);
-      const b = buf[pos++]!;
-      tag = tag * 256 + b;
-      n++;
-      if ((b & 0x80) === 0) break;
-      if (n >= 2) throw new TlvError('TLV_BAD_TAG', 'tag longer than 3 bytes', base + start);
-    }
-  }
-  if (pos >= buf.length) throw new TlvError('TLV_TRUNCATED', 'length missing', base + start, tag);
-  const l0 = buf[pos++]!;
-  let length: number;
-  if (l0 < 0x80) {
-    length = l0;
-  } else if (l0 === 0x80) {
-    throw new TlvError('TLV_BAD_LENGTH', 'indefinite length is not allowed in DER', base + start, tag);
-  } else {
-    const nl = l0 & 0x7f;
-    if (nl > 3) throw new TlvError('TLV_BAD_LENGTH', `length field of ${nl} bytes is too large`, base + start, tag);
-    if (pos + nl > buf.length) throw new TlvError('TLV_TRUNCATED', 'length field ended early', base + start, tag);
-    length = 0;
-    for (let i = 0; i < nl; i++) length = length * 256 + buf[pos++]!;
-  }
-  if (length > MAX_TLV_LENGTH) throw new TlvError('TLV_BAD_LENGTH', `length ${length} is too large`, base + start, tag);
-  if (pos + length > buf.length) {
-    throw new TlvError('TLV_TRUNCATED', `value of ${length} bytes but only ${buf.length - pos} remain`, base + start, tag);
+  const h = readHeader(buf, pos, base);
+  if (h.length > MAX_TLV_LENGTH) throw new TlvError('TLV_BAD_LENGTH', `length ${h.length} is too large`, base + pos, h.tag);
+  const v = pos + h.headerLength;
+  if (v + h.length > buf.length) {
+    throw new TlvError('TLV_TRUNCATED', `value of ${h.length} bytes but only ${buf.length - v} remain`, base + pos, h.tag);
   }
   return {
-    tag,
-    constructed: (first & 0x20) !== 0,
-    offset: base + start,
-    header: buf.subarray(start, pos),
-    value: buf.subarray(pos, pos + length),
-    raw: buf.subarray(start, pos + length),
+    tag: h.tag,
+    constructed: h.constructed,
+    offset: base + pos,
+    header: buf.subarray(pos, v),
+    value: buf.subarray(v, v + h.length),
+    raw: buf.subarray(pos, v + h.length),
   };
 }
 
@@ -186,4 +158,47 @@ export function tlv(tag: number, ...value: Uint8Array[]): Uint8Array {
 /** Short human form for error messages and logs. */
 export function describeTlv(t: Tlv): string {
   return `${tagHex(t.tag)} (${t.value.length} bytes at ${t.offset})${t.value.length <= 16 ? ' ' + toHex(t.value) : ''}`;
+}
+
+export interface TlvHeader {
+  readonly tag: number;
+  readonly constructed: boolean;
+  /** Declared value length (the value itself need not be present). */
+  readonly length: number;
+  /** Number of tag and length bytes. */
+  readonly headerLength: number;
+}
+
+/**
+ * Reads only a tag and length: for data that arrives in pieces, such as the "A3 tag+length"
+ * call of a BPP load, whose value follows in later calls.
+ */
+export function readHeader(buf: Uint8Array, pos = 0, base = 0): TlvHeader {
+  let p = pos;
+  if (p >= buf.length) throw new TlvError('TLV_TRUNCATED', 'expected a tag but the data ended', base + pos);
+  const first = buf[p++]!;
+  if ((first & 0x1f) === 0x1f) {
+    let n = 0;
+    for (;;) {
+      if (p >= buf.length) throw new TlvError('TLV_TRUNCATED', 'tag ended early', base + pos);
+      const b = buf[p++]!;
+      n++;
+      if ((b & 0x80) === 0) break;
+      if (n >= 2) throw new TlvError('TLV_BAD_TAG', 'tag longer than 3 bytes', base + pos);
+    }
+  }
+  let tag = 0;
+  for (let i = pos; i < p; i++) tag = tag * 256 + buf[i]!;
+  if (p >= buf.length) throw new TlvError('TLV_TRUNCATED', 'length missing', base + pos, tag);
+  const l0 = buf[p++]!;
+  let length = l0;
+  if (l0 === 0x80) throw new TlvError('TLV_BAD_LENGTH', 'indefinite length is not allowed in DER', base + pos, tag);
+  if (l0 > 0x80) {
+    const nl = l0 & 0x7f;
+    if (nl > 3) throw new TlvError('TLV_BAD_LENGTH', `length field of ${nl} bytes is too large`, base + pos, tag);
+    if (p + nl > buf.length) throw new TlvError('TLV_TRUNCATED', 'length field ended early', base + pos, tag);
+    length = 0;
+    for (let i = 0; i < nl; i++) length = length * 256 + buf[p++]!;
+  }
+  return { tag, constructed: (first & 0x20) !== 0, length, headerLength: p - pos };
 }
