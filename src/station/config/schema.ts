@@ -1,0 +1,344 @@
+/**
+ * Station configuration: what integrators write (`*Input` types: optional fields, pin
+ * shorthands, relative paths) and what the station runs on (`StationConfig`: defaults
+ * applied, pins as Firmata numbers, paths absolute). validate.ts turns one into the other;
+ * docs/integrator-guide.md is the reference for every key.
+ */
+
+export const CONFIG_FORMAT = 'ifpp-station/1';
+
+/**
+ * `panel-jig`: one clamp cycle presses a panel onto every slot at once; safety inputs gate it.
+ * `socket-programmer`: independent sockets; a DUT's presence input starts that slot alone.
+ */
+export type StationKind = 'panel-jig' | 'socket-programmer';
+export const STATION_KINDS: readonly StationKind[] = ['panel-jig', 'socket-programmer'];
+
+// ---------------------------------------------------------------------------------------
+// Pins
+
+/** A Firmata pin: its digital number, or an analog name "A0".."A15" (used as a digital pin). */
+export type PinName = number | `A${number}`;
+
+/** "Active" always means the named condition holds: pressed, closed, present, open, broken. */
+export interface InputPinSpec {
+  pin: PinName;
+  /** The condition holds when the pin reads LOW (switch to ground). Default false. */
+  activeLow?: boolean;
+  /** Enable the board's internal pull-up. Default false. */
+  pullup?: boolean;
+}
+
+export interface OutputPinSpec {
+  pin: PinName;
+  /** Drive LOW to switch on (sinking LED, active-low relay board). Default false. */
+  activeLow?: boolean;
+}
+
+export type InputPinInput = PinName | InputPinSpec;
+export type OutputPinInput = PinName | OutputPinSpec;
+
+export interface InputPin {
+  /** Firmata pin number (analog names resolved: on a Mega, "A0" is 54). */
+  pin: number;
+  /** The pin as the config wrote it, for messages ("A0", "22"). */
+  label: string;
+  activeLow: boolean;
+  pullup: boolean;
+}
+
+export interface OutputPin {
+  pin: number;
+  label: string;
+  activeLow: boolean;
+}
+
+// ---------------------------------------------------------------------------------------
+// Board (the jig's Firmata board, driven through johnny-five)
+
+export interface BoardModel {
+  /** Digital pins 0..digitalPins-1; analog pins follow them: An is digitalPins + n. */
+  digitalPins: number;
+  analogPins: number;
+  /** Analog inputs that cannot work as digital pins (the Nano's A6/A7): unusable here. */
+  analogOnly: readonly number[];
+}
+
+export const BOARD_MODELS = {
+  mega2560: { digitalPins: 54, analogPins: 16, analogOnly: [] },
+  uno: { digitalPins: 14, analogPins: 6, analogOnly: [] },
+  nano: { digitalPins: 14, analogPins: 8, analogOnly: [20, 21] },
+} as const satisfies Record<string, BoardModel>;
+
+export type BoardModelName = keyof typeof BOARD_MODELS | 'custom';
+
+export type GuardType = 'lid' | 'light-curtain';
+export const GUARD_TYPES: readonly GuardType[] = ['lid', 'light-curtain'];
+
+export interface ClampInput {
+  /** Output that closes the clamp (valve or actuator); off = open. */
+  output: OutputPinInput;
+  /** Input active when the clamp is fully closed. */
+  closedSensor: InputPinInput;
+  /** Give up (and open the clamp) when closedSensor is not active within this time. */
+  closeTimeoutMs?: number;
+}
+
+export interface StartButtonsInput {
+  left: InputPinInput;
+  right: InputPinInput;
+  /** Both buttons must go active within this window of each other. */
+  windowMs?: number;
+}
+
+export interface GuardInput extends InputPinSpec {
+  /** What the input watches; active = lid open / curtain interrupted. */
+  type: GuardType;
+}
+
+export interface TowerLightInput {
+  red?: OutputPinInput;
+  amber?: OutputPinInput;
+  green?: OutputPinInput;
+  blue?: OutputPinInput;
+}
+
+export interface BoardInput {
+  /** Serial device of the Firmata board (/dev/ttyACM0, /dev/serial/by-id/…, a simulator pty). */
+  port: string;
+  /** Firmata serial speed. Default 57600 (StandardFirmata). */
+  baudRate?: number;
+  /** Default "mega2560". "custom" needs digitalPins and analogPins. */
+  model?: BoardModelName;
+  digitalPins?: number;
+  analogPins?: number;
+  /** Pins nobody may use. Default [0, 1]: the serial link Firmata itself runs on. */
+  reservedPins?: number[];
+  clamp?: ClampInput;
+  startButtons?: StartButtonsInput;
+  /** Input active while the emergency stop is pressed (wire it normally closed). */
+  estop?: InputPinInput;
+  guard?: GuardInput;
+  towerLight?: TowerLightInput;
+  buzzer?: OutputPinInput;
+}
+
+export interface Clamp {
+  output: OutputPin;
+  closedSensor: InputPin;
+  closeTimeoutMs: number;
+}
+
+export interface StartButtons {
+  left: InputPin;
+  right: InputPin;
+  windowMs: number;
+}
+
+export interface Guard extends InputPin {
+  type: GuardType;
+}
+
+export interface TowerLight {
+  red?: OutputPin;
+  amber?: OutputPin;
+  green?: OutputPin;
+  blue?: OutputPin;
+}
+
+export interface Board {
+  /** Absolute device path (see resolveDevicePath). */
+  port: string;
+  baudRate: number;
+  model: BoardModelName;
+  digitalPins: number;
+  analogPins: number;
+  reservedPins: number[];
+  clamp?: Clamp;
+  startButtons?: StartButtons;
+  estop?: InputPin;
+  guard?: Guard;
+  towerLight?: TowerLight;
+  buzzer?: OutputPin;
+}
+
+// ---------------------------------------------------------------------------------------
+// Bridges and slots
+
+export const MAX_BRIDGE_SLOTS = 16;
+
+export interface BridgeInput {
+  /** Name slots refer to: letters, digits, "_", "-", ".". */
+  id: string;
+  /** Serial device of the bridge (hardware/PROTOCOL.md runs over it). */
+  port: string;
+  /** Host link speed. Default 921600. */
+  baudRate?: number;
+  /** Card channels on this bridge, 1..16. */
+  slots: number;
+}
+
+export interface Bridge {
+  id: string;
+  port: string;
+  baudRate: number;
+  slots: number;
+}
+
+export interface SlotInput {
+  /** Shown to operators and written to the journal: letters, digits, "_", "-", ".". */
+  id: string;
+  /** Bridge id and 0-based channel on it that carry this slot's card contacts. */
+  bridge: string;
+  channel: number;
+  /** Position in the physical layout, 1-based; row 1 is the top row as the operator faces the station. */
+  row: number;
+  col: number;
+  /** A disabled slot keeps its wiring in the file but is never used. Default true. */
+  enabled?: boolean;
+  /** Switches the DUT supply on. */
+  power?: OutputPinInput;
+  /** Holds the DUT (its own MCU/modem) in reset so only the bridge talks to the eUICC. */
+  reset?: OutputPinInput;
+  /** Active while a DUT sits in the slot. Required on a socket-programmer. */
+  presence?: InputPinInput;
+  passLed?: OutputPinInput;
+  failLed?: OutputPinInput;
+}
+
+export interface Slot {
+  id: string;
+  bridge: string;
+  channel: number;
+  row: number;
+  col: number;
+  enabled: boolean;
+  power?: OutputPin;
+  reset?: OutputPin;
+  presence?: InputPin;
+  passLed?: OutputPin;
+  failLed?: OutputPin;
+}
+
+export const SLOT_PIN_ROLES = ['power', 'reset', 'presence', 'passLed', 'failLed'] as const;
+export type SlotPinRole = (typeof SLOT_PIN_ROLES)[number];
+export const SLOT_INPUT_ROLES: readonly SlotPinRole[] = ['presence'];
+
+// ---------------------------------------------------------------------------------------
+// Loading and policies
+
+export interface RetryPolicy {
+  /** Load attempts per chip. Each attempt past BF23 burns a one-time key. Default 2. */
+  maxAttemptsPerChip: number;
+  /** A request times out after this many times its expected duration at the link speed. Default 3. */
+  timeoutFactor: number;
+}
+
+export interface LoadingConfig {
+  /** STORE DATA data bytes per APDU, 1..255. Default 255. */
+  blockSize: number;
+  /** Logical channel for the ISD-R, 0..19. Default 0 (basic channel). */
+  logicalChannel: number;
+  /** Negotiate a faster Fi/Di with PPS after the ATR. Default true. */
+  pps: boolean;
+  retry: RetryPolicy;
+}
+
+export interface LoadingInput {
+  blockSize?: number;
+  logicalChannel?: number;
+  pps?: boolean;
+  retry?: Partial<RetryPolicy>;
+}
+
+export type UnknownEidAction = 'fail' | 'skip';
+export const UNKNOWN_EID_ACTIONS: readonly UnknownEidAction[] = ['fail', 'skip'];
+
+export interface EidPolicy {
+  /** Reject an EID whose check digits are wrong (mod 97 != 1). Default true. */
+  verifyCheckDigits: boolean;
+  /** A chip whose EID has no BPP in the store: "fail" the slot, or "skip" it untouched. Default "fail". */
+  unknownEid: UnknownEidAction;
+}
+
+export interface PostChecks {
+  /** After a load, read the profile list and require the new ICCID in it. Default true. */
+  verifyProfileListed: boolean;
+  /** End of production: delete the chip's unused one-time keys (DMF03). Default false. */
+  deleteUnusedOneTimeKeys: boolean;
+  /** End of production: close FPA services for good (GENS13). Default false. */
+  closeFpaServices: boolean;
+}
+
+/** Read only by the simulators; the station ignores it. Paths resolve like every other path. */
+export interface SimulationSection {
+  /** Folder of the simulated world (chips, SM-DPf, store). */
+  world?: string;
+  [key: string]: unknown;
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole station
+
+export interface StationConfigInput {
+  /** Optional version tag; when present it must be "ifpp-station/1". */
+  format?: typeof CONFIG_FORMAT;
+  name: string;
+  kind: StationKind;
+  /** BPP store folder. */
+  store: string;
+  /** Journal folder (per-chip results, crash recovery). */
+  journal: string;
+  /** Profile Loading Report output folder. */
+  reports: string;
+  /** The jig's Firmata board. Required when any pin is used. */
+  board?: BoardInput;
+  bridges: BridgeInput[];
+  slots: SlotInput[];
+  loading?: LoadingInput;
+  eidPolicy?: Partial<EidPolicy>;
+  postChecks?: Partial<PostChecks>;
+  simulation?: SimulationSection;
+}
+
+export interface StationConfig {
+  format: typeof CONFIG_FORMAT;
+  name: string;
+  kind: StationKind;
+  store: string;
+  journal: string;
+  reports: string;
+  board?: Board;
+  bridges: Bridge[];
+  slots: Slot[];
+  loading: LoadingConfig;
+  eidPolicy: EidPolicy;
+  postChecks: PostChecks;
+  simulation?: SimulationSection;
+  /** Where the config came from; relative paths were resolved against `dir`. */
+  source: { file: string; dir: string };
+}
+
+export const DEFAULTS = {
+  boardModel: 'mega2560' as BoardModelName,
+  boardBaudRate: 57600,
+  reservedPins: [0, 1] as readonly number[],
+  bridgeBaudRate: 921600,
+  clampCloseTimeoutMs: 3000,
+  twoHandWindowMs: 500,
+  slotEnabled: true,
+  loading: { blockSize: 255, logicalChannel: 0, pps: true, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 } } satisfies LoadingConfig,
+  eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' } satisfies EidPolicy,
+  postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false } satisfies PostChecks,
+} as const;
+
+/** Limits the validator enforces (documented in the integrator guide). */
+export const LIMITS = {
+  twoHandWindowMs: { min: 50, max: 2000 },
+  clampCloseTimeoutMs: { min: 100, max: 60_000 },
+  blockSize: { min: 1, max: 255 },
+  logicalChannel: { min: 0, max: 19 },
+  maxAttemptsPerChip: { min: 1, max: 10 },
+  timeoutFactor: { min: 1, max: 100 },
+  bridgeSlots: { min: 1, max: MAX_BRIDGE_SLOTS },
+} as const;
