@@ -1,0 +1,84 @@
+/**
+ * APDUs over T=0 (ISO 7816-3 §12.2, 7816-4 §5.3): the bridge carries TPDUs; this turns an APDU
+ * of any case into the TPDUs T=0 needs, fetches response data announced with 61xx through GET
+ * RESPONSE, and repeats a command with the length a card asks for with 6Cxx.
+ */
+import { IfppError } from '../../core/errors.ts';
+import { concatBytes, toHex } from '../../core/bytes.ts';
+
+export class ApduError extends IfppError {}
+
+/** Sends one TPDU and returns what the card answered: response data then SW1 SW2. */
+export interface TpduLink {
+  exchange(tpdu: Uint8Array): Promise<Uint8Array>;
+}
+
+export interface ApduResponse {
+  data: Uint8Array;
+  sw: number;
+}
+
+export function swHex(sw: number): string {
+  return sw.toString(16).toUpperCase().padStart(4, '0');
+}
+
+/** CLA of GET RESPONSE on the same logical channel as `cla` (first and further interindustry forms). */
+function getResponseCla(cla: number): number {
+  return (cla & 0x40) !== 0 ? 0x40 | (cla & 0x0f) : cla & 0x03;
+}
+
+/** How many GET RESPONSE rounds we follow before calling the card broken (64 kB of data). */
+const MAX_CHAINED = 256;
+
+export class T0ApduChannel {
+  constructor(private readonly link: TpduLink) {}
+
+  async transmit(apdu: Uint8Array): Promise<ApduResponse> {
+    if (apdu.length < 4) throw new ApduError('APDU_MALFORMED', `APDU of ${apdu.length} bytes is too short`);
+    const header = apdu.subarray(0, 4);
+    let tpdu: Uint8Array;
+    if (apdu.length === 4) {
+      tpdu = concatBytes(header, Uint8Array.of(0)); // case 1
+    } else if (apdu.length === 5) {
+      tpdu = apdu; // case 2: P3 = Le
+    } else {
+      const lc = apdu[4]!;
+      if (lc === 0) throw new ApduError('APDU_MALFORMED', 'extended-length APDUs are not supported under T=0');
+      if (apdu.length === 5 + lc) tpdu = apdu; // case 3
+      else if (apdu.length === 6 + lc) tpdu = apdu.subarray(0, 5 + lc); // case 4: Le is not sent under T=0
+      else throw new ApduError('APDU_MALFORMED', `Lc ${lc} does not match the APDU length ${apdu.length}`);
+    }
+    let r = await this.exchangeChecked(tpdu);
+    let sw = this.swOf(r);
+    if (sw >> 8 === 0x6c && apdu.length === 5) {
+      // Wrong Le: the card tells us the right one; repeat the command with it.
+      r = await this.exchangeChecked(concatBytes(header, Uint8Array.of(sw & 0xff)));
+      sw = this.swOf(r);
+    }
+    const parts: Uint8Array[] = [r.subarray(0, r.length - 2)];
+    for (let n = 0; sw >> 8 === 0x61; n++) {
+      if (n >= MAX_CHAINED) throw new ApduError('APDU_RESPONSE_TOO_LONG', 'card keeps announcing more response data (61xx)');
+      const gr = Uint8Array.of(getResponseCla(apdu[0]!), 0xc0, 0x00, 0x00, sw & 0xff);
+      let g = await this.exchangeChecked(gr);
+      let gsw = this.swOf(g);
+      if (gsw >> 8 === 0x6c) {
+        gr[4] = gsw & 0xff;
+        g = await this.exchangeChecked(gr);
+        gsw = this.swOf(g);
+      }
+      parts.push(g.subarray(0, g.length - 2));
+      sw = gsw;
+    }
+    return { data: concatBytes(...parts), sw };
+  }
+
+  private async exchangeChecked(tpdu: Uint8Array): Promise<Uint8Array> {
+    const r = await this.link.exchange(tpdu);
+    if (r.length < 2) throw new ApduError('APDU_NO_STATUS', `card answered ${toHex(tpdu.subarray(0, 5))} without a status word`);
+    return r;
+  }
+
+  private swOf(r: Uint8Array): number {
+    return (r[r.length - 2]! << 8) | r[r.length - 1]!;
+  }
+}
