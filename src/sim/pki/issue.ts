@@ -308,6 +308,8 @@ function validity(o: ValidityOptions, defaultEnd: Date | ((from: Date) => Date))
   const notBefore = o.notBefore ?? new Date(Math.floor(Date.now() / 1000) * 1000);
   const notAfter = o.notAfter ?? (typeof defaultEnd === 'function' ? defaultEnd(notBefore) : defaultEnd);
   let serial = o.serial ?? new Uint8Array(randomBytes(8));
+  // DER INTEGER must be minimal: a random serial may start with 00 followed by a byte < 80.
+  if (o.serial === undefined) serial[0] = (serial[0]! & 0x7f) | 0x01;
   if (serial.length === 0) throw new InputError('BAD_SERIAL', 'serial number must not be empty');
   // A positive INTEGER: prefix 00 when the top bit is set.
   if (serial[0]! & 0x80) serial = Uint8Array.of(0, ...serial);
