@@ -9,6 +9,8 @@ const commands: CommandSpec[] = [
   { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
   { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', load: () => import('./commands/sim-unbind.ts') },
   { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
+  { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', load: () => import('./commands/sim-eum.ts') },
+  { name: 'sim smdpf bind', summary: 'Simulated SM-DPf: bind a profile to the chips of an eUICC data file; writes an Esbpp batch', load: () => import('./commands/sim-smdpf.ts') },
   { name: 'validate', summary: 'Check a station configuration (fixtures-config/*) and list every problem with its place', load: () => import('./commands/validate.ts') },
   { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
 ];

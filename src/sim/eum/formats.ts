@@ -16,7 +16,13 @@ export interface EuiccDataHeader {
   format: typeof EUICC_DATA_FORMAT;
   eum: string;
   eumCertificate: string; // base64 DER
-  ciCertificate: string; // base64 DER
+  /** base64 DER: the CI the chips trust to verify CERT.DPpb (euiccCiPKIdListForVerification). */
+  ciCertificate: string;
+  /**
+   * base64 DER: the CI that CERT.EUM (and so CERT.EUICC) chains to, present only when it is not
+   * `ciCertificate` (e.g. the SGP.26 DPpb with a generated EUM PKI: that CI's key is not public).
+   */
+  eumCiCertificate?: string;
   curve: CurveName;
   count: number;
 }
@@ -31,7 +37,10 @@ export interface EuiccDataChip {
 export interface ReelHeader {
   format: typeof REEL_FORMAT;
   curve: CurveName;
+  /** base64 DER: the CI the chips check CERT.DPpb chains against (PrepareFactoryLoad). */
   ciCertificate: string;
+  /** base64 DER: the CI of the chips' own chain, present only when it is not `ciCertificate`. */
+  eumCiCertificate?: string;
   eumCertificate: string;
   count: number;
 }

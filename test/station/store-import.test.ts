@@ -1,0 +1,264 @@
+/**
+ * The whole delivery path into the station's store: simulated EUM → simulated SM-DPf batch →
+ * importBatch with the real checks (bpp-checks.ts) → BppStore lookups. Damaged deliveries:
+ * one altered BPP is rejected alone (hash, or signature), a tampered index or a batch under
+ * the wrong CI is refused as a whole, and nothing is left half-imported.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fromHex, toHex } from '../../src/core/bytes.ts';
+import { isIfppError } from '../../src/core/errors.ts';
+import { eidToBytes, makeEid } from '../../src/core/rsp/eid.ts';
+import { createBppChecks, bppChecks } from '../../src/station/store/bpp-checks.ts';
+import { BppState, BppStore } from '../../src/station/store/bpp-store.ts';
+import { importBatch } from '../../src/station/store/import-batch.ts';
+import type { DeliveredManifest } from '../../src/station/store/manifest.ts';
+import { createCi, issueDpPb } from '../../src/sim/pki/issue.ts';
+import { createEumWorld } from '../../src/sim/eum/eum-tool.ts';
+import { writeEumWorld } from '../../src/sim/eum/write-eum.ts';
+import { bindBatch, type IndexLine } from '../../src/sim/smdpf/bind-batch.ts';
+import { defaultIdentityPaths, loadSmdpfIdentity } from '../../src/sim/smdpf/identity.ts';
+import { loadProfileSource } from '../../src/sim/smdpf/profile-source.ts';
+
+const tmp = (p: string) => mkdtempSync(join(tmpdir(), `ifpp-${p}-`));
+const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
+
+function readManifest(dir: string): DeliveredManifest {
+  return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as DeliveredManifest;
+}
+
+function writeManifest(dir: string, m: DeliveredManifest): void {
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m, null, 2));
+}
+
+/** Recomputes the manifest's hash and size of `name` after a test altered the file. */
+function refreshFileHash(dir: string, name: string): void {
+  const m = readManifest(dir);
+  const bytes = new Uint8Array(readFileSync(join(dir, name)));
+  const f = m.files.find((x) => x.name === name)!;
+  f.sha256 = sha(bytes);
+  f.bytes = bytes.length;
+  writeManifest(dir, m);
+}
+
+function indexLines(dir: string): IndexLine[] {
+  return readFileSync(join(dir, 'index.ndjson'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((t) => JSON.parse(t) as IndexLine);
+}
+
+function writeIndex(dir: string, lines: IndexLine[]): void {
+  writeFileSync(join(dir, 'index.ndjson'), lines.map((l) => JSON.stringify(l) + '\n').join(''));
+}
+
+/** A private copy of the pristine batch for one test to damage. */
+function copyBatch(src: string): string {
+  const dst = join(tmp('batch-copy'), 'batch');
+  cpSync(src, dst, { recursive: true });
+  return dst;
+}
+
+async function thrown(p: Promise<unknown>): Promise<{ code: string; message: string }> {
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
+  expect(isIfppError(e), `expected an IfppError, got ${String(e)}`).toBe(true);
+  return e as { code: string; message: string };
+}
+
+describe('batch import into the BPP store', () => {
+  const world = createEumWorld({ euiccs: 4, otks: 3, curve: 'nist' });
+  const worldDir = tmp('store-world');
+  const batch = join(tmp('store-batch'), 'batch');
+  let lines: IndexLine[];
+
+  beforeAll(async () => {
+    writeEumWorld(world, worldDir);
+    const euiccData = join(worldDir, 'euicc-data.ndjson');
+    await bindBatch({
+      euiccData,
+      profile: loadProfileSource('synthetic:2000'),
+      dp: loadSmdpfIdentity(defaultIdentityPaths(euiccData)),
+      out: batch,
+      perEuicc: 2,
+      iccidStart: '894944999999100001',
+    });
+    lines = indexLines(batch);
+    expect(lines.length).toBe(8);
+  });
+
+  it('imports every BPP; choose() finds the one bound to an unused key and readBpp() returns its bytes', async () => {
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, batch, { checks: bppChecks });
+    expect(report.rejected).toEqual([]);
+    expect(report.accepted).toBe(8);
+    expect(report.count).toBe(8);
+    expect(report.warnings).toEqual([]);
+    expect(report.batchId).toBe(readManifest(batch).batchId);
+
+    const target = lines[5]!;
+    const eid = eidToBytes(target.eid);
+    expect(store.findByEid(eid).length).toBe(2);
+    const strangerKey = fromHex('04' + '11'.repeat(64));
+    const got = store.choose(eid, [strangerKey, fromHex(target.otpk)])!;
+    expect(got).toBeDefined();
+    expect(toHex(got.otpk)).toBe(target.otpk);
+    expect(toHex(got.transactionId)).toBe(target.transactionId);
+    expect(toHex(got.iccid)).toBe(target.iccid);
+    const bytes = store.readBpp(got);
+    expect(bytes.length).toBe(target.length);
+    expect(sha(bytes)).toBe(target.sha256);
+    // No BPP for a key the chip no longer has, nor for an unknown chip.
+    expect(store.choose(eid, [strangerKey])).toBeUndefined();
+    expect(store.choose(eidToBytes(makeEid('890490329999999999999999999999')), [fromHex(target.otpk)])).toBeUndefined();
+    await expect(importBatch(store, batch, { checks: bppChecks })).rejects.toThrow(/already in the store/);
+    store.close();
+  });
+
+  it('state changes persist across BppStore.open', async () => {
+    const dir = tmp('store');
+    let store = BppStore.open(dir);
+    await importBatch(store, batch, { checks: bppChecks });
+    const [a, b] = [lines[2]!, lines[3]!];
+    expect(a.eid).toBe(b.eid);
+    const eid = eidToBytes(a.eid);
+    const keys = [fromHex(a.otpk), fromHex(b.otpk)];
+    const first = store.choose(eid, keys)!;
+    expect(toHex(first.otpk)).toBe(a.otpk); // index order: the smaller key first
+    store.setState(first, BppState.installed);
+    store.close();
+
+    store = BppStore.open(dir);
+    const states = store.findByEid(eid).map((x) => [toHex(x.otpk), x.state]);
+    expect(states).toEqual([
+      [a.otpk, BppState.installed],
+      [b.otpk, BppState.available],
+    ]);
+    expect(toHex(store.choose(eid, keys)!.otpk)).toBe(b.otpk);
+    const counts = store.counts().get(readManifest(batch).batchId)!;
+    expect(counts[BppState.installed]).toBe(1);
+    expect(counts[BppState.available]).toBe(7);
+    store.close();
+  });
+
+  it('a BPP altered after delivery is rejected alone, with its line and EID (per-BPP hash)', async () => {
+    const dir = copyBatch(batch);
+    const victim = lines[4]!;
+    const file = join(dir, victim.file);
+    const data = new Uint8Array(readFileSync(file));
+    data[victim.offset + Math.floor(victim.length / 2)]! ^= 0x01;
+    writeFileSync(file, data);
+    refreshFileHash(dir, victim.file); // only the index's per-BPP hash can catch it now
+
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: bppChecks });
+    expect(report.accepted).toBe(7);
+    expect(report.rejected).toEqual([{ line: 5, eid: victim.eid, code: 'BPP_HASH_MISMATCH', reason: expect.stringMatching(/SHA-256/) }]);
+    const eid = eidToBytes(victim.eid);
+    const rejected = store.findByEid(eid).find((x) => toHex(x.otpk) === victim.otpk)!;
+    expect(rejected.state).toBe(BppState.rejected);
+    expect(store.choose(eid, [fromHex(victim.otpk)])).toBeUndefined();
+    store.close();
+  });
+
+  it('a BPP whose BF23 was altered (hashes made to match) fails the signature check', async () => {
+    const dir = copyBatch(batch);
+    const all = indexLines(dir);
+    const victim = all[1]!;
+    const file = join(dir, victim.file);
+    const data = new Uint8Array(readFileSync(file));
+    const bpp = data.subarray(victim.offset, victim.offset + victim.length);
+    const tid = fromHex(victim.transactionId);
+    const at = Buffer.from(bpp).indexOf(Buffer.from(tid));
+    expect(at).toBeGreaterThan(0);
+    bpp[at]! ^= 0x80; // transactionId is covered by smdpSign
+    writeFileSync(file, data);
+    victim.sha256 = sha(bpp);
+    writeIndex(dir, all);
+    refreshFileHash(dir, victim.file);
+    refreshFileHash(dir, 'index.ndjson');
+
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: bppChecks });
+    expect(report.accepted).toBe(7);
+    expect(report.rejected.map((r) => [r.line, r.eid, r.code])).toEqual([[2, victim.eid, 'BPP_BAD_SIGNATURE']]);
+    store.close();
+  });
+
+  it('a BPP swapped onto another key of the same chip fails the signature check', async () => {
+    // Index lines 0 and 1 are the two BPPs of one chip: exchange their keys (hashes still fine).
+    const dir = copyBatch(batch);
+    const all = indexLines(dir);
+    expect(all[0]!.eid).toBe(all[1]!.eid);
+    [all[0]!.otpk, all[1]!.otpk] = [all[1]!.otpk, all[0]!.otpk];
+    // Keep the index sorted, as a careful forger would.
+    [all[0], all[1]] = [all[1]!, all[0]!];
+    writeIndex(dir, all);
+    refreshFileHash(dir, 'index.ndjson');
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: bppChecks });
+    expect(report.rejected.map((r) => r.code)).toEqual(['BPP_BAD_SIGNATURE', 'BPP_BAD_SIGNATURE']);
+    expect(report.accepted).toBe(6);
+    store.close();
+  });
+
+  it('a tampered index (hash differs from the manifest) refuses the whole batch', async () => {
+    const dir = copyBatch(batch);
+    const all = indexLines(dir);
+    all[6]!.iccid = '98' + all[6]!.iccid.slice(2).replace(/^./, (c) => (c === '0' ? '1' : '0'));
+    writeIndex(dir, all);
+    const storeDir = tmp('store');
+    const store = BppStore.open(storeDir);
+    const e = await thrown(importBatch(store, dir, { checks: bppChecks }));
+    expect(e.code).toBe('BATCH_INDEX_DAMAGED');
+    expect(store.batchIds()).toEqual([]);
+    expect(readdirSync(join(storeDir, 'batches'))).toEqual([]);
+    store.close();
+  });
+
+  it('a batch whose CERT.DPpb does not chain to the manifest CI is refused', async () => {
+    const dir = copyBatch(batch);
+    const m = readManifest(dir);
+    m.ciCertificate = Buffer.from(createCi({ curve: 'nist', name: 'IFPP Test CI' }).der).toString('base64');
+    writeManifest(dir, m);
+    const storeDir = tmp('store');
+    const store = BppStore.open(storeDir);
+    const e = await thrown(importBatch(store, dir, { checks: bppChecks }));
+    expect(e.code).toMatch(/^X509_/);
+    expect(e.message).toMatch(/SM-DP\+|DPpb/);
+    expect(store.batchIds()).toEqual([]);
+    expect(readdirSync(join(storeDir, 'batches'))).toEqual([]);
+    store.close();
+  });
+
+  it('a batch signed by another SM-DPf under the right CI fails every BPP', async () => {
+    // The manifest names a different, valid CERT.DPpb under a CI it also names: the chain
+    // passes but no BF23 verifies with that key.
+    const dir = copyBatch(batch);
+    const ci = createCi({ curve: 'nist' });
+    const other = issueDpPb({ ci, curve: 'nist' });
+    const m = readManifest(dir);
+    m.ciCertificate = Buffer.from(ci.der).toString('base64');
+    m.certDpPb = Buffer.from(other.der).toString('base64');
+    writeManifest(dir, m);
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: createBppChecks() });
+    expect(report.accepted).toBe(0);
+    expect(new Set(report.rejected.map((r) => r.code))).toEqual(new Set(['BPP_BAD_SIGNATURE']));
+    expect(existsSync(join(store.dir, 'batches', m.batchId))).toBe(true);
+    store.close();
+  });
+
+  it('checkBpp refuses what is not a BPP with a typed error', () => {
+    const checks = createBppChecks();
+    const dp = readManifest(batch).certDpPb;
+    expect(() => checks.checkBpp(Uint8Array.of(0x30, 0x00), fromHex(lines[0]!.otpk), new Uint8Array(Buffer.from(dp, 'base64')))).toThrow(
+      expect.objectContaining({ code: 'BPP_MALFORMED' }),
+    );
+  });
+});
