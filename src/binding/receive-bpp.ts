@@ -60,7 +60,7 @@ export interface ReceiverKeys {
   euiccOtpk?: Uint8Array;
 }
 
-type Expect = 'bf23' | 'a0' | 'a1' | 'a1-items' | 'a2-or-a3' | 'a3-items' | 'done';
+type Expect = 'bf23' | 'a0' | 'a0-items' | 'a1' | 'a1-items' | 'a2-or-a3' | 'a2-items' | 'a3-items' | 'done';
 
 /** Decodes a piece of decrypted content, turning any failure into an UnbindError. */
 function content<T>(cmd: BppCommandIdName, what: string, f: () => T): T {
@@ -82,6 +82,8 @@ export class BppReceiver {
   private metadata: StoreMetadataRequest | undefined;
   private rsk = false;
   private uppParts: Uint8Array[] = [];
+  /** Decrypted 87 contents of the sequence in progress (A0 or A2). */
+  private seq87Parts: Uint8Array[] = [];
   private counts = { seq87: 0, seq88: 0, secondSeq87: 0, seq86: 0 };
   /** Set once BF23 is accepted: from here a failure burns the one-time key. */
   secureChannelOpen = false;
@@ -128,11 +130,13 @@ export class BppReceiver {
       case 'bf23':
         return 'initialiseSecureChannel';
       case 'a0':
+      case 'a0-items':
         return 'configureISDP';
       case 'a1':
       case 'a1-items':
         return 'storeMetadata';
       case 'a2-or-a3':
+      case 'a2-items':
         return 'replaceSessionKeys';
       default:
         return 'loadProfileElements';
@@ -170,18 +174,19 @@ export class BppReceiver {
         return;
       }
       case 'a0': {
-        const a0 = readTlv(call);
-        if (a0.tag !== 0xa0 || a0.raw.length !== call.length) throw new UnbindError('structure', 'configureISDP', 'scp03tStructureError', 'expected the A0 sequence with its 87 segment');
-        const parts: Uint8Array[] = [];
-        let p = 0;
-        while (p < a0.value.length) {
-          const seg = readTlv(a0.value, p);
-          parts.push(this.bsp!.unprotect(seg.raw, 0x87));
-          p += seg.raw.length;
-          this.counts.seq87++;
-        }
-        this.configureIsdp = content('configureISDP', 'ConfigureISDPRequest', () => decodeConfigureIsdp(concatBytes(...parts)));
-        this.expect = 'a1';
+        // A0 header with its first 87 (a BPP with more 87s in A0 sends each further one alone).
+        const h = readHeader(call);
+        if (h.tag !== 0xa0) throw new UnbindError('structure', 'configureISDP', 'scp03tStructureError', 'expected the A0 sequence with its 87 segment');
+        this.remaining = h.length;
+        this.seq87Parts = [];
+        this.take87s(call.subarray(h.headerLength), 'configureISDP', 'seq87');
+        if (this.remaining === 0) this.finishA0();
+        else this.expect = 'a0-items';
+        return;
+      }
+      case 'a0-items': {
+        this.take87s(call, 'configureISDP', 'seq87');
+        if (this.remaining === 0) this.finishA0();
         return;
       }
       case 'a1': {
@@ -202,25 +207,23 @@ export class BppReceiver {
       case 'a2-or-a3': {
         const h = readHeader(call);
         if (h.tag === 0xa2) {
-          const a2 = readTlv(call);
-          if (a2.raw.length !== call.length) throw new UnbindError('structure', 'replaceSessionKeys', 'scp03tStructureError', 'A2 call must hold the whole A2 sequence');
-          const parts: Uint8Array[] = [];
-          let p = 0;
-          while (p < a2.value.length) {
-            const seg = readTlv(a2.value, p);
-            parts.push(this.bsp!.unprotect(seg.raw, 0x87));
-            p += seg.raw.length;
-            this.counts.secondSeq87++;
-          }
-          const r = content('replaceSessionKeys', 'ReplaceSessionKeysRequest', () => decodeReplaceSessionKeys(concatBytes(...parts)));
-          this.bsp!.replaceSessionKeys(r.ppkEnc, r.ppkCmac, r.initialMacChainingValue);
-          this.rsk = true;
-          return; // still expecting A3
+          if (this.rsk) throw new UnbindError('structure', 'replaceSessionKeys', 'scp03tStructureError', 'a second A2 sequence');
+          this.remaining = h.length;
+          this.seq87Parts = [];
+          this.take87s(call.subarray(h.headerLength), 'replaceSessionKeys', 'secondSeq87');
+          if (this.remaining === 0) this.finishA2();
+          else this.expect = 'a2-items';
+          return;
         }
         if (h.tag !== 0xa3 || h.headerLength !== call.length) throw new UnbindError('structure', 'loadProfileElements', 'scp03tStructureError', 'expected the A2 sequence or the A3 header');
         this.remaining = h.length;
         this.expect = 'a3-items';
         if (this.remaining === 0) this.expect = 'done';
+        return;
+      }
+      case 'a2-items': {
+        this.take87s(call, 'replaceSessionKeys', 'secondSeq87');
+        if (this.remaining === 0) this.finishA2();
         return;
       }
       case 'a3-items': {
@@ -238,6 +241,32 @@ export class BppReceiver {
   private consume(n: number, cmd: BppCommandIdName): void {
     if (n > this.remaining) throw new UnbindError('structure', cmd, 'scp03tStructureError', `segment of ${n} bytes overruns its sequence (${this.remaining} left)`);
     this.remaining -= n;
+  }
+
+  /** Verifies and decrypts the 87 TLVs that fill `bytes`, counting them against the sequence. */
+  private take87s(bytes: Uint8Array, cmd: BppCommandIdName, counter: 'seq87' | 'secondSeq87'): void {
+    let p = 0;
+    while (p < bytes.length) {
+      const seg = readTlv(bytes, p);
+      this.consume(seg.raw.length, cmd);
+      this.seq87Parts.push(this.bsp!.unprotect(seg.raw, 0x87));
+      this.counts[counter]++;
+      p += seg.raw.length;
+    }
+  }
+
+  private finishA0(): void {
+    if (this.counts.seq87 === 0) throw new UnbindError('structure', 'configureISDP', 'scp03tStructureError', 'A0 holds no 87 segment');
+    this.configureIsdp = content('configureISDP', 'ConfigureISDPRequest', () => decodeConfigureIsdp(concatBytes(...this.seq87Parts)));
+    this.expect = 'a1';
+  }
+
+  private finishA2(): void {
+    if (this.counts.secondSeq87 === 0) throw new UnbindError('structure', 'replaceSessionKeys', 'scp03tStructureError', 'A2 holds no 87 segment');
+    const r = content('replaceSessionKeys', 'ReplaceSessionKeysRequest', () => decodeReplaceSessionKeys(concatBytes(...this.seq87Parts)));
+    this.bsp!.replaceSessionKeys(r.ppkEnc, r.ppkCmac, r.initialMacChainingValue);
+    this.rsk = true;
+    this.expect = 'a2-or-a3';
   }
 
   private finishMetadata(): void {
