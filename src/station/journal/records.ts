@@ -1,0 +1,118 @@
+/**
+ * What the station journals, record by record. Every unit attempt has an id; the records of
+ * one attempt, read in order, say how far it got. The three irreversible steps are bracketed:
+ *
+ *   bpp.chosen      before PrepareFactoryLoad: this BPP is now "in flight" for this EID
+ *   bf23.sending    before the BF23 call: from here the one-time key may be consumed
+ *   pir.received    the chip's signed answer, kept verbatim for the Profile Loading Report
+ *
+ * A process killed anywhere leaves, for each attempt, the last of these it reached; restart
+ * reconciliation (orchestrator) and `ifpp report` work from that alone.
+ */
+
+export type UnitStage = 'connect' | 'activate' | 'identify' | 'choose' | 'prepare' | 'load' | 'verify' | 'post-check';
+
+export type UnitOutcomeCode =
+  | 'installed' // PIR success, signature and transactionId verified
+  | 'failed-key-burnt' // failed after BF23 was sent (PIR error, or no answer): key consumed, BPP dead
+  | 'failed-before-secure-channel' // failed before BF23 went out: key and BPP still good
+  | 'no-bpp' // no loadable BPP for this chip's EID and unused keys
+  | 'unreachable' // no ATR / no EID: the unit could not be identified
+  | 'interrupted' // e-stop, guard, operator abort or shutdown before the result
+  | 'unknown'; // killed after BF23 and the chip could not be asked since
+
+export interface UnitStartRecord {
+  type: 'unit.start';
+  unit: string;
+  slot: string;
+  attempt: number;
+}
+
+export interface UnitIdentifiedRecord {
+  type: 'unit.identified';
+  unit: string;
+  slot: string;
+  eid: string;
+  unusedKeys: number;
+}
+
+export interface BppChosenRecord {
+  type: 'bpp.chosen';
+  unit: string;
+  slot: string;
+  eid: string;
+  batchId: string;
+  position: number;
+  transactionId: string;
+  otpk: string;
+  iccid?: string;
+}
+
+export interface Bf23SendingRecord {
+  type: 'bf23.sending';
+  unit: string;
+  batchId: string;
+  position: number;
+  transactionId: string;
+}
+
+export interface PirReceivedRecord {
+  type: 'pir.received';
+  unit: string;
+  batchId: string;
+  position: number;
+  eid: string;
+  transactionId: string;
+  /** The BF37 exactly as received (hex): eUICC-signed, forwarded in the report. */
+  pir: string;
+  verified: boolean;
+  verifyCode?: string;
+  installed: boolean;
+  /** For an error result: SGP.22 bppCommandId / errorReason names. */
+  bppCommandId?: string;
+  errorReason?: string;
+}
+
+export interface UnitEndRecord {
+  type: 'unit.end';
+  unit: string;
+  slot: string;
+  eid?: string;
+  batchId?: string;
+  position?: number;
+  transactionId?: string;
+  outcome: UnitOutcomeCode;
+  stage?: UnitStage;
+  code?: string;
+  reason?: string;
+  millis: number;
+}
+
+/** Written on restart for an attempt that had no unit.end: how it was settled. */
+export interface UnitReconciledRecord {
+  type: 'unit.reconciled';
+  unit: string;
+  eid?: string;
+  batchId?: string;
+  position?: number;
+  transactionId?: string;
+  outcome: UnitOutcomeCode;
+  how: string;
+}
+
+export interface StationRecord {
+  type: 'station.start' | 'station.stop';
+  station: string;
+  config: string;
+  reason?: string;
+}
+
+export type StationJournalRecord =
+  | UnitStartRecord
+  | UnitIdentifiedRecord
+  | BppChosenRecord
+  | Bf23SendingRecord
+  | PirReceivedRecord
+  | UnitEndRecord
+  | UnitReconciledRecord
+  | StationRecord;
