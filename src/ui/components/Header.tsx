@@ -1,0 +1,101 @@
+/**
+ * Station name, config and phase; unit counters, first-pass yield, throughput and uptime; BPP
+ * stock per batch; then one or two warning lines (low stock, disconnected bridges, station
+ * warnings).
+ */
+import { Box } from 'ink';
+import type { UiWarning, ViewModel } from '../state/view-model.ts';
+import { busySlotIds, firstPassYield, stockLeft, throughputPerHour, uptimeMs } from '../state/view-model.ts';
+import { PHASE_COLOR, PHASE_WORD, fitHead, formatUptime } from '../format.ts';
+import { Line } from './theme.tsx';
+import type { Segment } from './theme.tsx';
+
+export const HEADER_BASE_LINES = 3;
+
+/** Warning lines the header may use: one on a small terminal, so 8 full cells still fit 80x24. */
+export function maxWarningLines(rows: number): number {
+  return rows >= 30 ? 2 : 1;
+}
+
+export function headerHeight(warnings: readonly UiWarning[], maxWarnings: number): number {
+  return HEADER_BASE_LINES + Math.min(maxWarnings, warnings.length);
+}
+
+export interface HeaderProps {
+  model: ViewModel;
+  now: number;
+  width: number;
+  warnings: readonly UiWarning[];
+  /** At most this many warning lines; the last one says how many more there are. */
+  maxWarnings: number;
+}
+
+export function Header({ model, now, width, warnings, maxWarnings }: HeaderProps) {
+  return (
+    <Box flexDirection="column" width={width}>
+      <Line segments={titleLine(model, now, width)} />
+      <Line segments={counterLine(model, now)} />
+      <Line segments={stockLine(model, width)} />
+      {warningLines(warnings, width, maxWarnings).map((segs, i) => (
+        <Line key={i} segments={segs} />
+      ))}
+    </Box>
+  );
+}
+
+function titleLine(m: ViewModel, now: number, width: number): Segment[] {
+  const up = uptimeMs(m, now);
+  const phase = m.phase === null ? 'NOT STARTED' : PHASE_WORD[m.phase];
+  const right = `${phase}${up === null ? '' : `  up ${formatUptime(up)}`}`;
+  const leftText = m.station ? `IFPP ${m.station.name} · ${m.station.config}` : 'IFPP station · waiting for the station';
+  const left = fitHead(leftText, Math.max(1, width - right.length - 1));
+  return [
+    { text: left, bold: true },
+    { text: ' '.repeat(Math.max(1, width - left.length - right.length)) },
+    { text: phase, bold: true, color: m.phase === null ? 'gray' : PHASE_COLOR[m.phase] },
+    { text: right.slice(phase.length), dim: true },
+  ];
+}
+
+function counterLine(m: ViewModel, now: number): Segment[] {
+  const c = m.counters;
+  const fpy = firstPassYield(m);
+  const rate = throughputPerHour(m, now);
+  const busy = busySlotIds(m).length;
+  return [
+    { text: 'Done ', dim: true },
+    { text: String(c.done), bold: true },
+    { text: '  ✓ Pass ', color: 'green' },
+    { text: String(c.pass), bold: true },
+    { text: '  ✗ Fail ', color: 'red' },
+    { text: String(c.fail), bold: true },
+    { text: '  FPY ', dim: true },
+    { text: fpy === null ? '—' : `${(fpy * 100).toFixed(1)}%`, bold: true },
+    { text: '  Rate ', dim: true },
+    { text: rate === null ? '—' : `${Math.round(rate)}/h`, bold: true },
+    { text: '  Busy ', dim: true },
+    { text: `${busy}/${m.slotOrder.length}`, bold: true },
+  ];
+}
+
+function stockLine(m: ViewModel, width: number): Segment[] {
+  const left = stockLeft(m);
+  if (left === null || m.stock === null) return [{ text: 'BPPs left —', dim: true }];
+  const batches = m.stock.map((b) => `${b.batchId} ${b.available}/${b.total}`).join(' · ');
+  const head = `BPPs left ${left}`;
+  const low = left <= m.options.lowStockThreshold;
+  return [
+    { text: head, bold: true, color: left === 0 ? 'red' : low ? 'yellow' : undefined },
+    { text: fitHead(batches ? `  (${batches})` : '', Math.max(0, width - head.length)), dim: true },
+  ];
+}
+
+function warningLines(warnings: readonly UiWarning[], width: number, max: number): Segment[][] {
+  const shown = warnings.slice(0, Math.max(0, max));
+  const extra = warnings.length - shown.length;
+  return shown.map((w, i) => {
+    const more = i === shown.length - 1 && extra > 0 ? ` (+${extra} more)` : '';
+    const text = fitHead(`▲ ${w.text}`, Math.max(1, width - more.length)) + more;
+    return [{ text, bold: true, color: w.level === 'error' ? 'red' : 'yellow' }];
+  });
+}
