@@ -1,0 +1,333 @@
+/**
+ * One unit on one slot, from power-on to a settled outcome: activate, identify (EID, one-time
+ * keys), choose a BPP bound to this EID and an unused key, PrepareFactoryLoad, push the BPP,
+ * verify the signed result, and journal every irreversible step before it happens.
+ *
+ * Retry policy: a load that failed after the secure channel opened burnt its key, so the
+ * next attempt takes another BPP bound to another unused key of the same chip; a transport
+ * fault before BF23 retries the same BPP after a fresh activation. At most
+ * `maxAttemptsPerChip` attempts; a chip with no loadable BPP is reported, not retried.
+ */
+import { randomUUID } from 'node:crypto';
+import { toHex } from '../../core/bytes.ts';
+import { IfppError, isIfppError } from '../../core/errors.ts';
+import { iccidFromBytes } from '../../core/rsp/iccid.ts';
+import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
+import type { EventBus, SlotState, UnitOutcome } from '../events.ts';
+import { FpaClient } from '../fpa/fpa-client.ts';
+import type { EuiccDialect } from '../fpa/dialect.ts';
+import { verifyPir } from '../fpa/verify-pir.ts';
+import type { Journal } from '../journal/journal.ts';
+import type { UnitOutcomeCode, UnitStage } from '../journal/records.ts';
+import { BppState, type BppStore, type StoredBpp } from '../store/bpp-store.ts';
+import type { CardSlot } from './card-slot.ts';
+import type { EuiccTrust } from './euicc-trust.ts';
+
+export interface UnitPolicy {
+  dialect?: EuiccDialect;
+  blockSize: number;
+  useLogicalChannel: boolean;
+  maxAttemptsPerChip: number;
+  verifyProfileListed: boolean;
+  /** Delete unused one-time keys and close FPA services after a successful load. */
+  endOfProduction?: { deleteUnusedKeys: boolean; closeFpaServices: boolean };
+}
+
+export interface UnitDeps {
+  store: BppStore;
+  trust: EuiccTrust;
+  journal: Journal;
+  bus: EventBus;
+  policy: UnitPolicy;
+  /** Aborts every unit at once (e-stop, guard, operator abort). */
+  signal: AbortSignal;
+  now?: () => number;
+}
+
+export interface UnitResult {
+  unit: string;
+  slot: string;
+  eid?: string;
+  iccid?: string;
+  outcome: UnitOutcomeCode;
+  code?: string;
+  reason?: string;
+  attempts: number;
+  millis: number;
+}
+
+class UnitFailure extends IfppError {
+  constructor(
+    readonly outcome: UnitOutcomeCode,
+    readonly stage: UnitStage,
+    code: string,
+    message: string,
+    readonly retry: 'none' | 'same-bpp' | 'next-bpp' = 'none',
+    opts: { hint?: string; cause?: unknown } = {},
+  ) {
+    super(code, message, opts);
+  }
+}
+
+const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
+  installed: 'installed',
+  'failed-key-burnt': 'failed-key-burnt',
+  'failed-before-secure-channel': 'failed-before-secure-channel',
+  'no-bpp': 'no-bpp',
+  unreachable: 'unreachable',
+  interrupted: 'interrupted',
+  unknown: 'unknown',
+};
+
+export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResult> {
+  const now = deps.now ?? Date.now;
+  const t0 = now();
+  const unit = randomUUID();
+  const { bus, journal, store, policy } = deps;
+  const emitState = (state: SlotState, reason?: string, code?: string) =>
+    bus.emit({ type: 'slot.state', t: now(), slot: slot.id, state, ...(reason ? { reason } : {}), ...(code ? { code } : {}) });
+
+  let eid: string | undefined;
+  let iccid: string | undefined;
+  let attempt = 0;
+  let last: UnitFailure | undefined;
+  const excluded = new Set<string>(); // BPPs this unit must not take again
+
+  while (attempt < Math.max(1, policy.maxAttemptsPerChip)) {
+    attempt++;
+    let chosen: StoredBpp | undefined;
+    let bf23Sent = false;
+    const unitAttempt = attempt === 1 ? unit : `${unit}#${attempt}`;
+    await journal.append('unit.start', { unit: unitAttempt, slot: slot.id, attempt });
+    try {
+      checkAbort(deps.signal, 'activate');
+      emitState('powered');
+      let activated;
+      try {
+        activated = await slot.activate();
+      } catch (e) {
+        throw new UnitFailure('unreachable', 'activate', codeOf(e, 'CARD_NO_ATR'), `no answer to reset: ${messageOf(e)}`, 'none', {
+          hint: 'check the unit is seated and its eUICC supply; re-seat and retry',
+          cause: e,
+        });
+      }
+      emitState('atr', `Fi/Di ${activated.fi}/${activated.di}`);
+
+      const fpa = new FpaClient(slot.apdu, {
+        ...(policy.dialect ? { dialect: policy.dialect } : {}),
+        blockSize: policy.blockSize,
+        useLogicalChannel: policy.useLogicalChannel,
+      });
+      let keys;
+      try {
+        await fpa.selectIsdR();
+        eid = await fpa.getEid();
+        keys = await fpa.getFactoryInfo();
+      } catch (e) {
+        throw new UnitFailure(eid ? 'failed-before-secure-channel' : 'unreachable', 'identify', codeOf(e, 'IDENTIFY_FAILED'), `cannot identify the chip: ${messageOf(e)}`, eid ? 'same-bpp' : 'none', { cause: e });
+      }
+      if (keys.fpaServices !== 'open') {
+        throw new UnitFailure('no-bpp', 'identify', 'FPA_CLOSED', `chip ${eid} has closed its factory services`, 'none', {
+          hint: 'this unit was already finished in production; take it off the line',
+        });
+      }
+      const unused = keys.oneTimeKeys.filter((k) => k.state === 'unused').map((k) => k.otpk);
+      await journal.append('unit.identified', { unit: unitAttempt, slot: slot.id, eid, unusedKeys: unused.length });
+      bus.emit({ type: 'slot.identified', t: now(), slot: slot.id, eid, unusedKeys: unused.length });
+      emitState('identified');
+
+      checkAbort(deps.signal, 'choose');
+      const certEuicc = (() => {
+        try {
+          return deps.trust.certificateFor(eid);
+        } catch (e) {
+          throw new UnitFailure('no-bpp', 'choose', codeOf(e, 'EUICC_UNKNOWN'), messageOf(e), 'none', { cause: e, ...(isIfppError(e) && e.hint ? { hint: e.hint } : {}) });
+        }
+      })();
+      chosen = pick(store, eid, unused, excluded);
+      if (!chosen) {
+        const all = store.findByEid(Buffer.from(eid, 'hex'));
+        const why =
+          unused.length === 0
+            ? `chip ${eid} has no unused one-time key left`
+            : all.length === 0
+              ? `no BPP in the store is bound to chip ${eid}`
+              : `no loadable BPP left for chip ${eid} (${all.length} bound to it, none to an unused key in a loadable state)`;
+        throw new UnitFailure('no-bpp', 'choose', 'NO_BPP', why, 'none', { hint: 'set the unit aside and report it; import a batch with BPPs for this chip' });
+      }
+      excluded.add(`${chosen.batchId}/${chosen.position}`);
+      const txId = toHex(chosen.transactionId);
+      iccid = chosen.iccid[0] === 0xff ? undefined : iccidFromBytes(chosen.iccid);
+      await journal.append('bpp.chosen', {
+        unit: unitAttempt,
+        slot: slot.id,
+        eid,
+        batchId: chosen.batchId,
+        position: chosen.position,
+        transactionId: txId,
+        otpk: toHex(chosen.otpk),
+        ...(iccid ? { iccid } : {}),
+      });
+      store.setState(chosen, BppState.inFlight);
+      bus.emit({ type: 'slot.bpp-chosen', t: now(), slot: slot.id, eid, batchId: chosen.batchId, transactionId: txId, ...(iccid ? { iccid } : {}), attempt });
+
+      const certDpPb = new Uint8Array(Buffer.from(store.manifest(chosen.batchId).certDpPb, 'base64'));
+      const prep = await fpa.prepareFactoryLoad({ euiccOtpk: chosen.otpk, dpPbCertificate: certDpPb }).catch((e: unknown) => {
+        throw new UnitFailure('failed-before-secure-channel', 'prepare', codeOf(e, 'PREPARE_FAILED'), `PrepareFactoryLoad: ${messageOf(e)}`, 'same-bpp', { cause: e });
+      });
+      if (prep !== 'ok') {
+        // keyAlreadyUsed: the chip says this key is spent, so this BPP can never load.
+        if (prep === 'keyAlreadyUsed') store.setState(chosen, BppState.failedKeyBurnt);
+        throw new UnitFailure('failed-before-secure-channel', 'prepare', `PREPARE_${String(prep).toUpperCase()}`, `chip refused PrepareFactoryLoad: ${prep}`, prep === 'keyAlreadyUsed' ? 'next-bpp' : 'none', {
+          hint: prep === 'invalidCertificate' ? 'the chip does not trust this SM-DPf certificate: wrong batch for this chip lot' : undefined,
+        } as { hint?: string });
+      }
+
+      checkAbort(deps.signal, 'load');
+      emitState('loading');
+      const bpp = store.readBpp(chosen);
+      let outcome;
+      try {
+        outcome = await fpa.loadBpp(bpp, {
+          beforeSecureChannel: async () => {
+            checkAbort(deps.signal, 'load');
+            await journal.append('bf23.sending', { unit: unitAttempt, batchId: chosen!.batchId, position: chosen!.position, transactionId: txId });
+            bf23Sent = true;
+          },
+          onProgress: (p) =>
+            bus.emit({ type: 'slot.progress', t: now(), slot: slot.id, bytesSent: p.bytesSent, bytesTotal: p.bytesTotal, segmentsSent: p.callsSent, segmentsTotal: p.callsTotal }),
+        });
+      } catch (e) {
+        if (e instanceof UnitFailure) throw e;
+        if (!bf23Sent) throw new UnitFailure('failed-before-secure-channel', 'load', codeOf(e, 'LOAD_FAILED'), `load failed before the secure channel: ${messageOf(e)}`, 'same-bpp', { cause: e });
+        // After BF23 without a result: the key is most likely consumed; never push this BPP again.
+        store.setState(chosen, BppState.failedKeyBurnt);
+        throw new UnitFailure(deps.signal.aborted ? 'interrupted' : 'failed-key-burnt', 'load', codeOf(e, 'LOAD_FAILED'), `load failed after the secure channel opened: ${messageOf(e)}`, 'next-bpp', { cause: e });
+      }
+
+      emitState('verifying');
+      const pir = outcome.pir;
+      const verdict = verifyPir(pir, certEuicc, chosen.transactionId);
+      const fr = pir.finalResult;
+      await journal.append('pir.received', {
+        unit: unitAttempt,
+        batchId: chosen.batchId,
+        position: chosen.position,
+        eid,
+        transactionId: txId,
+        pir: toHex(pir.raw),
+        verified: verdict.ok,
+        ...(verdict.ok ? {} : { verifyCode: verdict.code }),
+        installed: fr.kind === 'success',
+        ...(fr.kind === 'error' ? { bppCommandId: BppCommandId.describe(fr.bppCommandId), errorReason: ErrorReason.describe(fr.errorReason) } : {}),
+      });
+      if (!verdict.ok) {
+        store.setState(chosen, BppState.failedKeyBurnt);
+        throw new UnitFailure('failed-key-burnt', 'verify', verdict.code, verdict.reason, 'none', { hint: 'a result that does not verify cannot be reported as installed; set the unit aside' });
+      }
+      if (fr.kind === 'error') {
+        store.setState(chosen, outcome.bf23Sent && fr.bppCommandId !== 0 ? BppState.failedKeyBurnt : BppState.failedKeyBurnt);
+        throw new UnitFailure(
+          'failed-key-burnt',
+          'load',
+          'PIR_ERROR',
+          `chip refused the profile: ${BppCommandId.describe(fr.bppCommandId)} / ${ErrorReason.describe(fr.errorReason)}`,
+          retryablePirError(fr.errorReason) ? 'next-bpp' : 'none',
+        );
+      }
+      store.setState(chosen, BppState.installed);
+
+      if (policy.verifyProfileListed && iccid) {
+        const list = await fpa.listProfiles().catch(() => undefined);
+        const listed = list && 'profiles' in list ? (list.profiles as readonly { iccid?: string }[]).some((p) => p.iccid === iccid) : undefined;
+        if (listed === false) bus.emit({ type: 'station.warning', t: now(), code: 'PROFILE_NOT_LISTED', message: `${slot.id}: installed ICCID ${iccid} is not listed by the chip` });
+      }
+      if (policy.endOfProduction?.deleteUnusedKeys) await fpa.deleteOneTimeKeys().catch(() => undefined);
+      if (policy.endOfProduction?.closeFpaServices) await fpa.closeFpaServices().catch(() => undefined);
+
+      const millis = now() - t0;
+      await journal.append('unit.end', { unit: unitAttempt, slot: slot.id, eid, batchId: chosen.batchId, position: chosen.position, transactionId: txId, outcome: 'installed', millis });
+      emitState('pass', iccid ? `ICCID ${iccid}` : undefined);
+      return finish({ unit, slot: slot.id, eid, ...(iccid ? { iccid } : {}), outcome: 'installed', attempts: attempt, millis }, attempt === 1);
+    } catch (e) {
+      const f =
+        e instanceof UnitFailure
+          ? e
+          : new UnitFailure(bf23Sent ? 'failed-key-burnt' : 'failed-before-secure-channel', 'load', codeOf(e, 'INTERNAL'), messageOf(e), 'none', { cause: e });
+      if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
+        // The key was never touched: the BPP stays loadable (by this chip, later).
+        if (store.findByEid(chosen.eid).find((b) => b.batchId === chosen!.batchId && b.position === chosen!.position)?.state === BppState.inFlight) {
+          store.setState(chosen, BppState.failedBeforeSecureChannel);
+        }
+      }
+      last = f;
+      await journal.append('unit.end', {
+        unit: unitAttempt,
+        slot: slot.id,
+        ...(eid ? { eid } : {}),
+        ...(chosen ? { batchId: chosen.batchId, position: chosen.position, transactionId: toHex(chosen.transactionId) } : {}),
+        outcome: f.outcome,
+        stage: f.stage,
+        code: f.code,
+        reason: f.message,
+        millis: now() - t0,
+      });
+      if (deps.signal.aborted || f.outcome === 'interrupted') break;
+      if (f.retry === 'none') break;
+      if (f.retry === 'same-bpp' && chosen) excluded.delete(`${chosen.batchId}/${chosen.position}`);
+      await slot.powerOff().catch(() => undefined);
+    }
+  }
+  const f = last!;
+  const outcome: UnitOutcomeCode = deps.signal.aborted ? 'interrupted' : f.outcome;
+  emitState(outcome === 'interrupted' ? 'interrupted' : 'fail', f.message + (f.hint ? ` — ${f.hint}` : ''), f.code);
+  return finish(
+    { unit, slot: slot.id, ...(eid ? { eid } : {}), ...(iccid ? { iccid } : {}), outcome, code: f.code, reason: f.message, attempts: attempt, millis: now() - t0 },
+    false,
+  );
+
+  function finish(r: UnitResult, passFirstTime: boolean): UnitResult {
+    bus.emit({
+      type: 'slot.result',
+      t: now(),
+      slot: slot.id,
+      ...(r.eid ? { eid: r.eid } : {}),
+      ...(r.iccid ? { iccid: r.iccid } : {}),
+      outcome: OUTCOME_EVENT[r.outcome],
+      ...(r.code ? { code: r.code } : {}),
+      ...(r.reason ? { reason: r.reason } : {}),
+      millis: r.millis,
+      attempt: r.attempts,
+    });
+    bus.emit({ type: 'unit.done', t: now(), slot: slot.id, ...(r.eid ? { eid: r.eid } : {}), outcome: OUTCOME_EVENT[r.outcome], passFirstTime });
+    return r;
+  }
+}
+
+function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], excluded: Set<string>): StoredBpp | undefined {
+  const eidBytes = new Uint8Array(Buffer.from(eid, 'hex'));
+  const candidates = store.findByEid(eidBytes).filter((b) => !excluded.has(`${b.batchId}/${b.position}`));
+  for (const c of candidates) {
+    if (c.state !== BppState.available && c.state !== BppState.failedBeforeSecureChannel) continue;
+    if (unused.some((k) => Buffer.compare(Buffer.from(k), Buffer.from(c.otpk)) === 0)) return c;
+  }
+  return undefined;
+}
+
+/** Errors after which another BPP for the same chip may succeed (not: chip full, ICCID clash). */
+function retryablePirError(reason: number): boolean {
+  const name = ErrorReason.name(reason);
+  return name !== 'installFailedDueToIccidAlreadyExistsOnEuicc' && name !== 'installFailedDueToInsufficientMemoryForProfile' && name !== 'pprNotAllowed';
+}
+
+function checkAbort(signal: AbortSignal, stage: UnitStage): void {
+  if (signal.aborted) throw new UnitFailure('interrupted', stage, 'ABORTED', `stopped: ${String(signal.reason ?? 'abort')}`);
+}
+
+function codeOf(e: unknown, fallback: string): string {
+  return isIfppError(e) ? e.code : fallback;
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
