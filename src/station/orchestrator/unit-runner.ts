@@ -226,7 +226,8 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         throw new UnitFailure('failed-key-burnt', 'verify', verdict.code, verdict.reason, 'none', { hint: 'a result that does not verify cannot be reported as installed; set the unit aside' });
       }
       if (fr.kind === 'error') {
-        store.setState(chosen, outcome.bf23Sent && fr.bppCommandId !== 0 ? BppState.failedKeyBurnt : BppState.failedKeyBurnt);
+        // Any BF37 means BF23 reached the chip: even an initialiseSecureChannel error spends the BPP.
+        store.setState(chosen, BppState.failedKeyBurnt);
         throw new UnitFailure(
           'failed-key-burnt',
           'load',
@@ -256,9 +257,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
           : new UnitFailure(bf23Sent ? 'failed-key-burnt' : 'failed-before-secure-channel', 'load', codeOf(e, 'INTERNAL'), messageOf(e), 'none', { cause: e });
       if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
         // The key was never touched: the BPP stays loadable (by this chip, later).
-        if (store.findByEid(chosen.eid).find((b) => b.batchId === chosen!.batchId && b.position === chosen!.position)?.state === BppState.inFlight) {
-          store.setState(chosen, BppState.failedBeforeSecureChannel);
-        }
+        if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) store.setState(chosen, BppState.failedBeforeSecureChannel);
       }
       last = f;
       await journal.append('unit.end', {

@@ -155,6 +155,10 @@ export class BppStore {
     return this.batch(b.batchId).readBpp(b);
   }
 
+  stateAt(batchId: string, position: number): BppState {
+    return this.batch(batchId).state(position);
+  }
+
   setState(b: Pick<StoredBpp, 'batchId' | 'position'>, state: BppState): void {
     this.batch(b.batchId).setState(b.position, state);
   }

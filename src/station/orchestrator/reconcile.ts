@@ -1,0 +1,168 @@
+/**
+ * Restart reconciliation. Every unit attempt the journal shows without an end is settled from
+ * the last irreversible step it reached, and the BPP store is brought in line, so that no BPP
+ * is ever pushed twice:
+ *
+ *   pir.received     → outcome from the PIR (it was signed and kept)
+ *   bf23.sending     → the key may be consumed: the BPP is retired; outcome "unknown" until
+ *                      the chip is seen again and asked for its key state
+ *   bpp.chosen       → nothing irreversible happened: the BPP is loadable again; "interrupted"
+ *   (nothing)        → "interrupted"
+ */
+import { toHex } from '../../core/bytes.ts';
+import type { FactoryInfo } from '../../core/rsp/factory.ts';
+import type { Journal, JournalRecord } from '../journal/journal.ts';
+import type { UnitOutcomeCode } from '../journal/records.ts';
+import { BppState, type BppStore } from '../store/bpp-store.ts';
+
+interface Attempt {
+  unit: string;
+  eid?: string;
+  batchId?: string;
+  position?: number;
+  transactionId?: string;
+  otpk?: string;
+  iccid?: string;
+  bf23: boolean;
+  pir?: JournalRecord;
+  ended: boolean;
+  reconciled?: UnitOutcomeCode;
+}
+
+export interface PendingCheck {
+  unit: string;
+  eid: string;
+  otpk: string;
+  iccid?: string;
+  batchId: string;
+  position: number;
+  transactionId: string;
+}
+
+export interface ReconcileSummary {
+  settled: { unit: string; outcome: UnitOutcomeCode; how: string }[];
+  /** Attempts stopped after BF23 without a result: settle when the chip is seen again. */
+  pending: PendingCheck[];
+}
+
+function attemptsOf(records: readonly JournalRecord[]): Map<string, Attempt> {
+  const m = new Map<string, Attempt>();
+  const get = (u: string) => {
+    let a = m.get(u);
+    if (!a) m.set(u, (a = { unit: u, bf23: false, ended: false }));
+    return a;
+  };
+  for (const r of records) {
+    const unit = typeof r.unit === 'string' ? r.unit : undefined;
+    if (!unit) continue;
+    const a = get(unit);
+    switch (r.type) {
+      case 'unit.identified':
+        a.eid = String(r.eid);
+        break;
+      case 'bpp.chosen':
+        a.eid = String(r.eid);
+        a.batchId = String(r.batchId);
+        a.position = Number(r.position);
+        a.transactionId = String(r.transactionId);
+        a.otpk = String(r.otpk);
+        if (typeof r.iccid === 'string') a.iccid = r.iccid;
+        break;
+      case 'bf23.sending':
+        a.bf23 = true;
+        break;
+      case 'pir.received':
+        a.pir = r;
+        break;
+      case 'unit.end':
+        a.ended = true;
+        break;
+      case 'unit.reconciled':
+        a.reconciled = r.outcome as UnitOutcomeCode;
+        break;
+    }
+  }
+  return m;
+}
+
+/** Settles open attempts at start-up; returns what it did and the chips to ask later. */
+export async function reconcileJournal(records: readonly JournalRecord[], journal: Journal, store: BppStore): Promise<ReconcileSummary> {
+  const settled: ReconcileSummary['settled'] = [];
+  const pending: PendingCheck[] = [];
+  for (const a of attemptsOf(records).values()) {
+    if (a.ended) continue;
+    if (a.reconciled && a.reconciled !== 'unknown') continue;
+    const ref = a.batchId !== undefined && a.position !== undefined ? { batchId: a.batchId, position: a.position } : undefined;
+    if (a.reconciled === 'unknown') {
+      // Settled as unknown by an earlier start; still waiting for the chip.
+      if (ref && a.eid && a.otpk && a.transactionId) pending.push({ unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), ...ref, transactionId: a.transactionId });
+      continue;
+    }
+    let outcome: UnitOutcomeCode;
+    let how: string;
+    if (a.pir && ref) {
+      const ok = a.pir.verified === true && a.pir.installed === true;
+      outcome = ok ? 'installed' : 'failed-key-burnt';
+      how = 'the signed result was received before the stop';
+      safeSetState(store, ref, ok ? BppState.installed : BppState.failedKeyBurnt);
+    } else if (a.bf23 && ref) {
+      outcome = 'unknown';
+      how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its key state when seen again';
+      safeSetState(store, ref, BppState.failedKeyBurnt);
+      if (a.eid && a.otpk && a.transactionId) pending.push({ unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), ...ref, transactionId: a.transactionId });
+    } else if (ref) {
+      outcome = 'interrupted';
+      how = 'stopped before the secure channel: BPP loadable again';
+      if (currentState(store, ref) === BppState.inFlight) safeSetState(store, ref, BppState.failedBeforeSecureChannel);
+    } else {
+      outcome = 'interrupted';
+      how = 'stopped before a BPP was chosen';
+    }
+    await journal.append('unit.reconciled', {
+      unit: a.unit,
+      ...(a.eid ? { eid: a.eid } : {}),
+      ...(ref ?? {}),
+      ...(a.transactionId ? { transactionId: a.transactionId } : {}),
+      outcome,
+      how,
+    });
+    settled.push({ unit: a.unit, outcome, how });
+  }
+  return { settled, pending };
+}
+
+/**
+ * A chip with a pending check is back: its key state tells whether the interrupted load
+ * consumed the key, its profile list whether the profile got installed.
+ */
+export async function settlePending(
+  p: PendingCheck,
+  info: FactoryInfo,
+  listedIccids: readonly string[] | undefined,
+  journal: Journal,
+): Promise<UnitOutcomeCode> {
+  const key = info.oneTimeKeys.find((k) => toHex(k.otpk) === p.otpk.toLowerCase());
+  let outcome: UnitOutcomeCode;
+  let how: string;
+  if (key && key.state === 'unused') {
+    outcome = 'failed-before-secure-channel';
+    how = 'chip seen again: its one-time key is unused, the BF23 never reached it (the BPP stays retired)';
+  } else if (p.iccid && listedIccids?.includes(p.iccid)) {
+    outcome = 'installed';
+    how = 'chip seen again: key consumed and the profile is installed (no signed result was received)';
+  } else {
+    outcome = 'failed-key-burnt';
+    how = 'chip seen again: key consumed (or deleted), profile not installed';
+  }
+  await journal.append('unit.reconciled', { unit: p.unit, eid: p.eid, batchId: p.batchId, position: p.position, transactionId: p.transactionId, outcome, how });
+  return outcome;
+}
+
+function currentState(store: BppStore, ref: { batchId: string; position: number }): BppState | undefined {
+  if (!store.batchIds().includes(ref.batchId)) return undefined;
+  return store.stateAt(ref.batchId, ref.position);
+}
+
+function safeSetState(store: BppStore, ref: { batchId: string; position: number }, s: BppState): void {
+  if (store.batchIds().includes(ref.batchId)) store.setState(ref, s);
+}
