@@ -11,7 +11,11 @@ const commands: CommandSpec[] = [
   { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
   { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', load: () => import('./commands/sim-eum.ts') },
   { name: 'sim smdpf bind', summary: 'Simulated SM-DPf: bind a profile to the chips of an eUICC data file; writes an Esbpp batch', load: () => import('./commands/sim-smdpf.ts') },
+  { name: 'report', summary: 'Write the Profile Loading Reports (per batch) and the per-unit traceability CSV from the journal', load: () => import('./commands/report.ts') },
   { name: 'validate', summary: 'Check a station configuration (fixtures-config/*) and list every problem with its place', load: () => import('./commands/validate.ts') },
+  { name: 'bpp import', summary: 'Import Esbpp batches into the station BPP store (hashes, chain and signatures checked)', load: () => import('./commands/bpp-import.ts') },
+  { name: 'bpp list', summary: 'Batches in the store with counts per state, or the BPPs of one EID', load: () => import('./commands/bpp-list.ts') },
+  { name: 'euicc import', summary: "Import an EUM's eUICC data (CERT.EUICC per EID) into the station store", load: () => import('./commands/euicc-import.ts') },
   { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
 ];
 

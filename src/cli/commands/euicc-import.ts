@@ -1,0 +1,23 @@
+import { basename } from 'node:path';
+import { requireConfig } from '../../station/config/load.ts';
+import { importEuiccData } from '../../station/euicc-data/euicc-store.ts';
+import { CliUsageError, parseOptions } from '../command.ts';
+
+export const help = `Usage: ifpp euicc import --config F <euicc-data.ndjson> [--name N]
+
+Imports the EUM's eUICC data (docs/formats.md, ifpp-euicc-data/1) into the station's store, so
+the eUICC-signed installation results can be verified with each chip's CERT.EUICC.
+The name defaults to the file name.`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseOptions(args, { config: { type: 'string' }, name: { type: 'string' } }, true);
+  if (!values.config) throw new CliUsageError('--config is required');
+  if (positionals.length !== 1) throw new CliUsageError('give one eUICC data file');
+  const config = await requireConfig(values.config);
+  const file = positionals[0]!;
+  const name = values.name ?? basename(file).replace(/\.ndjson$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
+  const r = await importEuiccData(config.store, file, name);
+  process.stdout.write(`eUICC data "${r.name}": ${r.count} chips imported${r.skipped.length ? `, ${r.skipped.length} lines skipped` : ''}\n`);
+  for (const s of r.skipped.slice(0, 20)) process.stdout.write(`  line ${s.line}: ${s.reason}\n`);
+  return r.skipped.length ? 1 : 0;
+}
