@@ -5,7 +5,8 @@
  *
  *   - an attempt is keyed by its `unit` id and appears once, in journal order of its first record;
  *   - its status is the outcome of its first settlement (unit.end, or unit.reconciled written
- *     at a restart); an attempt with neither is `open` (in flight when the station died);
+ *     at a restart), except that a reconciled "unknown" is replaced by a later unit.reconciled
+ *     (the chip seen again); an attempt with neither is `open` (in flight when the station died);
  *   - anything the journal should never hold (a second settlement, a reused unit id, records
  *     of a unit that never started) is listed as an anomaly instead of being silently merged.
  *
@@ -250,7 +251,10 @@ export class UnitAccountant {
 
   private settle(u: UnitAccount, r: JournalRecord): void {
     const by = r.type === 'unit.end' ? 'end' : 'reconciled';
-    if (u.settledBy !== 'open') {
+    // A restart that could not ask the chip settles it as "unknown"; when the chip is seen
+    // again a second unit.reconciled gives the real outcome. Anything else settles once.
+    const refines = by === 'reconciled' && u.settledBy === 'reconciled' && u.status === 'unknown';
+    if (u.settledBy !== 'open' && !refines) {
       this.anomaly(r, u.unit, 'SETTLED_TWICE', `unit ${u.unit} settled again by ${r.type} (first by ${u.settledBy === 'end' ? 'unit.end' : 'unit.reconciled'}); the first settlement counts`);
       return;
     }
