@@ -241,13 +241,22 @@ export interface LoadingConfig {
   logicalChannel: number;
   /** Negotiate a faster Fi/Di with PPS after the ATR. Default true. */
   pps: boolean;
+  /** Supply class for the cards: A 5 V, B 3 V, C 1.8 V. Default C (eUICC). */
+  vcc: VccClassName;
+  /** Card clock in Hz for the session (reset and PPS run at most at 5 MHz). Default 5 MHz. */
+  clockHz: number;
   retry: RetryPolicy;
 }
+
+export type VccClassName = 'A' | 'B' | 'C';
+export const VCC_CLASSES: readonly VccClassName[] = ['A', 'B', 'C'];
 
 export interface LoadingInput {
   blockSize?: number;
   logicalChannel?: number;
   pps?: boolean;
+  vcc?: VccClassName;
+  clockHz?: number;
   retry?: Partial<RetryPolicy>;
 }
 
@@ -327,7 +336,7 @@ export const DEFAULTS = {
   clampCloseTimeoutMs: 3000,
   twoHandWindowMs: 500,
   slotEnabled: true,
-  loading: { blockSize: 255, logicalChannel: 0, pps: true, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 } } satisfies LoadingConfig,
+  loading: { blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 } } satisfies LoadingConfig,
   eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' } satisfies EidPolicy,
   postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false } satisfies PostChecks,
 } as const;
@@ -338,6 +347,7 @@ export const LIMITS = {
   clampCloseTimeoutMs: { min: 100, max: 60_000 },
   blockSize: { min: 1, max: 255 },
   logicalChannel: { min: 0, max: 19 },
+  clockHz: { min: 1_000_000, max: 20_000_000 },
   maxAttemptsPerChip: { min: 1, max: 10 },
   timeoutFactor: { min: 1, max: 100 },
   bridgeSlots: { min: 1, max: MAX_BRIDGE_SLOTS },

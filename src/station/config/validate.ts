@@ -28,6 +28,7 @@ import {
   type StationConfig,
   type StationKind,
   type TowerLight,
+  VCC_CLASSES,
 } from './schema.ts';
 
 export interface ConfigProblem {
@@ -535,12 +536,15 @@ function checkLoading(c: Checker, v: unknown): LoadingConfig {
   const d = DEFAULTS.loading;
   if (v === undefined) return { ...d, retry: { ...d.retry } };
   const path = ['loading'];
-  const o = c.record(v, path, ['blockSize', 'logicalChannel', 'pps', 'retry'], [], '"loading"');
+  // (vcc, clockHz: supply class and card clock for every slot)
+  const o = c.record(v, path, ['blockSize', 'logicalChannel', 'pps', 'vcc', 'clockHz', 'retry'], [], '"loading"');
   if (!o) return { ...d, retry: { ...d.retry } };
   const { blockSize: bs, logicalChannel: lc, maxAttemptsPerChip: ma, timeoutFactor: tf } = LIMITS;
   const blockSize = c.integer(o, 'blockSize', path, bs.min, bs.max, 'STORE DATA carries at most 255 data bytes; lower it only for chips or modems that need smaller blocks') ?? d.blockSize;
   const logicalChannel = c.integer(o, 'logicalChannel', path, lc.min, lc.max, '0 is the basic channel; 1..3 basic, 4..19 extended logical channels') ?? d.logicalChannel;
   const pps = c.boolean(o, 'pps', path) ?? d.pps;
+  const vcc = c.oneOf(o, 'vcc', path, VCC_CLASSES) ?? d.vcc;
+  const clockHz = c.integer(o, 'clockHz', path, LIMITS.clockHz.min, LIMITS.clockHz.max, 'card clock in Hz; eUICCs run up to 5 MHz at Fi 512 (ISO 7816-3 Table 7)') ?? d.clockHz;
   const retry = { ...d.retry };
   if (o.retry !== undefined) {
     const rp = [...path, 'retry'];
@@ -550,7 +554,7 @@ function checkLoading(c: Checker, v: unknown): LoadingConfig {
       retry.timeoutFactor = c.number(ro, 'timeoutFactor', rp, tf.min, tf.max) ?? retry.timeoutFactor;
     }
   }
-  return { blockSize, logicalChannel, pps, retry };
+  return { blockSize, logicalChannel, pps, vcc, clockHz, retry };
 }
 
 function checkEidPolicy(c: Checker, v: unknown): EidPolicy {

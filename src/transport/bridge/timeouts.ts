@@ -1,0 +1,124 @@
+/**
+ * Host-side timeouts of bridge requests. A request's timeout is `factor` (the config's
+ * loading.retry.timeoutFactor) times the longest time it may legitimately take, plus a fixed
+ * slack for the OS, USB and the bridge's line handling:
+ *
+ *   TPDU   line time + contact time of all its characters at the negotiated etu + WWT
+ *   RESET  line time + RST low and the 40000-clock ATR limit + the longest ATR at Fd/Dd + one
+ *          9600-etu character wait
+ *   PPS    line time + request and answer characters at Fd/Dd + the 9600-etu answer wait
+ *   INFO, STATUS, POWER, CLOCK: line time + a fixed control time (the bridge answers at once)
+ *
+ * The WWT term is the silence the bridge itself tolerates before it answers ERR TIMEOUT, so
+ * with factor >= 1 a silent card is reported by the bridge before the host gives up. A card
+ * that keeps the line with NULL procedure bytes for longer than factor x WWT is cut off by the
+ * host: raise the factor for such chips. Pure functions; times in seconds unless named Ms.
+ */
+import { DD, FD, WI_DEFAULT } from '../../core/bridge-protocol/iso7816.ts';
+import type { BridgeRequest } from '../../core/bridge-protocol/verbs.ts';
+
+/** Transmission parameters of one slot as the driver last saw them negotiated. */
+export interface SlotLinkParams {
+  fi: number;
+  di: number;
+  clockHz: number;
+  /** Waiting time integer (TC2), default 10. */
+  wi: number;
+  /** Extra guard time N (TC1). */
+  guardN: number;
+}
+
+export interface TimeoutPolicy {
+  /** loading.retry.timeoutFactor (1..100). */
+  factor: number;
+  /** Host link speed in bit/s (8N1: 10 bits per byte). */
+  baudRate: number;
+  /** Fixed allowance added to every timeout, ms. */
+  slackMs: number;
+  /** INFO, STATUS, POWER and CLOCK: the bridge answers these without touching a card, ms. */
+  controlMs: number;
+}
+
+export function defaultLinkParams(clockHz: number): SlotLinkParams {
+  return { fi: FD, di: DD, clockHz, wi: WI_DEFAULT, guardN: 0 };
+}
+
+const CHAR_ETU = 12;
+const TURNAROUND_ETU = 16;
+/** ISO 7816-3: RST low at least 400 clocks; the ATR must start within 40000 clocks after. */
+const RST_LOW_CLOCKS = 400;
+const ATR_START_CLOCKS = 40000;
+/** Longest ATR (TS, T0, 4 x 4 interface bytes ... in practice at most 33 bytes). */
+const MAX_ATR = 33;
+/** Initial waiting time between ATR characters and before a PPS answer, in etu. */
+const INITIAL_WAIT_ETU = 9600;
+/** Longest PPS request or answer. */
+const MAX_PPS = 6;
+/** An answer line's fixed part: id, slot, OK, a 10-digit duration, CRC. */
+const REPLY_OVERHEAD = 32;
+
+export function etuSeconds(fi: number, di: number, clockHz: number): number {
+  return fi / di / clockHz;
+}
+
+/** Work waiting time: the longest silence the card may keep under T=0. */
+export function wwtSeconds(link: SlotLinkParams): number {
+  return (960 * link.wi * link.fi) / link.clockHz;
+}
+
+/** Transfer time of `bytes` on an 8N1 link. */
+export function lineSeconds(bytes: number, baudRate: number): number {
+  return (bytes * 10) / baudRate;
+}
+
+/** Card bytes a TPDU may bring back: P3 data for a 5-byte command (0 means 256), then SW1 SW2. */
+function tpduReplyBytes(tpdu: Uint8Array): number {
+  if (tpdu.length > 5) return 2;
+  const p3 = tpdu[4] ?? 0;
+  return (p3 === 0 ? 256 : p3) + 2;
+}
+
+/** Longest legitimate duration of one TPDU at the slot's parameters, excluding the host link. */
+export function tpduBoundSeconds(tpdu: Uint8Array, link: SlotLinkParams): number {
+  const toCard = tpdu.length;
+  const fromCard = 1 + tpduReplyBytes(tpdu); // INS procedure byte, data, SW
+  const etus = CHAR_ETU * (toCard + fromCard) + link.guardN * toCard + TURNAROUND_ETU * 3;
+  return etus * etuSeconds(link.fi, link.di, link.clockHz) + wwtSeconds(link);
+}
+
+export function resetBoundSeconds(clockHz: number): number {
+  return (RST_LOW_CLOCKS + ATR_START_CLOCKS) / clockHz + (CHAR_ETU * MAX_ATR + INITIAL_WAIT_ETU) * etuSeconds(FD, DD, clockHz);
+}
+
+export function ppsBoundSeconds(clockHz: number, guardN: number): number {
+  return (CHAR_ETU * 2 * MAX_PPS + guardN * MAX_PPS + TURNAROUND_ETU + INITIAL_WAIT_ETU) * etuSeconds(FD, DD, clockHz);
+}
+
+/** Bytes of the request line and of the longest answer line. */
+function lineBytes(req: BridgeRequest): number {
+  switch (req.verb) {
+    case 'TPDU':
+      return 20 + 2 * req.tpdu.length + REPLY_OVERHEAD + 2 * tpduReplyBytes(req.tpdu);
+    case 'RESET':
+      return 24 + REPLY_OVERHEAD + 2 * MAX_ATR;
+    case 'PPS':
+      return 20 + 2 * req.pps.length + REPLY_OVERHEAD + 2 * MAX_PPS;
+    default:
+      return 200; // INFO is the longest control answer (about 120 bytes)
+  }
+}
+
+/** The host-side timeout of one request, in ms (see the module comment). */
+export function requestTimeoutMs(req: BridgeRequest, link: SlotLinkParams, policy: TimeoutPolicy): number {
+  const line = lineSeconds(lineBytes(req), policy.baudRate);
+  switch (req.verb) {
+    case 'TPDU':
+      return policy.factor * (line + tpduBoundSeconds(req.tpdu, link)) * 1000 + policy.slackMs;
+    case 'RESET':
+      return policy.factor * (line + resetBoundSeconds(link.clockHz)) * 1000 + policy.slackMs;
+    case 'PPS':
+      return policy.factor * (line + ppsBoundSeconds(link.clockHz, link.guardN)) * 1000 + policy.slackMs;
+    default:
+      return line * 1000 + policy.controlMs + policy.slackMs;
+  }
+}
