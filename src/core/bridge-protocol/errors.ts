@@ -46,15 +46,3 @@ export class BridgeProtocolError extends IfppError {
   }
 }
 
-/** The bridge answered a request with `ERR <code>` (raised by host-side helpers). */
-export class BridgeErrorResponse extends IfppError {
-  constructor(
-    readonly wire: string,
-    readonly id: number,
-    readonly slot: number | null,
-  ) {
-    super(`BRIDGE_${wire}`, `bridge answered request ${id.toString(16)} on slot ${slot ?? '-'} with ERR ${wire}`, {
-      hint: isWireErrorCode(wire) ? WIRE_ERRORS[wire] : 'unknown error code (newer firmware?)',
-    });
-  }
-}

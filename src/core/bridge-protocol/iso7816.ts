@@ -155,7 +155,8 @@ export function parseAtr(bytes: Uint8Array): Atr {
     ta1,
     guardN: tc1 === undefined || tc1 === 0xff ? 0 : tc1,
     wi: tc2 === undefined || tc2 === 0 ? WI_DEFAULT : tc2,
-    specificMode: l.ta[2] !== undefined,
+    // TA2 b5 = 1 means implicit parameters, not TA1's Fi/Di (ISO 7816-3 §8.3).
+    specificMode: l.ta[2] !== undefined && (l.ta[2] & 0x10) === 0,
   };
 }
 
