@@ -188,13 +188,20 @@ describe('broken configs are rejected with the place named', () => {
     ]);
   });
 
-  it('pins need a board; socket-programmer slots need presence; the Firmata serial pins are reserved', () => {
+  it('pins need a board; socket-programmer slots on a board need presence (without one, bridge card-detect); serial pins are reserved', () => {
     const noBoard = jig();
     delete noBoard.board;
     noBoard.kind = 'socket-programmer';
     const ps = check(noBoard);
-    expect(ps.map((p) => p.path)).toEqual(['slots[0].power', 'slots[0].presence', 'slots[1].presence']);
+    expect(ps.map((p) => p.path)).toEqual(['slots[0].power']);
     expect(ps[0]!.message).toBe('a pin is used but there is no board');
+
+    const onBoard = jig();
+    onBoard.kind = 'socket-programmer';
+    delete onBoard.board.clamp;
+    delete onBoard.board.startButtons;
+    for (const s of onBoard.slots) delete s.presence;
+    expect(check(onBoard).map((p) => p.path)).toEqual(['slots[0].presence', 'slots[1].presence']);
 
     const serial = jig();
     serial.board.buzzer = 1;

@@ -610,9 +610,10 @@ function checkKind(c: Checker, kind: StationKind, raw: Obj, board: Obj | undefin
         if (board[key] !== undefined) c.report(['board', key], `a socket-programmer has no ${key === 'clamp' ? 'clamp' : 'two-hand start'}: each slot starts on its own presence input`, 'remove it, or set "kind": "panel-jig"');
       }
     }
-    if (Array.isArray(slots)) {
+    // Without a board, slots start on the bridge's own card-detect (a bench or a handler cell).
+    if (board && Array.isArray(slots)) {
       slots.forEach((s, i) => {
-        if (isObj(s) && s.presence === undefined) c.report(['slots', i, 'presence'], 'a socket-programmer slot needs a presence input', 'add "presence": { "pin": …, "activeLow": true, "pullup": true }; the slot starts when it goes active');
+        if (isObj(s) && s.presence === undefined) c.report(['slots', i, 'presence'], 'a socket-programmer slot on a jig board needs a presence input', 'add "presence": { "pin": …, "activeLow": true, "pullup": true }; the slot starts when it goes active');
       });
     }
   }

@@ -41,6 +41,8 @@ export interface LoadHooks {
   /** Awaited right before the BF23 call goes out: the last moment the key is still unburnt. */
   beforeSecureChannel?: () => Promise<void>;
   onProgress?: (p: LoadProgress) => void;
+  /** Checked before every load call: an e-stop stops the push between two segments. */
+  signal?: AbortSignal;
 }
 
 export interface LoadOutcome {
@@ -161,6 +163,9 @@ export class FpaClient {
     let bf23Sent = false;
     for (let i = 0; i < plan.length; i++) {
       const call = plan[i]!;
+      if (hooks.signal?.aborted) {
+        throw new FpaError('FPA_ABORTED', `load stopped before call ${i + 1} of ${plan.length}: ${String(hooks.signal.reason ?? 'abort')}`);
+      }
       if (call.kind === 'bf23') {
         await hooks.beforeSecureChannel?.();
         bf23Sent = true;

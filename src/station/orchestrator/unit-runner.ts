@@ -189,6 +189,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       let outcome;
       try {
         outcome = await fpa.loadBpp(bpp, {
+          signal: deps.signal,
           beforeSecureChannel: async () => {
             checkAbort(deps.signal, 'load');
             await journal.append('bf23.sending', { unit: unitAttempt, batchId: chosen!.batchId, position: chosen!.position, transactionId: txId });

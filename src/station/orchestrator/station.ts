@@ -1,0 +1,471 @@
+/**
+ * The station: stores, journal, bridges, jig and slots, run as one process. It emits the event
+ * stream (EventBus) and takes operator controls; it knows nothing of the UI.
+ *
+ * Flows by kind:
+ *  - panel-jig with a board: wait for a valid two-hand start, clamp, load every occupied slot
+ *    in parallel, release, repeat. E-stop or guard aborts the cycle at once.
+ *  - socket-programmer with a board: every slot on its own, started by its presence sensor.
+ *  - no board (bench, benchmarks): every slot on its own, started by the bridge's card-detect.
+ */
+import { EventEmitter } from 'node:events';
+import { IfppError, isIfppError } from '../../core/errors.ts';
+import type { StationConfig, Slot as SlotConfig } from '../config/schema.ts';
+import { EuiccStore } from '../euicc-data/euicc-store.ts';
+import { EventBus, type StationEvent, type StationPhase } from '../events.ts';
+import { JigController } from '../jig/jig-controller.ts';
+import { Journal } from '../journal/journal.ts';
+import { journalPath } from '../journal/paths.ts';
+import { BppState, BppStore } from '../store/bpp-store.ts';
+import { BridgeDriver } from '../../transport/bridge/bridge-driver.ts';
+import { SlotLink } from '../../transport/bridge/slot-link.ts';
+import type { CardSlot } from './card-slot.ts';
+import { EuiccTrust } from './euicc-trust.ts';
+import { reconcileJournal, settlePending, type PendingCheck } from './reconcile.ts';
+import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
+import { FpaClient } from '../fpa/fpa-client.ts';
+
+export class StationError extends IfppError {}
+
+export interface StationOpenOptions {
+  bus?: EventBus;
+  /** Connect the jig board named in the config (default true). */
+  useBoard?: boolean;
+  /** Bridge driver tuning (tests shorten heartbeats and reconnects). */
+  bridgeOptions?: ConstructorParameters<typeof BridgeDriver>[0];
+  jigOptions?: Parameters<typeof JigController.open>[1];
+}
+
+export interface RunOptions {
+  /** Stop after this many units are done (any outcome). Default: run until stopped. */
+  units?: number;
+}
+
+export interface RunSummary {
+  units: number;
+  byOutcome: Record<string, number>;
+  reason: string;
+}
+
+interface SlotRuntime {
+  cfg: SlotConfig;
+  link: SlotLink;
+  card: CardSlot;
+  busy: boolean;
+  lastResult?: UnitResult;
+}
+
+export class Station extends EventEmitter<{ stopped: [string] }> {
+  private slots = new Map<string, SlotRuntime>();
+  private phase: StationPhase = 'starting';
+  private stopRequested: string | undefined;
+  private stopController = new AbortController();
+  private cycleController = new AbortController();
+  private paused = false;
+  private resumeWaiters: (() => void)[] = [];
+  private unitsDone = 0;
+  private unitTarget = Infinity;
+  private byOutcome: Record<string, number> = {};
+  private pending: PendingCheck[] = [];
+  private cardWaiters = new Map<string, (() => void)[]>();
+  private inFlight = new Set<Promise<unknown>>();
+
+  private constructor(
+    readonly config: StationConfig,
+    readonly bus: EventBus,
+    private readonly store: BppStore,
+    private readonly euicc: EuiccStore,
+    private readonly journal: Journal,
+    private readonly bridges: Map<string, BridgeDriver>,
+    private readonly jig: JigController,
+  ) {
+    super();
+  }
+
+  static async open(config: StationConfig, opts: StationOpenOptions = {}): Promise<Station> {
+    const bus = opts.bus ?? new EventBus();
+    const store = BppStore.open(config.store);
+    const euicc = EuiccStore.open(config.store);
+    const { journal, existing } = await Journal.open(journalPath(config));
+    const bridges = new Map<string, BridgeDriver>();
+    let jig: JigController | undefined;
+    try {
+      const rec = await reconcileJournal(existing.records, journal, store);
+      for (const b of config.bridges) {
+        const d = new BridgeDriver({ timeoutFactor: config.loading.retry.timeoutFactor, ...opts.bridgeOptions });
+        bridges.set(b.id, d);
+        await d.open(b.port, b.baudRate);
+      }
+      jig = opts.useBoard === false || !config.board ? JigController.none(config.kind) : await JigController.open(config, opts.jigOptions);
+      const st = new Station(config, bus, store, euicc, journal, bridges, jig);
+      st.pending = rec.pending;
+      for (const s of rec.settled) {
+        bus.emit({ type: 'station.warning', t: Date.now(), code: 'RECONCILED', message: `unit ${s.unit.slice(0, 8)} from the last run: ${s.outcome} (${s.how})` });
+      }
+      st.wire();
+      return st;
+    } catch (e) {
+      for (const d of bridges.values()) await d.close().catch(() => undefined);
+      await jig?.close().catch(() => undefined);
+      await journal.close();
+      store.close();
+      euicc.close();
+      throw e;
+    }
+  }
+
+  private emit_(e: StationEvent): void {
+    this.bus.emit(e);
+  }
+
+  private setPhase(phase: StationPhase, reason?: string): void {
+    this.phase = phase;
+    this.emit_({ type: 'station.phase', t: Date.now(), phase, ...(reason ? { reason } : {}) });
+  }
+
+  private wire(): void {
+    const c = this.config;
+    for (const s of c.slots) {
+      if (!s.enabled) continue;
+      const driver = this.bridges.get(s.bridge)!;
+      const link = new SlotLink(driver, s.channel);
+      const card: CardSlot = {
+        id: s.id,
+        activate: async () => {
+          const a = await link.activate({ vcc: c.loading.vcc, clockHz: c.loading.clockHz, pps: c.loading.pps });
+          return { atr: a.atr, fi: a.fi, di: a.di };
+        },
+        apdu: link.channel,
+        powerOff: () => link.powerOff(),
+      };
+      this.slots.set(s.id, { cfg: s, link, card, busy: false });
+    }
+    for (const [id, d] of this.bridges) {
+      const b = c.bridges.find((x) => x.id === id)!;
+      d.on('disconnected', (e) => {
+        this.emit_({ type: 'bridge.disconnected', t: Date.now(), bridge: id, reason: e.message });
+      });
+      d.on('connected', (info) => this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: id, port: b.port, firmware: info.firmware }));
+      d.on('card', (ev) => {
+        for (const s of this.slots.values()) {
+          if (s.cfg.bridge === id && s.cfg.channel === ev.slot) {
+            const w = this.cardWaiters.get(`${s.cfg.id}:${ev.present ? 'in' : 'out'}`);
+            if (w) {
+              this.cardWaiters.delete(`${s.cfg.id}:${ev.present ? 'in' : 'out'}`);
+              for (const f of w) f();
+            }
+          }
+        }
+      });
+    }
+    this.jig.on('prompt', (text) => this.emit_({ type: 'station.prompt', t: Date.now(), message: text }));
+    this.jig.on('abort', (a) => {
+      this.cycleController.abort(a.reason);
+      this.setPhase('aborted', a.error.message);
+      void this.powerOffAll();
+    });
+    this.jig.on('lost', (e) => this.emit_({ type: 'station.warning', t: Date.now(), code: e.code, message: e.message }));
+    this.bus.on((e) => {
+      if (e.type === 'unit.done') {
+        this.unitsDone++;
+        this.byOutcome[e.outcome] = (this.byOutcome[e.outcome] ?? 0) + 1;
+        if (this.unitsDone >= this.unitTarget) this.requestStop(`${this.unitsDone} units done`);
+      }
+    });
+  }
+
+  private policy(): UnitPolicy {
+    const c = this.config;
+    return {
+      blockSize: c.loading.blockSize,
+      useLogicalChannel: c.loading.logicalChannel > 0,
+      maxAttemptsPerChip: c.loading.retry.maxAttemptsPerChip,
+      verifyProfileListed: c.postChecks.verifyProfileListed,
+      endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
+    };
+  }
+
+  private emitStock(): void {
+    const batches = [...this.store.counts()].map(([batchId, c]) => ({
+      batchId,
+      available: c[BppState.available] + c[BppState.failedBeforeSecureChannel],
+      total: Object.values(c).reduce((a, b) => a + b, 0),
+    }));
+    this.emit_({ type: 'store.stock', t: Date.now(), batches });
+  }
+
+  // ------------------------------------------------------------------ controls
+
+  /** Operator controls, in the shape the UI expects. */
+  get controls() {
+    return {
+      start: () => this.resume(),
+      pause: () => this.pause(),
+      resume: () => this.resume(),
+      abort: () => this.abort('operator abort'),
+      retry: (slotId: string) => this.retry(slotId),
+      quit: (force: boolean) => this.quit(force),
+    };
+  }
+
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.setPhase('paused', 'no new units start until resumed');
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const w = this.resumeWaiters;
+    this.resumeWaiters = [];
+    for (const f of w) f();
+    this.setPhase('running');
+  }
+
+  abort(reason: string): void {
+    this.cycleController.abort(reason);
+    void this.powerOffAll();
+    this.setPhase('aborted', reason);
+  }
+
+  retry(slotId: string): void {
+    const s = this.slots.get(slotId);
+    if (!s || s.busy) return;
+    if (s.lastResult?.outcome === 'installed') return;
+    this.track(this.runOne(s));
+  }
+
+  /** Refuses (returns false) while loads are in flight unless forced. */
+  quit(force: boolean): boolean {
+    const busy = [...this.slots.values()].some((s) => s.busy);
+    if (busy && !force) return false;
+    if (busy) this.abort('forced quit');
+    this.requestStop(force ? 'operator forced quit' : 'operator quit');
+    return true;
+  }
+
+  requestStop(reason: string): void {
+    if (this.stopRequested) return;
+    this.stopRequested = reason;
+    this.stopController.abort(reason);
+    this.resume();
+    for (const ws of this.cardWaiters.values()) for (const f of ws) f();
+    this.cardWaiters.clear();
+  }
+
+  // ------------------------------------------------------------------ running
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  private async waitWhilePaused(): Promise<void> {
+    while (this.paused && !this.stopRequested) await new Promise<void>((r) => this.resumeWaiters.push(r));
+  }
+
+  private waitCard(slot: string, present: boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const key = `${slot}:${present ? 'in' : 'out'}`;
+      const list = this.cardWaiters.get(key) ?? [];
+      list.push(resolve);
+      this.cardWaiters.set(key, list);
+    });
+  }
+
+  private async cardPresent(s: SlotRuntime): Promise<boolean> {
+    try {
+      const st = await s.link.status();
+      return st.state !== 'EMPTY';
+    } catch {
+      return false;
+    }
+  }
+
+  /** One unit on one slot, with LEDs, power and the pending-check for chips seen again. */
+  private async runOne(s: SlotRuntime): Promise<UnitResult> {
+    s.busy = true;
+    this.jig.setSlotLeds(s.cfg.id, 'busy');
+    this.jig.setSlotPower(s.cfg.id, true);
+    try {
+      const r = await runUnit(s.card, {
+        store: this.store,
+        trust: new EuiccTrust(this.euicc),
+        journal: this.journal,
+        bus: this.bus,
+        policy: this.policy(),
+        signal: this.cycleController.signal,
+      });
+      s.lastResult = r;
+      if (r.eid) await this.settlePendingFor(r.eid, s);
+      this.jig.setSlotLeds(s.cfg.id, r.outcome === 'installed' ? 'pass' : 'fail');
+      this.emitStock();
+      return r;
+    } finally {
+      await s.card.powerOff().catch(() => undefined);
+      this.jig.setSlotPower(s.cfg.id, false);
+      s.busy = false;
+    }
+  }
+
+  /** A chip whose earlier load was cut off after BF23 is back: ask it what happened. */
+  private async settlePendingFor(eid: string, s: SlotRuntime): Promise<void> {
+    const mine = this.pending.filter((p) => p.eid === eid);
+    if (!mine.length) return;
+    try {
+      await s.card.activate();
+      const fpa = new FpaClient(s.card.apdu, { blockSize: this.config.loading.blockSize });
+      await fpa.selectIsdR();
+      const info = await fpa.getFactoryInfo();
+      const list = await fpa.listProfiles().catch(() => undefined);
+      const iccids = list && 'profiles' in list ? (list.profiles as readonly { iccid?: string }[]).map((p) => p.iccid ?? '') : undefined;
+      for (const p of mine) {
+        await settlePending(p, info, iccids, this.journal);
+        this.pending = this.pending.filter((x) => x !== p);
+      }
+    } catch (e) {
+      if (!isIfppError(e)) throw e;
+    }
+  }
+
+  private async panelCycles(): Promise<void> {
+    while (!this.stopRequested) {
+      await this.waitWhilePaused();
+      if (this.stopRequested) break;
+      this.jig.setTower('idle');
+      this.setPhase('waiting-for-start');
+      try {
+        await this.jig.waitForStart({ signal: this.stopController.signal });
+      } catch (e) {
+        if (this.stopRequested) break;
+        if (isIfppError(e)) {
+          this.emit_({ type: 'station.warning', t: Date.now(), code: e.code, message: e.message });
+          await new Promise((r) => setTimeout(r, 200));
+          continue;
+        }
+        throw e;
+      }
+      if (this.stopRequested) break;
+      this.cycleController = new AbortController();
+      this.setPhase('clamping');
+      try {
+        await this.jig.clamp();
+      } catch (e) {
+        if (!isIfppError(e)) throw e;
+        this.emit_({ type: 'station.warning', t: Date.now(), code: e.code, message: e.message });
+        this.jig.setTower('attention');
+        continue;
+      }
+      this.setPhase('running');
+      this.jig.setTower('running');
+      const occupied: SlotRuntime[] = [];
+      for (const s of this.slots.values()) {
+        const p = this.jig.hasBoard ? this.jig.presence(s.cfg.id) : undefined;
+        if (p === false) continue;
+        if (p === undefined && !(await this.cardPresent(s))) continue;
+        occupied.push(s);
+      }
+      await Promise.all(occupied.map((s) => this.track(this.runOne(s))));
+      this.setPhase('releasing');
+      await this.jig.release().catch(() => undefined);
+      if (this.cycleController.signal.aborted) {
+        this.jig.setTower('fault');
+        // After an e-stop the operator must clear it before the next start.
+        await new Promise<void>((resolve) => {
+          if (this.stopRequested) return resolve();
+          const done = () => resolve();
+          this.jig.once('safety-clear', done);
+          this.stopController.signal.addEventListener('abort', done, { once: true });
+        });
+        try {
+          this.jig.resetAfterAbort();
+        } catch {
+          /* reported via prompt */
+        }
+      }
+    }
+  }
+
+  /** Socket programmer or bench: each slot on its own, driven by presence (board or bridge). */
+  private async slotLoop(s: SlotRuntime): Promise<void> {
+    while (!this.stopRequested) {
+      await this.waitWhilePaused();
+      if (this.stopRequested) break;
+      const present = this.jig.hasBoard ? this.jig.presence(s.cfg.id) === true : await this.cardPresent(s);
+      if (!present) {
+        await (this.jig.hasBoard ? this.waitJig(s.cfg.id, 'slot-present') : this.waitCard(s.cfg.id, true));
+        continue;
+      }
+      this.cycleController = this.cycleController.signal.aborted ? new AbortController() : this.cycleController;
+      await this.track(this.runOne(s));
+      if (this.stopRequested) break;
+      // Wait for the unit to be taken out before the next one.
+      if (this.jig.hasBoard) {
+        if (this.jig.presence(s.cfg.id) !== false) await this.waitJig(s.cfg.id, 'slot-removed');
+      } else if (await this.cardPresent(s)) await this.waitCard(s.cfg.id, false);
+    }
+  }
+
+  private waitJig(slot: string, ev: 'slot-present' | 'slot-removed'): Promise<void> {
+    return new Promise((resolve) => {
+      const on = (e: { slot: string }) => {
+        if (e.slot !== slot) return;
+        this.jig.off(ev, on);
+        resolve();
+      };
+      this.jig.on(ev, on);
+      this.stopController.signal.addEventListener('abort', () => {
+        this.jig.off(ev, on);
+        resolve();
+      }, { once: true });
+    });
+  }
+
+  async run(opts: RunOptions = {}): Promise<RunSummary> {
+    this.unitTarget = opts.units ?? Infinity;
+    const c = this.config;
+    this.emit_({
+      type: 'station.started',
+      t: Date.now(),
+      station: c.name,
+      config: c.source.file,
+      kind: c.kind,
+      slots: c.slots.filter((s) => s.enabled).map((s) => ({ id: s.id, row: s.row, col: s.col, bridge: s.bridge, channel: s.channel })),
+    });
+    for (const [id, d] of this.bridges) {
+      const b = c.bridges.find((x) => x.id === id)!;
+      this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: id, port: b.port, ...(d.info?.firmware ? { firmware: d.info.firmware } : {}) });
+    }
+    this.emitStock();
+    await this.journal.append('station.start', { station: c.name, config: c.source.file });
+    if (c.kind === 'panel-jig' && this.jig.hasBoard) await this.panelCycles();
+    else await Promise.all([...this.slots.values()].map((s) => this.slotLoop(s)));
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+    const reason = this.stopRequested ?? 'finished';
+    this.setPhase('stopped', reason);
+    this.emit_({ type: 'station.stopped', t: Date.now(), reason });
+    await this.journal.append('station.stop', { station: c.name, config: c.source.file, reason });
+    this.emit('stopped', reason);
+    return { units: this.unitsDone, byOutcome: { ...this.byOutcome }, reason };
+  }
+
+  private async powerOffAll(): Promise<void> {
+    await Promise.allSettled([...this.slots.values()].map((s) => s.link.powerOff()));
+  }
+
+  get currentPhase(): StationPhase {
+    return this.phase;
+  }
+
+  async close(): Promise<void> {
+    this.requestStop('closing');
+    await this.powerOffAll();
+    await this.jig.close().catch(() => undefined);
+    for (const d of this.bridges.values()) await d.close().catch(() => undefined);
+    await this.journal.close();
+    this.store.close();
+    this.euicc.close();
+  }
+}
