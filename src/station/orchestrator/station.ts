@@ -67,7 +67,9 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private unitTarget = Infinity;
   private byOutcome: Record<string, number> = {};
   private pending: PendingCheck[] = [];
-  private cardWaiters = new Map<string, (() => void)[]>();
+  /** Count of insertions seen per slot (bridge CARD IN or jig presence), and who waits for the next. */
+  private insertSeq = new Map<string, number>();
+  private insertWaiters = new Map<string, (() => void)[]>();
   private inFlight = new Set<Promise<unknown>>();
 
   private constructor(
@@ -147,17 +149,11 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       });
       d.on('connected', (info) => this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: id, port: b.port, firmware: info.firmware }));
       d.on('card', (ev) => {
-        for (const s of this.slots.values()) {
-          if (s.cfg.bridge === id && s.cfg.channel === ev.slot) {
-            const w = this.cardWaiters.get(`${s.cfg.id}:${ev.present ? 'in' : 'out'}`);
-            if (w) {
-              this.cardWaiters.delete(`${s.cfg.id}:${ev.present ? 'in' : 'out'}`);
-              for (const f of w) f();
-            }
-          }
-        }
+        if (!ev.present || this.jig.hasBoard) return;
+        for (const s of this.slots.values()) if (s.cfg.bridge === id && s.cfg.channel === ev.slot) this.inserted(s.cfg.id);
       });
     }
+    this.jig.on('slot-present', (e) => this.inserted(e.slot));
     this.jig.on('prompt', (text) => this.emit_({ type: 'station.prompt', t: Date.now(), message: text }));
     this.jig.on('abort', (a) => {
       this.cycleController.abort(a.reason);
@@ -250,8 +246,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     this.stopRequested = reason;
     this.stopController.abort(reason);
     this.resume();
-    for (const ws of this.cardWaiters.values()) for (const f of ws) f();
-    this.cardWaiters.clear();
+    for (const ws of this.insertWaiters.values()) for (const f of ws) f();
+    this.insertWaiters.clear();
   }
 
   // ------------------------------------------------------------------ running
@@ -266,13 +262,22 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     while (this.paused && !this.stopRequested) await new Promise<void>((r) => this.resumeWaiters.push(r));
   }
 
-  private waitCard(slot: string, present: boolean): Promise<void> {
-    return new Promise((resolve) => {
-      const key = `${slot}:${present ? 'in' : 'out'}`;
-      const list = this.cardWaiters.get(key) ?? [];
-      list.push(resolve);
-      this.cardWaiters.set(key, list);
-    });
+  private inserted(slot: string): void {
+    this.insertSeq.set(slot, (this.insertSeq.get(slot) ?? 0) + 1);
+    const w = this.insertWaiters.get(slot);
+    this.insertWaiters.delete(slot);
+    for (const f of w ?? []) f();
+  }
+
+  /** Resolves once a unit was inserted into `slot` after insertion number `since` (or on stop). */
+  private async waitInsertion(slot: string, since: number): Promise<void> {
+    while (!this.stopRequested && (this.insertSeq.get(slot) ?? 0) <= since) {
+      await new Promise<void>((resolve) => {
+        const list = this.insertWaiters.get(slot) ?? [];
+        list.push(resolve);
+        this.insertWaiters.set(slot, list);
+      });
+    }
   }
 
   private async cardPresent(s: SlotRuntime): Promise<boolean> {
@@ -388,39 +393,27 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     }
   }
 
-  /** Socket programmer or bench: each slot on its own, driven by presence (board or bridge). */
+  /**
+   * Socket programmer or bench: each slot on its own. A unit runs when one is present at start,
+   * then each time a new one is inserted (presence input on a board, card-detect on the bridge):
+   * counting insertions, not polling levels, so a fast swap is never missed.
+   */
   private async slotLoop(s: SlotRuntime): Promise<void> {
+    const id = s.cfg.id;
+    let seen = this.insertSeq.get(id) ?? 0;
+    let present = this.jig.hasBoard ? this.jig.presence(id) === true : await this.cardPresent(s);
     while (!this.stopRequested) {
+      if (!present) {
+        await this.waitInsertion(id, seen);
+        if (this.stopRequested) break;
+      }
+      seen = this.insertSeq.get(id) ?? 0;
       await this.waitWhilePaused();
       if (this.stopRequested) break;
-      const present = this.jig.hasBoard ? this.jig.presence(s.cfg.id) === true : await this.cardPresent(s);
-      if (!present) {
-        await (this.jig.hasBoard ? this.waitJig(s.cfg.id, 'slot-present') : this.waitCard(s.cfg.id, true));
-        continue;
-      }
-      this.cycleController = this.cycleController.signal.aborted ? new AbortController() : this.cycleController;
+      if (this.cycleController.signal.aborted) this.cycleController = new AbortController();
       await this.track(this.runOne(s));
-      if (this.stopRequested) break;
-      // Wait for the unit to be taken out before the next one.
-      if (this.jig.hasBoard) {
-        if (this.jig.presence(s.cfg.id) !== false) await this.waitJig(s.cfg.id, 'slot-removed');
-      } else if (await this.cardPresent(s)) await this.waitCard(s.cfg.id, false);
+      present = false; // the next unit is the next insertion
     }
-  }
-
-  private waitJig(slot: string, ev: 'slot-present' | 'slot-removed'): Promise<void> {
-    return new Promise((resolve) => {
-      const on = (e: { slot: string }) => {
-        if (e.slot !== slot) return;
-        this.jig.off(ev, on);
-        resolve();
-      };
-      this.jig.on(ev, on);
-      this.stopController.signal.addEventListener('abort', () => {
-        this.jig.off(ev, on);
-        resolve();
-      }, { once: true });
-    });
   }
 
   async run(opts: RunOptions = {}): Promise<RunSummary> {
