@@ -200,7 +200,9 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       resume: () => this.resume(),
       abort: () => this.abort('operator abort'),
       retry: (slotId: string) => this.retry(slotId),
-      quit: (force: boolean) => this.quit(force),
+      quit: (force: boolean) => {
+        this.quit(force);
+      },
     };
   }
 

@@ -1,0 +1,36 @@
+import { requireConfig } from '../../station/config/load.ts';
+import { runStation } from '../run-station.ts';
+import { CliUsageError, parseOptions } from '../command.ts';
+
+export const help = `Usage: ifpp run --config F [--headless] [--units N] [--events FILE|-]
+
+Runs the station described by the config: connects the bridges and the jig board, settles
+anything a previous run left in flight (from the journal), then loads units until stopped.
+
+  --config F     station configuration (fixtures-config/*, checked as by ifpp validate)
+  --headless     no terminal UI: a plain log on stderr (automatic when not on a terminal)
+  --units N      stop after N units (any outcome)
+  --events F|-   also write every event as NDJSON to F (or stdout) for MES integration
+
+Ctrl+C (or q in the UI) stops after the units in flight; a second Ctrl+C (or Q) aborts them.`;
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseOptions(args, {
+    config: { type: 'string' },
+    headless: { type: 'boolean' },
+    units: { type: 'string' },
+    events: { type: 'string' },
+  });
+  if (!values.config) throw new CliUsageError('--config is required');
+  const units = values.units !== undefined ? Number(values.units) : undefined;
+  if (units !== undefined && (!Number.isInteger(units) || units < 1)) throw new CliUsageError('--units must be a positive whole number');
+  const config = await requireConfig(values.config);
+  const summary = await runStation(config, {
+    ...(values.headless ? { headless: true } : {}),
+    ...(units !== undefined ? { units } : {}),
+    ...(values.events ? { events: values.events } : {}),
+  });
+  const parts = Object.entries(summary.byOutcome).map(([k, v]) => `${v} ${k}`);
+  process.stderr.write(`station stopped (${summary.reason}): ${summary.units} units${parts.length ? ': ' + parts.join(', ') : ''}\n`);
+  return 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * Composition of a running station for the CLI: the station itself, the terminal UI or the
+ * plain/NDJSON logs, and signal handling. Station code never imports this (nor the UI).
+ */
+import type { StationConfig } from '../station/config/schema.ts';
+import { EventBus } from '../station/events.ts';
+import { attachEventLog } from '../station/event-log.ts';
+import { Station, type RunSummary, type StationOpenOptions } from '../station/orchestrator/station.ts';
+
+export interface RunStationOptions {
+  headless?: boolean;
+  units?: number;
+  /** NDJSON event log: a file path, or "-" for stdout (implies headless). */
+  events?: string;
+  open?: Omit<StationOpenOptions, 'bus'>;
+  /** Called once the station is open (e.g. the simulator's operator starts feeding units). */
+  onOpen?: (station: Station) => void | Promise<void>;
+}
+
+export async function runStation(config: StationConfig, opts: RunStationOptions = {}): Promise<RunSummary> {
+  const bus = new EventBus();
+  const eventsToStdout = opts.events === '-';
+  // React's development build costs ~3x the CPU per frame; the station always runs production.
+  process.env.NODE_ENV ??= 'production';
+  const { shouldUseTui } = await import('../ui/render.ts');
+  const tui = shouldUseTui(process.stdout, process.env, { headless: opts.headless === true || eventsToStdout, stdin: process.stdin });
+  const log = opts.events ? attachEventLog(bus, opts.events) : undefined;
+  let detachPlain: (() => void) | undefined;
+  if (!tui && !eventsToStdout) {
+    const { attachPlainLog } = await import('../ui/plain-log.ts');
+    detachPlain = attachPlainLog(bus, process.stderr);
+  }
+  const station = await Station.open(config, { ...opts.open, bus });
+  let ui: { unmount(): void } | undefined;
+  if (tui) {
+    const { renderStationUi } = await import('../ui/render.ts');
+    ui = renderStationUi({ bus, controls: station.controls });
+  }
+  // First Ctrl+C / SIGTERM: finish the units in flight, start no more. Second: abort them.
+  let signals = 0;
+  const onSignal = (sig: string) => {
+    signals++;
+    if (signals === 1) station.requestStop(`${sig}: finishing the units in flight (again to abort them)`);
+    else station.quit(true);
+  };
+  const sigint = () => onSignal('SIGINT');
+  const sigterm = () => onSignal('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  try {
+    await opts.onOpen?.(station);
+    return await station.run(opts.units !== undefined ? { units: opts.units } : {});
+  } finally {
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+    await station.close();
+    ui?.unmount();
+    detachPlain?.();
+    await log?.close();
+  }
+}
