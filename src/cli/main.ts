@@ -21,6 +21,7 @@ const commands: CommandSpec[] = [
   { name: 'bpp import', summary: 'Import Esbpp batches into the station BPP store (hashes, chain and signatures checked)', load: () => import('./commands/bpp-import.ts') },
   { name: 'bpp list', summary: 'Batches in the store with counts per state, or the BPPs of one EID', load: () => import('./commands/bpp-list.ts') },
   { name: 'euicc import', summary: "Import an EUM's eUICC data (CERT.EUICC per EID) into the station store", load: () => import('./commands/euicc-import.ts') },
+  { name: 'sim station', summary: 'Simulated 8-slot jig end to end: world, simulated hardware and the real station (npm start)', load: () => import('./commands/sim-station.ts') },
   { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
 ];
 

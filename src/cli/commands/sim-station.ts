@@ -1,0 +1,103 @@
+/**
+ * `ifpp sim station` (what `npm start` runs): the whole simulated factory and the real station
+ * in one command. Builds the world on first run, imports its batch and eUICC data into the
+ * station store, starts the simulated bridges, board and operator, then runs the station
+ * exactly as `ifpp run` does against that hardware.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildWorld, ensureWorld } from '../../sim/world/build-world.ts';
+import { startWorld } from '../../sim/world/run-world.ts';
+import { requireConfig } from '../../station/config/load.ts';
+import { BppStore } from '../../station/store/bpp-store.ts';
+import { importBatch } from '../../station/store/import-batch.ts';
+import { bppChecks } from '../../station/store/bpp-checks.ts';
+import { EuiccStore, importEuiccData } from '../../station/euicc-data/euicc-store.ts';
+import { runStation } from '../run-station.ts';
+import { CliUsageError, parseOptions } from '../command.ts';
+
+export const help = `Usage: ifpp sim station [--world DIR] [--slots N] [--units U] [--kind panel-jig|socket-programmer]
+                       [--time-scale S] [--headless] [--events FILE|-]
+
+Runs the simulated 8-slot panel jig end to end: builds the simulated world in DIR on first run
+(default var/sim/world: test PKI, chips, a BPP batch, station.json), imports the batch and
+the eUICC data into the station's store, starts the simulated bridges, jig board and operator,
+and runs the real station against them with the terminal UI (or a plain log with --headless).
+
+  --slots N, --units U, --kind K   shape of a new world (ignored when DIR already holds one)
+  --time-scale S                   1 = real card and handling times (default), 0 = as fast as possible`;
+
+function fedSoFar(dir: string): number {
+  const f = join(dir, 'chips', 'feeder.json');
+  if (!existsSync(f)) return 0;
+  try {
+    return Number((JSON.parse(readFileSync(f, 'utf8')) as { next?: number }).next ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+export async function run(args: string[]): Promise<number> {
+  const { values } = parseOptions(args, {
+    world: { type: 'string' },
+    slots: { type: 'string' },
+    units: { type: 'string' },
+    kind: { type: 'string' },
+    'time-scale': { type: 'string' },
+    headless: { type: 'boolean' },
+    events: { type: 'string' },
+  });
+  const num = (v: string | undefined, name: string, dflt: number) => {
+    if (v === undefined) return dflt;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new CliUsageError(`--${name} must be a number`);
+    return n;
+  };
+  const kind = values.kind ?? 'panel-jig';
+  if (kind !== 'panel-jig' && kind !== 'socket-programmer') throw new CliUsageError('--kind is panel-jig or socket-programmer');
+  const out = values.world ?? 'var/sim/world';
+  const say = (s: string) => process.stderr.write(s + '\n');
+  const shape = { out, slots: num(values.slots, 'slots', 8), units: num(values.units, 'units', 64), kind } as const;
+  let w = await ensureWorld(shape);
+  if (!w.built && fedSoFar(w.dir) >= w.world.units) {
+    // Every simulated chip of this world has been through the station: make fresh ones.
+    say(`the simulated world in ${w.dir} is used up (all ${w.world.units} units fed): building a new one`);
+    w = { ...(await buildWorld({ ...shape, slots: w.world.slots, kind: w.world.kind, force: true })), built: true };
+  }
+  say(w.built ? `built the simulated world in ${w.dir} (${(w.elapsedMs / 1000).toFixed(1)} s)` : `using the simulated world in ${w.dir}`);
+
+  const config = await requireConfig(w.stationFile);
+  // First run: the station's store gets the world's batch and eUICC data (as an operator would import them).
+  const store = BppStore.open(config.store);
+  try {
+    if (!store.batchIds().includes(w.world.batch.batchId)) {
+      const r = await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
+      say(`imported batch ${r.batchId}: ${r.accepted} BPPs`);
+    }
+  } finally {
+    store.close();
+  }
+  const euicc = EuiccStore.open(config.store);
+  const haveData = euicc.names.includes('sim-eum');
+  euicc.close();
+  if (!haveData) await importEuiccData(config.store, join(w.dir, w.world.files.euiccData), 'sim-eum');
+
+  const timeScale = values['time-scale'] !== undefined ? num(values['time-scale'], 'time-scale', 1) : undefined;
+  const world = await startWorld(w.dir, timeScale !== undefined ? { timeScale } : {});
+  try {
+    const summary = await runStation(config, {
+      ...(values.headless ? { headless: true } : {}),
+      ...(values.events ? { events: values.events } : {}),
+      open: { jigOptions: { connect: { queryDelayMs: 50 } } },
+      // When the operator has fed every chip of the world and the last cycle ended, stop.
+      onOpen: (station) => {
+        world.operator?.once('done', () => station.requestStop('all simulated units were fed'));
+      },
+    });
+    say(`station stopped (${summary.reason}): ${summary.units} units ${JSON.stringify(summary.byOutcome)}`);
+    say(`reports: node bin/ifpp.js report --config ${w.stationFile}`);
+  } finally {
+    await world.close();
+  }
+  return 0;
+}
