@@ -1,0 +1,95 @@
+/**
+ * The real station against the whole simulated factory, as `npm start` runs it: bridge
+ * simulator processes on ptys holding simulated eUICCs, a virtual Firmata jig board on a pty
+ * driven through johnny-five, and the automatic operator loading panels and pressing the
+ * two-hand start.
+ */
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { buildWorld } from '../../src/sim/world/build-world.ts';
+import { startWorld } from '../../src/sim/world/run-world.ts';
+import { requireConfig } from '../../src/station/config/load.ts';
+import { BppStore } from '../../src/station/store/bpp-store.ts';
+import { importBatch } from '../../src/station/store/import-batch.ts';
+import { bppChecks } from '../../src/station/store/bpp-checks.ts';
+import { importEuiccData } from '../../src/station/euicc-data/euicc-store.ts';
+import { Station } from '../../src/station/orchestrator/station.ts';
+import { EventBus, type StationEvent } from '../../src/station/events.ts';
+import { Journal } from '../../src/station/journal/journal.ts';
+import { journalPath } from '../../src/station/journal/paths.ts';
+import { accountUnits } from '../../src/station/report/accounting.ts';
+import { generateReports } from '../../src/station/report/generate.ts';
+
+async function world(slots: number, units: number) {
+  const out = join(mkdtempSync(join(tmpdir(), 'ifpp-world-')), 'w');
+  const w = await buildWorld({ out, slots, units, kind: 'panel-jig', profile: 'synthetic:2500', timeScale: 0 });
+  const config = await requireConfig(w.stationFile);
+  const store = BppStore.open(config.store);
+  await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
+  store.close();
+  await importEuiccData(config.store, join(w.dir, w.world.files.euiccData), 'sim');
+  const handle = await startWorld(w.dir, { timeScale: 0 });
+  return { config, handle };
+}
+
+describe('station with the simulated factory and the virtual jig board', () => {
+  it('8 slots × 50 panels: every unit installed, every PIR verified, the report complete', async () => {
+    const { config, handle } = await world(8, 400);
+    const bus = new EventBus();
+    const station = await Station.open(config, { bus, jigOptions: { connect: { queryDelayMs: 20 } } });
+    handle.operator!.once('done', () => station.requestStop('all units fed'));
+    try {
+      const summary = await station.run();
+      expect(summary.byOutcome).toEqual({ installed: 400 });
+    } finally {
+      await station.close();
+      await handle.close();
+    }
+    const { records } = await Journal.read(journalPath(config));
+    const acc = accountUnits(records);
+    expect(acc.units.length).toBe(400);
+    expect(acc.open).toEqual([]);
+    expect(acc.duplicatesPushed).toEqual([]);
+    expect(records.filter((r) => r.type === 'pir.received' && r.verified === true).length).toBe(400);
+    const rep = await generateReports({ config });
+    expect(JSON.stringify(rep)).toContain('"installed":400');
+  }, 240_000);
+
+  it('e-stop mid-load interrupts every slot at once and nothing is lost', async () => {
+    const { config, handle } = await world(8, 16);
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => events.push(e));
+    const station = await Station.open(config, { bus, jigOptions: { connect: { queryDelayMs: 20 } } });
+    const estop = config.board!.estop!;
+    let pressed = false;
+    bus.on((e) => {
+      if (!pressed && e.type === 'slot.progress' && e.segmentsSent >= 3) {
+        pressed = true;
+        handle.board.setInput(estop.pin, estop.activeLow ? 0 : 1);
+      }
+      if (e.type === 'station.phase' && e.phase === 'aborted') setTimeout(() => station.requestStop('test done'), 50);
+    });
+    try {
+      await station.run();
+    } finally {
+      await station.close();
+      await handle.close();
+    }
+    expect(pressed).toBe(true);
+    const results = events.filter((e): e is Extract<StationEvent, { type: 'slot.result' }> => e.type === 'slot.result');
+    expect(results.length).toBe(8);
+    // The cycle was cut: no unit of it passed after the e-stop, all are accounted for.
+    expect(results.filter((r) => r.outcome === 'interrupted' || r.outcome === 'failed-key-burnt').length).toBeGreaterThan(0);
+    const { records } = await Journal.read(journalPath(config));
+    const acc = accountUnits(records);
+    expect(acc.units.length).toBe(8);
+    expect(acc.open).toEqual([]);
+    expect(acc.duplicatesPushed).toEqual([]);
+    // Every slot's power went off and the clamp opened (the virtual board saw it).
+    const clamp = config.board!.clamp!.output;
+    expect(handle.board.outputs.get(clamp.pin) ?? 0).toBe(clamp.activeLow ? 1 : 0);
+  }, 120_000);
+});
