@@ -25,7 +25,11 @@ export async function run(args: string[]): Promise<number> {
   const units = values.units !== undefined ? Number(values.units) : undefined;
   if (units !== undefined && (!Number.isInteger(units) || units < 1)) throw new CliUsageError('--units must be a positive whole number');
   const config = await requireConfig(values.config);
+  // Boards with auto-reset need ~2.5 s before Firmata answers; jig boards without it (and the
+  // simulated one) can be asked at once: IFPP_JIG_QUERY_DELAY_MS shortens the wait.
+  const qd = Number(process.env.IFPP_JIG_QUERY_DELAY_MS);
   const summary = await runStation(config, {
+    ...(Number.isFinite(qd) && qd >= 0 ? { open: { jigOptions: { connect: { queryDelayMs: qd } } } } : {}),
     ...(values.headless ? { headless: true } : {}),
     ...(units !== undefined ? { units } : {}),
     ...(values.events ? { events: values.events } : {}),
