@@ -73,6 +73,19 @@ describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
     expect(states).toEqual([BppState.installed, BppState.failedKeyBurnt].sort());
   });
 
+  it('a burnt key with no spare BPP is reported as such after one retry, not retried forever', async () => {
+    const g = await miniFactory({ chips: 1, keys: 2, perEuicc: 1 });
+    const { card, slot } = await g.card(g.eids[0]!);
+    card.faults.muteAtLoadCall = 5;
+    const j = (await Journal.open(join(g.dir, 'journal', 'journal.ndjson'))).journal;
+    const r = await runUnit(slot, { ...deps(), store: g.store, trust: new EuiccTrust(g.euicc), journal: j });
+    expect(r.outcome).toBe('failed-key-burnt');
+    expect(r.attempts).toBe(2);
+    expect(r.reason).toMatch(/no spare BPP for this chip/);
+    await j.close();
+    g.close();
+  });
+
   it('an aborted run ends as interrupted and leaves an unused BPP loadable', async () => {
     const { slot } = await f.card(f.eids[2]!);
     const ac = new AbortController();

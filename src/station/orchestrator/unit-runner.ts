@@ -260,16 +260,20 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         // The key was never touched: the BPP stays loadable (by this chip, later).
         if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) store.setState(chosen, BppState.failedBeforeSecureChannel);
       }
-      last = f;
+      // A retry that finds no spare BPP: the unit's real failure is the burnt key before it.
+      const final = f.code === 'NO_BPP' && last && last.outcome === 'failed-key-burnt'
+        ? new UnitFailure(last.outcome, last.stage, last.code, `${last.message}; no spare BPP for this chip (${f.message})`, 'none', last.hint ? { hint: last.hint } : {})
+        : f;
+      last = final;
       await journal.append('unit.end', {
         unit: unitAttempt,
         slot: slot.id,
         ...(eid ? { eid } : {}),
         ...(chosen ? { batchId: chosen.batchId, position: chosen.position, transactionId: toHex(chosen.transactionId) } : {}),
-        outcome: f.outcome,
-        stage: f.stage,
-        code: f.code,
-        reason: f.message,
+        outcome: final.outcome,
+        stage: final.stage,
+        code: final.code,
+        reason: final.message,
         millis: now() - t0,
       });
       if (deps.signal.aborted || f.outcome === 'interrupted') break;
