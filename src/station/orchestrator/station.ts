@@ -62,6 +62,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private stopController = new AbortController();
   private cycleController = new AbortController();
   private paused = false;
+  private abortReason = '';
   private resumeWaiters: (() => void)[] = [];
   private unitsDone = 0;
   private unitTarget = Infinity;
@@ -221,9 +222,12 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     this.setPhase('running');
   }
 
+  /** Stops every slot now; no new unit starts until the operator resumes (s). */
   abort(reason: string): void {
+    this.abortReason = reason;
     this.cycleController.abort(reason);
     void this.powerOffAll();
+    if (!this.stopRequested) this.paused = true;
     this.setPhase('aborted', reason);
   }
 
@@ -377,9 +381,10 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       await Promise.all(occupied.map((s) => this.track(this.runOne(s))));
       this.setPhase('releasing');
       await this.jig.release().catch(() => undefined);
-      if (this.cycleController.signal.aborted) {
+      if (this.jig.status().aborted) {
+        // A safety trip (e-stop, guard, clamp): wait until the operator has cleared its cause.
         this.jig.setTower('fault');
-        // After an e-stop the operator must clear it before the next start.
+        this.setPhase('aborted', this.jig.status().aborted!.error.message);
         await new Promise<void>((resolve) => {
           if (this.stopRequested) return resolve();
           const done = () => resolve();
@@ -389,8 +394,10 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         try {
           this.jig.resetAfterAbort();
         } catch {
-          /* reported via prompt */
+          /* the prompt says what is still unsafe */
         }
+      } else if (this.cycleController.signal.aborted && !this.stopRequested) {
+        this.setPhase('aborted', `${this.abortReason}: press s to go on`);
       }
     }
   }
