@@ -12,22 +12,9 @@
 import { toHex } from '../../core/bytes.ts';
 import type { FactoryInfo } from '../../core/rsp/factory.ts';
 import type { Journal, JournalRecord } from '../journal/journal.ts';
+import { accountUnits } from '../report/accounting.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
 import { BppState, type BppStore } from '../store/bpp-store.ts';
-
-interface Attempt {
-  unit: string;
-  eid?: string;
-  batchId?: string;
-  position?: number;
-  transactionId?: string;
-  otpk?: string;
-  iccid?: string;
-  bf23: boolean;
-  pir?: JournalRecord;
-  ended: boolean;
-  reconciled?: UnitOutcomeCode;
-}
 
 export interface PendingCheck {
   unit: string;
@@ -45,67 +32,26 @@ export interface ReconcileSummary {
   pending: PendingCheck[];
 }
 
-function attemptsOf(records: readonly JournalRecord[]): Map<string, Attempt> {
-  const m = new Map<string, Attempt>();
-  const get = (u: string) => {
-    let a = m.get(u);
-    if (!a) m.set(u, (a = { unit: u, bf23: false, ended: false }));
-    return a;
-  };
-  for (const r of records) {
-    const unit = typeof r.unit === 'string' ? r.unit : undefined;
-    if (!unit) continue;
-    const a = get(unit);
-    switch (r.type) {
-      case 'unit.identified':
-        a.eid = String(r.eid);
-        break;
-      case 'bpp.chosen':
-        a.eid = String(r.eid);
-        a.batchId = String(r.batchId);
-        a.position = Number(r.position);
-        a.transactionId = String(r.transactionId);
-        a.otpk = String(r.otpk);
-        if (typeof r.iccid === 'string') a.iccid = r.iccid;
-        break;
-      case 'bf23.sending':
-        a.bf23 = true;
-        break;
-      case 'pir.received':
-        a.pir = r;
-        break;
-      case 'unit.end':
-        a.ended = true;
-        break;
-      case 'unit.reconciled':
-        a.reconciled = r.outcome as UnitOutcomeCode;
-        break;
-    }
-  }
-  return m;
-}
-
 /** Settles open attempts at start-up; returns what it did and the chips to ask later. */
 export async function reconcileJournal(records: readonly JournalRecord[], journal: Journal, store: BppStore): Promise<ReconcileSummary> {
   const settled: ReconcileSummary['settled'] = [];
   const pending: PendingCheck[] = [];
-  for (const a of attemptsOf(records).values()) {
-    if (a.ended) continue;
-    if (a.reconciled && a.reconciled !== 'unknown') continue;
+  for (const a of accountUnits(records).units) {
     const ref = a.batchId !== undefined && a.position !== undefined ? { batchId: a.batchId, position: a.position } : undefined;
-    if (a.reconciled === 'unknown') {
+    if (a.status === 'unknown' && a.settledBy === 'reconciled') {
       // Settled as unknown by an earlier start; still waiting for the chip.
       if (ref && a.eid && a.otpk && a.transactionId) pending.push({ unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), ...ref, transactionId: a.transactionId });
       continue;
     }
+    if (a.settledBy !== 'open') continue;
     let outcome: UnitOutcomeCode;
     let how: string;
     if (a.pir && ref) {
-      const ok = a.pir.verified === true && a.pir.installed === true;
+      const ok = a.pir.verified && a.pir.installed;
       outcome = ok ? 'installed' : 'failed-key-burnt';
       how = 'the signed result was received before the stop';
       safeSetState(store, ref, ok ? BppState.installed : BppState.failedKeyBurnt);
-    } else if (a.bf23 && ref) {
+    } else if (a.bf23Sent && ref) {
       outcome = 'unknown';
       how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its key state when seen again';
       safeSetState(store, ref, BppState.failedKeyBurnt);

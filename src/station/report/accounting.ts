@@ -63,6 +63,8 @@ export interface UnitAccount {
   position?: number;
   transactionId?: string;
   iccid?: string;
+  /** One-time public key (hex) the chosen BPP is bound to. */
+  otpk?: string;
   lastStep: LastStep;
   /** bf23.sending was journaled: from then on the one-time key may be consumed. */
   bf23Sent: boolean;
@@ -205,6 +207,7 @@ export class UnitAccountant {
         this.set(u, 'position', position);
         this.set(u, 'transactionId', str(r, 'transactionId'));
         this.set(u, 'iccid', str(r, 'iccid'));
+        this.set(u, 'otpk', str(r, 'otpk'));
         break;
       }
       case 'bf23.sending': {
