@@ -6,22 +6,24 @@ import { isIfppError } from '../core/errors.ts';
 import { CliUsageError, type CommandSpec } from './command.ts';
 
 const commands: CommandSpec[] = [
+  // Station commands
   { name: 'run', summary: 'Run the station (terminal UI by default; --headless for logs)', load: () => import('./commands/run.ts') },
-  { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
-  { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', load: () => import('./commands/sim-unbind.ts') },
-  { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
-  { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', load: () => import('./commands/sim-eum.ts') },
-  { name: 'sim smdpf bind', summary: 'Simulated SM-DPf: bind a profile to the chips of an eUICC data file; writes an Esbpp batch', load: () => import('./commands/sim-smdpf.ts') },
-  { name: 'report', summary: 'Write the Profile Loading Reports (per batch) and the per-unit traceability CSV from the journal', load: () => import('./commands/report.ts') },
-  { name: 'sim world', summary: 'Simulated world: chips, reel, BPP batch and a station config wired to simulated bridges and jig board', load: () => import('./commands/sim-world.ts') },
-  { name: 'sim up', summary: 'Run a simulated world: bridges, jig board and an automatic operator, until Ctrl+C', load: () => import('./commands/sim-up.ts') },
-  { name: 'sim bridge', summary: 'Simulated UART bridge on a pty (cards from a card module; control commands on stdin)', load: () => import('./commands/sim-bridge.ts') },
-  { name: 'sim board', summary: 'Virtual Firmata jig board on a pty (inputs scripted with JSON lines on stdin)', load: () => import('./commands/sim-board.ts') },
   { name: 'validate', summary: 'Check a station configuration (fixtures-config/*) and list every problem with its place', load: () => import('./commands/validate.ts') },
+  { name: 'euicc import', summary: "Import an EUM's eUICC data (CERT.EUICC per EID) into the station store", load: () => import('./commands/euicc-import.ts') },
   { name: 'bpp import', summary: 'Import Esbpp batches into the station BPP store (hashes, chain and signatures checked)', load: () => import('./commands/bpp-import.ts') },
   { name: 'bpp list', summary: 'Batches in the store with counts per state, or the BPPs of one EID', load: () => import('./commands/bpp-list.ts') },
-  { name: 'euicc import', summary: "Import an EUM's eUICC data (CERT.EUICC per EID) into the station store", load: () => import('./commands/euicc-import.ts') },
+  { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
+  { name: 'report', summary: 'Write the Profile Loading Reports (per batch) and the per-unit traceability CSV from the journal', load: () => import('./commands/report.ts') },
+  // Simulated factory (test and demo infrastructure; the station never imports it)
   { name: 'sim station', summary: 'Simulated 8-slot jig end to end: world, simulated hardware and the real station (npm start)', load: () => import('./commands/sim-station.ts') },
+  { name: 'sim world', summary: 'Simulated world: chips, reel, BPP batch and a station config wired to simulated bridges and jig board', load: () => import('./commands/sim-world.ts') },
+  { name: 'sim up', summary: 'Run a simulated world: bridges, jig board and an automatic operator, until Ctrl+C', load: () => import('./commands/sim-up.ts') },
+  { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', load: () => import('./commands/sim-eum.ts') },
+  { name: 'sim smdpf bind', summary: 'Simulated SM-DPf: bind a profile to the chips of an eUICC data file; writes an Esbpp batch', load: () => import('./commands/sim-smdpf.ts') },
+  { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
+  { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', load: () => import('./commands/sim-unbind.ts') },
+  { name: 'sim bridge', summary: 'Simulated UART bridge on a pty (cards from a card module; control commands on stdin)', load: () => import('./commands/sim-bridge.ts') },
+  { name: 'sim board', summary: 'Virtual Firmata jig board on a pty (inputs scripted with JSON lines on stdin)', load: () => import('./commands/sim-board.ts') },
   { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
 ];
 
