@@ -178,9 +178,8 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       if (prep !== 'ok') {
         // keyAlreadyUsed: the chip says this key is spent, so this BPP can never load.
         if (prep === 'keyAlreadyUsed') store.setState(chosen, BppState.failedKeyBurnt);
-        throw new UnitFailure('failed-before-secure-channel', 'prepare', `PREPARE_${String(prep).toUpperCase()}`, `chip refused PrepareFactoryLoad: ${prep}`, prep === 'keyAlreadyUsed' ? 'next-bpp' : 'none', {
-          hint: prep === 'invalidCertificate' ? 'the chip does not trust this SM-DPf certificate: wrong batch for this chip lot' : undefined,
-        } as { hint?: string });
+        const hint = prep === 'invalidCertificate' ? { hint: 'the chip does not trust this SM-DPf certificate: wrong batch for this chip lot' } : {};
+        throw new UnitFailure('failed-before-secure-channel', 'prepare', `PREPARE_${String(prep).toUpperCase()}`, `chip refused PrepareFactoryLoad: ${prep}`, prep === 'keyAlreadyUsed' ? 'next-bpp' : 'none', hint);
       }
 
       checkAbort(deps.signal, 'load');
