@@ -1,0 +1,33 @@
+/* Compile-time limits and ISO 7816-3 constants of the bridge core (hardware/PROTOCOL.md). */
+#ifndef BRIDGE_CONFIG_H
+#define BRIDGE_CONFIG_H
+
+#define BRIDGE_PROTO 1
+#define BRIDGE_MAX_SLOTS 16
+/* Longest line either way, including the LF (PROTOCOL.md §2). */
+#define LINE_MAX 600
+/* T=0 TPDU: 5-byte header + 255 data bytes; the answer: 256 data bytes (+ SW1 SW2 kept apart). */
+#define TPDU_MAX 260
+#define ATR_MAX 33
+#define PPS_MAX 6
+/* A character is repeated at most this many times after a parity error (EMV), either way. */
+#define CHAR_REPEATS 3
+
+#define TA1_DEFAULT 0x11
+#define WI_DEFAULT 10
+#define FD 372
+#define DD 1
+/* RST held low this many clocks at a reset; the ATR must start within ATR_START_CLOCKS after. */
+#define RST_LOW_CLOCKS 400
+#define ATR_START_CLOCKS 40000
+/* Initial waiting time: between ATR characters, and for the PPS answer. */
+#define INITIAL_WAIT_ETU 9600
+/*
+ * A received character is reported about 11 etu after its leading edge; ISO wants 16 etu
+ * between leading edges when the direction changes, so wait this long before answering.
+ */
+#define TURNAROUND_WAIT_ETU 6
+/* Waits for the card are measured from events near a character's end: add this slack. */
+#define WAIT_SLACK_ETU 12
+
+#endif

@@ -1,0 +1,301 @@
+/**
+ * The bridge firmware core built for the host (hardware/bridge-firmware/build/host/bridge-host)
+ * as a bridge on a pty, with the same control surface as BridgeSim (insert/remove cards,
+ * faults, corrupted and dropped lines, unplug and replug), so one test suite and the station
+ * driver run against both.
+ *
+ *   station --pty--> PtyRelay <--> this process <--stdin/stdout--> bridge-host (C core)
+ *                                        ^------------- fd 3: card contacts ---------'
+ *
+ * The card side of every slot is a T0CharCard (src/sim/card/t0-char-card.ts) wrapping a
+ * SimCard: the C core does all the ISO 7816-3 character work against it. Unplugging kills the
+ * process (the MCU loses power) and closes the pty; replugging starts both again.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import type { Duplex } from 'node:stream';
+import { IfppError } from '../../src/core/errors.ts';
+import { PtyRelay } from '../../src/sim/pty/pty-relay.ts';
+import type { SimCard } from '../../src/sim/card/card-model.ts';
+import { T0CharCard, type T0CharCardOptions } from '../../src/sim/card/t0-char-card.ts';
+
+export const FIRMWARE_DIR = fileURLToPath(new URL('../../hardware/bridge-firmware/', import.meta.url));
+export const BRIDGE_HOST = fileURLToPath(new URL('../../hardware/bridge-firmware/build/host/bridge-host', import.meta.url));
+
+export class FirmwareBridgeError extends IfppError {}
+
+export interface FirmwareBridgeOptions {
+  slots: number;
+  /** Cards present at start, by slot (no CARD IN events for these). */
+  cards?: readonly (SimCard | undefined)[];
+  /** Symlink kept pointing at the pty. */
+  link?: string;
+  /** Floor of the core's waits for the card (the card line runs through a pipe). Default 500 ms. */
+  minCardWaitMs?: number;
+  /** How the simulated cards use procedure bytes. */
+  cardLine?: T0CharCardOptions;
+}
+
+export interface FirmwareBridgeEvents {
+  line: ['rx' | 'tx', string];
+  disconnect: [];
+  reconnect: [string];
+}
+
+export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
+  private readonly cards: (T0CharCard | undefined)[];
+  private relay: PtyRelay | undefined;
+  private child: ChildProcess | undefined;
+  private cardPort: Duplex | undefined;
+  private exited: Promise<void> = Promise.resolve();
+  private corruptCount = 0;
+  private dropCount = 0;
+  private closing = false;
+  private stderr = '';
+  /** Violations the card lines saw, including those of cards since removed. */
+  private readonly pastViolations: string[] = [];
+
+  private constructor(private readonly opts: FirmwareBridgeOptions) {
+    super();
+    this.cards = Array.from({ length: opts.slots }, (_, i) => {
+      const c = opts.cards?.[i];
+      return c ? this.lineCard(i, c) : undefined;
+    });
+  }
+
+  static async start(opts: FirmwareBridgeOptions): Promise<FirmwareBridge> {
+    if (!Number.isInteger(opts.slots) || opts.slots < 1 || opts.slots > 16) {
+      throw new FirmwareBridgeError('FW_BRIDGE_SLOTS', `slot count ${opts.slots} is not 1..16`);
+    }
+    const b = new FirmwareBridge(opts);
+    await b.powerUp();
+    return b;
+  }
+
+  get path(): string {
+    if (!this.relay) throw new FirmwareBridgeError('FW_BRIDGE_DISCONNECTED', 'bridge is disconnected');
+    return this.relay.path;
+  }
+
+  get link(): string | undefined {
+    return this.opts.link;
+  }
+
+  get connected(): boolean {
+    return this.relay !== undefined;
+  }
+
+  card(slot: number): SimCard | undefined {
+    return this.cards[this.slot(slot)]?.card;
+  }
+
+  /** Protocol violations the simulated cards saw from the firmware (must stay empty). */
+  violations(): string[] {
+    return [...this.pastViolations, ...this.cards.flatMap((c) => c?.violations ?? [])];
+  }
+
+  // ---- fault injection and slot events (as BridgeSim) ----
+
+  corruptNextLine(n = 1): void {
+    this.corruptCount += n;
+  }
+
+  dropNextResponse(n = 1): void {
+    this.dropCount += n;
+  }
+
+  insertCard(slot: number, card: SimCard): void {
+    const s = this.slot(slot);
+    if (this.cards[s]) throw new FirmwareBridgeError('FW_BRIDGE_OCCUPIED', `slot ${slot} already holds a card`);
+    this.cards[s] = this.lineCard(s, card);
+    this.toCards(`D ${s} 1`);
+  }
+
+  removeCard(slot: number): SimCard | undefined {
+    const s = this.slot(slot);
+    const c = this.cards[s];
+    if (!c) return undefined;
+    // The contacts open: the card loses power whatever the firmware does next.
+    c.powerLoss();
+    this.pastViolations.push(...c.violations);
+    this.cards[s] = undefined;
+    this.toCards(`D ${s} 0`);
+    return c.card;
+  }
+
+  injectFault(slot: number | null, code: string): void {
+    if (slot !== null) this.slot(slot);
+    this.toCards(`F ${slot === null ? '-' : slot} ${code}`);
+  }
+
+  /** Unplug: the MCU loses power (process killed), the pty closes; cards stay in their slots. */
+  async disconnect(): Promise<void> {
+    const relay = this.relay;
+    if (!relay) return;
+    this.relay = undefined;
+    await this.powerDown();
+    this.corruptCount = 0;
+    this.dropCount = 0;
+    await relay.close();
+    this.emit('disconnect');
+  }
+
+  async reconnect(): Promise<string> {
+    if (this.relay) return this.relay.path;
+    await this.powerUp();
+    this.emit('reconnect', this.relay!.path);
+    return this.relay!.path;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const relay = this.relay;
+    this.relay = undefined;
+    await this.powerDown();
+    if (relay) await relay.close();
+  }
+
+  // ---- plumbing ----
+
+  private slot(i: number): number {
+    if (!Number.isInteger(i) || i < 0 || i >= this.opts.slots) throw new FirmwareBridgeError('FW_BRIDGE_SLOT', `slot ${i} is not 0..${this.opts.slots - 1}`);
+    return i;
+  }
+
+  private lineCard(slot: number, card: SimCard): T0CharCard {
+    return new T0CharCard(card, (raw, p) => this.toCards(`X ${slot} ${raw.toString(16).padStart(2, '0')} ${p}`), this.opts.cardLine);
+  }
+
+  private toCards(msg: string): void {
+    if (this.cardPort?.writable) this.cardPort.write(msg + '\n');
+  }
+
+  private async powerUp(): Promise<void> {
+    const relay = await PtyRelay.open(this.opts.link);
+    let mask = 0;
+    this.cards.forEach((c, i) => {
+      if (c) mask |= 1 << i;
+    });
+    const args = ['--slots', String(this.opts.slots), '--present', mask.toString(16), '--card-fd', '3', '--min-card-wait-ms', String(this.opts.minCardWaitMs ?? 500)];
+    const child = spawn(BRIDGE_HOST, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    this.stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    child.stdin!.on('error', () => undefined); // writes after an unplug
+    const cardPort = child.stdio[3] as Duplex;
+    cardPort.on('error', () => undefined);
+    this.exited = new Promise((res) => child.once('exit', () => res()));
+    const spawned = new Promise<void>((res, rej) => {
+      child.once('spawn', res);
+      child.once('error', (e) => rej(new FirmwareBridgeError('FW_BRIDGE_SPAWN', `cannot start ${BRIDGE_HOST}: ${e.message}`, { hint: 'run make -C hardware/bridge-firmware host' })));
+    });
+    try {
+      await spawned;
+    } catch (e) {
+      await relay.close();
+      throw e;
+    }
+    child.once('exit', (code, signal) => {
+      // Killed by powerDown() is an unplug; anything else is the firmware failing.
+      if (this.child !== child || this.closing) return;
+      this.pastViolations.push(`bridge-host exited by itself (code ${code}, signal ${signal})${this.stderr ? ': ' + this.stderr.trim() : ''}`);
+      void this.disconnect();
+    });
+    this.child = child;
+    this.cardPort = cardPort;
+    this.relay = relay;
+
+    let cardBuf = '';
+    cardPort.on('data', (d: Buffer) => {
+      cardBuf += d.toString('latin1');
+      let nl;
+      while ((nl = cardBuf.indexOf('\n')) >= 0) {
+        this.fromBridge(cardBuf.slice(0, nl));
+        cardBuf = cardBuf.slice(nl + 1);
+      }
+    });
+    let hostIn = '';
+    relay.on('data', (d) => {
+      if (this.relay !== relay) return;
+      child.stdin!.write(d);
+      hostIn += d.toString('latin1');
+      let nl;
+      while ((nl = hostIn.indexOf('\n')) >= 0) {
+        const l = hostIn.slice(0, nl);
+        hostIn = hostIn.slice(nl + 1);
+        if (l !== '' && l !== '\r') this.emit('line', 'rx', l);
+      }
+    });
+    relay.on('close', () => {
+      if (this.relay === relay && !this.closing) void this.disconnect();
+    });
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      let nl;
+      while ((nl = out.indexOf('\n')) >= 0) {
+        this.toHost(relay, out.slice(0, nl + 1));
+        out = out.slice(nl + 1);
+      }
+    });
+  }
+
+  private async powerDown(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    this.cardPort = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await this.exited;
+    }
+    for (const c of this.cards) c?.powerLoss();
+  }
+
+  private toHost(relay: PtyRelay, line: string): void {
+    if (this.relay !== relay) return;
+    const isResponse = !line.startsWith('!');
+    if (isResponse && this.dropCount > 0) {
+      this.dropCount--;
+      return;
+    }
+    let outLine = line;
+    if (this.corruptCount > 0) {
+      this.corruptCount--;
+      outLine = corrupt(line);
+    }
+    this.emit('line', 'tx', outLine.slice(0, -1));
+    relay.write(outLine);
+  }
+
+  /** One message from the firmware's card contacts (see bridge_host.c). */
+  private fromBridge(msg: string): void {
+    const [kind, s, a, b] = msg.split(' ');
+    const card = this.cards[Number(s)];
+    if (!card) return;
+    switch (kind) {
+      case 'V':
+        card.vcc(a !== '0');
+        break;
+      case 'K':
+        card.clock(Number(a));
+        break;
+      case 'R':
+        card.rst(a === '1');
+        break;
+      case 'T':
+        card.receive(parseInt(a!, 16), Number(b));
+        break;
+      default:
+        break; // I, U: contact state the card model does not need
+    }
+  }
+}
+
+/** Changes one character of the line body (never the LF), so the CRC check fails (as BridgeSim does). */
+function corrupt(line: string): string {
+  const star = line.lastIndexOf(' *');
+  const i = Math.max(0, Math.floor(star / 2));
+  const c = line[i];
+  const swap = c === '0' ? '1' : '0';
+  return line.slice(0, i) + swap + line.slice(i + 1);
+}
