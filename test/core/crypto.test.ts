@@ -85,6 +85,7 @@ describe.each(CURVES)('ECDSA on %s', (curve) => {
       [new Uint8Array(65), sig],
       [concatBytes(publicKey.subarray(0, 64), Uint8Array.of(publicKey[64]! ^ 1)), sig], // not on the curve
       [new Uint8Array(0), sig],
+      [concatBytes(Uint8Array.of(publicKey[64]! & 1 ? 0x07 : 0x06), publicKey.subarray(1)), sig], // hybrid form: OpenSSL would take it
     ];
     for (const [pk, s] of cases) expect(ecdsaVerify(curve, pk, msg, s)).toBe(false);
   });
@@ -164,6 +165,9 @@ describe.each(CURVES)('ECDH on %s', (curve) => {
     const node = nodeCrypto.createECDH(OPENSSL_NAME[curve]);
     node.setPrivateKey(a.secretKey);
     expect(toHex(new Uint8Array(node.computeSecret(b.publicKey)))).toBe(toHex(zab));
+    // The pure-JS curve as an independent reference, and a compressed peer key.
+    expect(toHex(curveImpl(curve).getSharedSecret(a.secretKey, b.publicKey, true).slice(1))).toBe(toHex(zab));
+    expect(toHex(ecdhSharedSecret(curve, a.secretKey, curveImpl(curve).getPublicKey(b.secretKey, true)))).toBe(toHex(zab));
   });
 
   it('rejects a peer key that is not on the curve with CRYPTO_BAD_PUBLIC_KEY', () => {

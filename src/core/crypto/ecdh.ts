@@ -1,7 +1,11 @@
 /**
  * ECKA (ECDH) on the GSMA RSP curves, as used for BSP session keys: Z is the x-coordinate of
  * the shared point (SGP.22 / BSI TR-03111 ECKA-DH, no cofactor: both curves have h = 1).
+ *
+ * Inputs are validated with the pure-JS curves; the scalar multiplications run on node:crypto
+ * (OpenSSL), 3 to 25 times faster: the simulated eUICC and SM-DPf do one ECDH per BPP.
  */
+import { createECDH } from 'node:crypto';
 import { curveImpl, type CurveName } from './curves.ts';
 import { CryptoError } from './errors.ts';
 
@@ -18,10 +22,14 @@ export function generateKeyPair(curve: CurveName): EcKeyPair {
   return { secretKey, publicKey: impl.getPublicKey(secretKey, false) };
 }
 
+const OPENSSL_CURVE: Readonly<Record<CurveName, string>> = { nist: 'prime256v1', brp: 'brainpoolP256r1' };
+
 /** Uncompressed public key of a secret key. */
 export function publicKeyFromSecret(curve: CurveName, secretKey: Uint8Array): Uint8Array {
   requireSecretKey(curve, secretKey);
-  return curveImpl(curve).getPublicKey(secretKey, false);
+  const e = createECDH(OPENSSL_CURVE[curve]);
+  e.setPrivateKey(secretKey);
+  return new Uint8Array(e.getPublicKey());
 }
 
 /** True when `publicKey` (65-byte uncompressed or 33-byte compressed) is a point on the curve. */
@@ -44,8 +52,10 @@ export function uncompressPublicKey(curve: CurveName, publicKey: Uint8Array): Ui
 export function ecdhSharedSecret(curve: CurveName, secretKey: Uint8Array, peerPublicKey: Uint8Array): Uint8Array {
   requireSecretKey(curve, secretKey);
   requirePublicKey(curve, peerPublicKey);
-  // Compressed encoding is 02/03 || x; dropping the prefix leaves exactly x.
-  return curveImpl(curve).getSharedSecret(secretKey, peerPublicKey, true).slice(1);
+  const e = createECDH(OPENSSL_CURVE[curve]);
+  e.setPrivateKey(secretKey);
+  // OpenSSL's ECDH output is the x-coordinate of the shared point, left-padded to 32 bytes.
+  return new Uint8Array(e.computeSecret(peerPublicKey));
 }
 
 function requireSecretKey(curve: CurveName, secretKey: Uint8Array): void {
