@@ -3,8 +3,12 @@ import { InputError } from './errors.ts';
 const HEX = '0123456789abcdef';
 const HEX_LUT: string[] = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 15]!);
 
-/** Lower-case hex, no separators. A lookup table because this runs per APDU on the hot path. */
+/**
+ * Lower-case hex, no separators. Runs per APDU on the hot path: a lookup table for short
+ * inputs, Node's native encoder (about 3x faster) once the Buffer view pays for itself.
+ */
 export function toHex(b: Uint8Array): string {
+  if (b.length >= 32) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
   let s = '';
   for (let i = 0; i < b.length; i++) s += HEX_LUT[b[i]!];
   return s;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { crc16CcittFalse, crc16Hex } from '../../src/core/bridge-protocol/crc16.ts';
+import { crc16Bitwise, crc16CcittFalse, crc16Hex } from '../../src/core/bridge-protocol/crc16.ts';
 import { BridgeProtocolError } from '../../src/core/bridge-protocol/errors.ts';
 import {
   LineAssembler,
@@ -45,6 +45,16 @@ describe('CRC-16/CCITT-FALSE', () => {
     expect(crc16CcittFalse('123456789')).toBe(0x29b1);
     expect(crc16CcittFalse(new TextEncoder().encode('123456789'))).toBe(0x29b1);
     expect(crc16Hex('123456789')).toBe('29B1');
+  });
+  it('the table-driven CRC equals the bitwise definition the firmware uses, for strings and bytes', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (bytes) => {
+        const text = String.fromCharCode(...bytes);
+        expect(crc16CcittFalse(bytes)).toBe(crc16Bitwise(bytes));
+        expect(crc16CcittFalse(text)).toBe(crc16Bitwise(text));
+      }),
+      { numRuns: 300 },
+    );
   });
   it('is 0xFFFF (the init value) for no bytes, and four hex digits always', () => {
     expect(crc16CcittFalse('')).toBe(0xffff);

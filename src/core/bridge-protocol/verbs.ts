@@ -231,62 +231,70 @@ export function encodeReply<V extends Verb>(verb: V, r: ReplyMap[V]): string[] {
   }
 }
 
+// Module-level helpers (not closures per call): decodeReply runs for every line the station reads.
+function replyError(verb: Verb, why: string): BridgeProtocolError {
+  return new BridgeProtocolError('SYNTAX', `${verb} reply: ${why}`);
+}
+
+function replyKv(args: readonly string[], from: number): Map<string, string> {
+  const m = new Map<string, string>();
+  for (let i = from; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.indexOf('=');
+    if (eq > 0) m.set(a.slice(0, eq), a.slice(eq + 1));
+  }
+  return m;
+}
+
+function replyDec(verb: Verb, s: string | undefined, what: string): number {
+  if (s === undefined || !DEC_RE.test(s)) throw replyError(verb, `${what} missing or not decimal`);
+  return Number(s);
+}
+
+function replyHex(verb: Verb, s: string | undefined, what: string): Uint8Array {
+  if (s === undefined || !HEX_RE.test(s)) throw replyError(verb, `${what} missing or not hex`);
+  return Uint8Array.from(Buffer.from(s, 'hex'));
+}
+
 /** Decodes the argument tokens of an `OK` reply to `verb`. Unknown INFO/STATUS keys are ignored. */
 export function decodeReply<V extends Verb>(verb: V, args: readonly string[]): ReplyMap[V] {
-  const bad = (why: string) => new BridgeProtocolError('SYNTAX', `${verb} reply: ${why}`);
-  const kv = (from: number) => {
-    const m = new Map<string, string>();
-    for (const a of args.slice(from)) {
-      const eq = a.indexOf('=');
-      if (eq > 0) m.set(a.slice(0, eq), a.slice(eq + 1));
-    }
-    return m;
-  };
-  const dec = (s: string | undefined, what: string) => {
-    if (s === undefined || !DEC_RE.test(s)) throw bad(`${what} missing or not decimal`);
-    return Number(s);
-  };
-  const hex = (s: string | undefined, what: string) => {
-    if (s === undefined || !HEX_RE.test(s)) throw bad(`${what} missing or not hex`);
-    return Uint8Array.from(Buffer.from(s, 'hex'));
-  };
   switch (verb) {
     case 'INFO': {
-      const m = kv(0);
+      const m = replyKv(args, 0);
       const firmware = m.get('FW');
-      if (firmware === undefined) throw bad('FW missing');
+      if (firmware === undefined) throw replyError(verb, 'FW missing');
       const info: BridgeInfo = {
-        protocol: dec(m.get('PROTO'), 'PROTO'),
+        protocol: replyDec(verb, m.get('PROTO'), 'PROTO'),
         firmware,
-        slots: dec(m.get('SLOTS'), 'SLOTS'),
-        fminHz: dec(m.get('FMIN'), 'FMIN'),
-        fmaxHz: dec(m.get('FMAX'), 'FMAX'),
-        fdefHz: dec(m.get('FDEF'), 'FDEF'),
+        slots: replyDec(verb, m.get('SLOTS'), 'SLOTS'),
+        fminHz: replyDec(verb, m.get('FMIN'), 'FMIN'),
+        fmaxHz: replyDec(verb, m.get('FMAX'), 'FMAX'),
+        fdefHz: replyDec(verb, m.get('FDEF'), 'FDEF'),
         classes: m.get('CLASSES') ?? '',
-        ta1: hex(m.get('TA1'), 'TA1'),
-        maxLine: dec(m.get('LINE'), 'LINE'),
+        ta1: replyHex(verb, m.get('TA1'), 'TA1'),
+        maxLine: replyDec(verb, m.get('LINE'), 'LINE'),
       };
       return info as ReplyMap[V];
     }
     case 'STATUS': {
       const state = args[0] as SlotState;
-      if (!SLOT_STATES.includes(state)) throw bad(`unknown slot state ${args[0]}`);
-      if (args[1] !== 'BUSY' && args[1] !== 'IDLE') throw bad('second token must be BUSY or IDLE');
-      if (args[2] === undefined || !/^[0-9A-Fa-f]{1,4}$/.test(args[2])) throw bad('last id missing');
-      const m = kv(3);
+      if (!SLOT_STATES.includes(state)) throw replyError(verb, `unknown slot state ${args[0]}`);
+      if (args[1] !== 'BUSY' && args[1] !== 'IDLE') throw replyError(verb, 'second token must be BUSY or IDLE');
+      if (args[2] === undefined || !/^[0-9A-Fa-f]{1,4}$/.test(args[2])) throw replyError(verb, 'last id missing');
+      const m = replyKv(args, 3);
       const vcc = m.get('VCC');
-      if (vcc !== 'A' && vcc !== 'B' && vcc !== 'C' && vcc !== 'OFF') throw bad('VCC missing');
-      const ta1 = hex(m.get('TA1'), 'TA1');
-      if (ta1.length !== 1) throw bad('TA1 must be one byte');
-      const s: SlotStatus = { state, busy: args[1] === 'BUSY', lastId: parseInt(args[2], 16), vcc, clockHz: dec(m.get('CLK'), 'CLK'), ta1: ta1[0]! };
+      if (vcc !== 'A' && vcc !== 'B' && vcc !== 'C' && vcc !== 'OFF') throw replyError(verb, 'VCC missing');
+      const ta1 = replyHex(verb, m.get('TA1'), 'TA1');
+      if (ta1.length !== 1) throw replyError(verb, 'TA1 must be one byte');
+      const s: SlotStatus = { state, busy: args[1] === 'BUSY', lastId: parseInt(args[2], 16), vcc, clockHz: replyDec(verb, m.get('CLK'), 'CLK'), ta1: ta1[0]! };
       return s as ReplyMap[V];
     }
     case 'POWER':
       return {} as ReplyMap[V];
     case 'CLOCK':
-      return { hz: dec(args[0], 'frequency') } as ReplyMap[V];
+      return { hz: replyDec(verb, args[0], 'frequency') } as ReplyMap[V];
     default: {
-      const c: CardReply = { data: hex(args[0], 'card data'), micros: dec(args[1], 'duration') };
+      const c: CardReply = { data: replyHex(verb, args[0], 'card data'), micros: replyDec(verb, args[1], 'duration') };
       return c as ReplyMap[V];
     }
   }
