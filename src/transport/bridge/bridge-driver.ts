@@ -1,6 +1,8 @@
 /**
  * Station-side driver of one UART bridge (hardware/PROTOCOL.md) on one serial port: serialport
- * 13 plus a '\n' delimiter parser, frames through the shared codec (src/core/bridge-protocol/).
+ * 13 (with the direct-I/O binding of fast-serial.ts) plus a '\n' delimiter parser (a line over
+ * the protocol's 600-byte limit is dropped as garbled), frames through the shared codec
+ * (src/core/bridge-protocol/).
  *
  * - Request ids 1..FFFF (wrapping, never one still pending); answers matched by id.
  * - One outstanding request per slot, all slots concurrent. Requests for a busy slot are
@@ -23,7 +25,7 @@ import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import { DelimiterParser } from '@serialport/parser-delimiter';
 import { BridgeProtocolError } from '../../core/bridge-protocol/errors.ts';
-import { MAX_SLOTS, parseBridgeLine, type ResponseFrame, type SlotField } from '../../core/bridge-protocol/frame.ts';
+import { MAX_LINE, MAX_SLOTS, parseBridgeLine, type ResponseFrame, type SlotField } from '../../core/bridge-protocol/frame.ts';
 import { Iso7816Error, fiDiFromTa1, parseAtr, ppsOutcome } from '../../core/bridge-protocol/iso7816.ts';
 import {
   PROTOCOL_VERSION,
@@ -39,6 +41,7 @@ import {
   type VccClass,
 } from '../../core/bridge-protocol/verbs.ts';
 import { BridgeError, bridgeErrAnswer } from './errors.ts';
+import { fastSerialBinding } from './fast-serial.ts';
 import { defaultLinkParams, requestTimeoutMs, type SlotLinkParams, type TimeoutPolicy } from './timeouts.ts';
 
 export interface BridgeDriverOptions {
@@ -262,7 +265,13 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     this.conn = conn;
     const parser = port.pipe(new DelimiterParser({ delimiter: '\n' }));
     parser.on('data', (d: Buffer) => {
-      if (this.conn === conn) this.onLine(d.toString('latin1'));
+      if (this.conn !== conn) return;
+      if (d.length + 1 > MAX_LINE) {
+        this.emit('garbled', { line: '(over 600 bytes)', error: new BridgeProtocolError('LINE', 'line from the bridge exceeds the 600-byte limit') });
+        this.onGarbled();
+        return;
+      }
+      this.onLine(d.toString('latin1'));
     });
     port.on('error', (err: Error) => {
       if (this.conn === conn) this.dropLink(`I/O error: ${err.message}`, err);
@@ -306,7 +315,8 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     return new Promise((resolve, reject) => {
       let port: SerialPort;
       try {
-        port = new SerialPort({ path, baudRate: this.baudRate, autoOpen: false });
+        // The fast binding keeps serial I/O off the thread pool (see fast-serial.ts).
+        port = new SerialPort({ path, baudRate: this.baudRate, autoOpen: false, binding: fastSerialBinding } as ConstructorParameters<typeof SerialPort>[0]);
       } catch (e) {
         return reject(portUnavailable(path, e as Error));
       }
