@@ -1,6 +1,7 @@
 /**
  * Trust in a chip's CERT.EUICC: looked up by EID in the imported eUICC data and checked up to
- * its CI (CI → EUM → eUICC). EUM and CI certificates are parsed once per data set.
+ * its CI (CI → EUM → eUICC). EUM and CI certificates are parsed once per data set and store,
+ * however many EuiccTrust objects are made (the station makes one per unit).
  */
 import { IfppError } from '../../core/errors.ts';
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
@@ -9,10 +10,17 @@ import type { EuiccStore } from '../euicc-data/euicc-store.ts';
 
 export class EuiccTrustError extends IfppError {}
 
-export class EuiccTrust {
-  private parsed = new Map<string, { eum: Certificate; ci: Certificate }>();
+type Parsed = Map<string, { eum: Certificate; ci: Certificate }>;
+const parsedByStore = new WeakMap<EuiccStore, Parsed>();
 
-  constructor(private readonly store: EuiccStore) {}
+export class EuiccTrust {
+  private readonly parsed: Parsed;
+
+  constructor(private readonly store: EuiccStore) {
+    let p = parsedByStore.get(store);
+    if (!p) parsedByStore.set(store, (p = new Map()));
+    this.parsed = p;
+  }
 
   /** CERT.EUICC of `eid`, chain-checked. Throws EuiccTrustError naming the EID and why. */
   certificateFor(eid: string, at: Date = new Date()): Certificate {

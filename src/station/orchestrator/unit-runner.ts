@@ -98,7 +98,9 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
     let chosen: StoredBpp | undefined;
     let bf23Sent = false;
     const unitAttempt = attempt === 1 ? unit : `${unit}#${attempt}`;
-    await journal.append('unit.start', { unit: unitAttempt, slot: slot.id, attempt });
+    // unit.start and unit.identified record nothing irreversible: they go to disk with the next
+    // record the unit waits for (the journal keeps order), not at the cost of a sync wait each.
+    const unsynced: Promise<unknown>[] = [handled(journal.append('unit.start', { unit: unitAttempt, slot: slot.id, attempt }))];
     try {
       checkAbort(deps.signal, 'activate');
       emitState('powered');
@@ -132,7 +134,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         });
       }
       const unused = keys.oneTimeKeys.filter((k) => k.state === 'unused').map((k) => k.otpk);
-      await journal.append('unit.identified', { unit: unitAttempt, slot: slot.id, eid, unusedKeys: unused.length });
+      unsynced.push(handled(journal.append('unit.identified', { unit: unitAttempt, slot: slot.id, eid, unusedKeys: unused.length })));
       bus.emit({ type: 'slot.identified', t: now(), slot: slot.id, eid, unusedKeys: unused.length });
       emitState('identified');
 
@@ -158,6 +160,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       excluded.add(`${chosen.batchId}/${chosen.position}`);
       const txId = toHex(chosen.transactionId);
       iccid = chosen.iccid[0] === 0xff ? undefined : iccidFromBytes(chosen.iccid);
+      await Promise.all(unsynced.splice(0));
       await journal.append('bpp.chosen', {
         unit: unitAttempt,
         slot: slot.id,
@@ -168,7 +171,9 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         otpk: toHex(chosen.otpk),
         ...(iccid ? { iccid } : {}),
       });
-      store.setState(chosen, BppState.inFlight);
+      // In flight once bpp.chosen is on disk; its own sync overlaps PrepareFactoryLoad and is
+      // awaited before BF23.
+      const inFlightDurable = handled(store.setStateDurable(chosen, BppState.inFlight));
       bus.emit({ type: 'slot.bpp-chosen', t: now(), slot: slot.id, eid, batchId: chosen.batchId, transactionId: txId, ...(iccid ? { iccid } : {}), attempt });
 
       const certDpPb = new Uint8Array(Buffer.from(store.manifest(chosen.batchId).certDpPb, 'base64'));
@@ -177,7 +182,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       });
       if (prep !== 'ok') {
         // keyAlreadyUsed: the chip says this key is spent, so this BPP can never load.
-        if (prep === 'keyAlreadyUsed') store.setState(chosen, BppState.failedKeyBurnt);
+        if (prep === 'keyAlreadyUsed') await store.setStateDurable(chosen, BppState.failedKeyBurnt);
         const hint = prep === 'invalidCertificate' ? { hint: 'the chip does not trust this SM-DPf certificate: wrong batch for this chip lot' } : {};
         throw new UnitFailure('failed-before-secure-channel', 'prepare', `PREPARE_${String(prep).toUpperCase()}`, `chip refused PrepareFactoryLoad: ${prep}`, prep === 'keyAlreadyUsed' ? 'next-bpp' : 'none', hint);
       }
@@ -191,6 +196,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
           signal: deps.signal,
           beforeSecureChannel: async () => {
             checkAbort(deps.signal, 'load');
+            await inFlightDurable;
             await journal.append('bf23.sending', { unit: unitAttempt, batchId: chosen!.batchId, position: chosen!.position, transactionId: txId });
             bf23Sent = true;
           },
@@ -201,7 +207,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         if (e instanceof UnitFailure) throw e;
         if (!bf23Sent) throw new UnitFailure('failed-before-secure-channel', 'load', codeOf(e, 'LOAD_FAILED'), `load failed before the secure channel: ${messageOf(e)}`, 'same-bpp', { cause: e });
         // After BF23 without a result: the key is most likely consumed; never push this BPP again.
-        store.setState(chosen, BppState.failedKeyBurnt);
+        await store.setStateDurable(chosen, BppState.failedKeyBurnt);
         throw new UnitFailure(deps.signal.aborted ? 'interrupted' : 'failed-key-burnt', 'load', codeOf(e, 'LOAD_FAILED'), `load failed after the secure channel opened: ${messageOf(e)}`, 'next-bpp', { cause: e });
       }
 
@@ -222,12 +228,12 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         ...(fr.kind === 'error' ? { bppCommandId: BppCommandId.describe(fr.bppCommandId), errorReason: ErrorReason.describe(fr.errorReason) } : {}),
       });
       if (!verdict.ok) {
-        store.setState(chosen, BppState.failedKeyBurnt);
+        await store.setStateDurable(chosen, BppState.failedKeyBurnt);
         throw new UnitFailure('failed-key-burnt', 'verify', verdict.code, verdict.reason, 'none', { hint: 'a result that does not verify cannot be reported as installed; set the unit aside' });
       }
       if (fr.kind === 'error') {
         // Any BF37 means BF23 reached the chip: even an initialiseSecureChannel error spends the BPP.
-        store.setState(chosen, BppState.failedKeyBurnt);
+        await store.setStateDurable(chosen, BppState.failedKeyBurnt);
         throw new UnitFailure(
           'failed-key-burnt',
           'load',
@@ -236,7 +242,8 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
           retryablePirError(fr.errorReason) ? 'next-bpp' : 'none',
         );
       }
-      store.setState(chosen, BppState.installed);
+      // Its sync overlaps the post-checks below and is awaited before unit.end.
+      const installedDurable = handled(store.setStateDurable(chosen, BppState.installed));
 
       if (policy.verifyProfileListed && iccid) {
         const list = await fpa.listProfiles().catch(() => undefined);
@@ -246,6 +253,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       if (policy.endOfProduction?.deleteUnusedKeys) await fpa.deleteOneTimeKeys().catch(() => undefined);
       if (policy.endOfProduction?.closeFpaServices) await fpa.closeFpaServices().catch(() => undefined);
 
+      await installedDurable;
       const millis = now() - t0;
       await journal.append('unit.end', { unit: unitAttempt, slot: slot.id, eid, batchId: chosen.batchId, position: chosen.position, transactionId: txId, outcome: 'installed', millis });
       emitState('pass', iccid ? `ICCID ${iccid}` : undefined);
@@ -257,7 +265,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
           : new UnitFailure(bf23Sent ? 'failed-key-burnt' : 'failed-before-secure-channel', 'load', codeOf(e, 'INTERNAL'), messageOf(e), 'none', { cause: e });
       if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
         // The key was never touched: the BPP stays loadable (by this chip, later).
-        if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) store.setState(chosen, BppState.failedBeforeSecureChannel);
+        if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) await store.setStateDurable(chosen, BppState.failedBeforeSecureChannel);
       }
       // A retry that finds no spare BPP: the unit's real failure is the burnt key before it.
       const final = f.code === 'NO_BPP' && last && last.outcome === 'failed-key-burnt'
@@ -321,6 +329,12 @@ function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], exclu
 function retryablePirError(reason: number): boolean {
   const name = ErrorReason.name(reason);
   return name !== 'installFailedDueToIccidAlreadyExistsOnEuicc' && name !== 'installFailedDueToInsufficientMemoryForProfile' && name !== 'pprNotAllowed';
+}
+
+/** Marks a promise nobody awaits yet as handled (its failure surfaces where it is awaited). */
+function handled<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
 }
 
 function checkAbort(signal: AbortSignal, stage: UnitStage): void {

@@ -8,7 +8,7 @@
  *   STORE/batches/<batchId>/index.bin       see index-file.ts
  *   STORE/batches/<batchId>/state.bin       one BppState byte per index record
  */
-import { closeSync, existsSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { IfppError } from '../../core/errors.ts';
 import { bytesEqual } from '../../core/bytes.ts';
@@ -47,6 +47,10 @@ class Batch {
   readonly index: IndexReader;
   private stateFd: number;
   private dataFds = new Map<number, number>();
+  /** Counts per state, kept up to date by setState once first asked for (the UI asks per unit). */
+  private tally: Record<BppState, number> | undefined;
+  private syncing: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
 
   constructor(
     readonly dir: string,
@@ -62,17 +66,52 @@ class Batch {
     return b[0] as BppState;
   }
 
-  setState(position: number, state: BppState): void {
+  private write(position: number, state: BppState): void {
+    if (this.tally) {
+      this.tally[this.state(position)]--;
+      this.tally[state]++;
+    }
     writeSync(this.stateFd, Uint8Array.of(state), 0, 1, position);
+  }
+
+  setState(position: number, state: BppState): void {
+    this.write(position, state);
     fdatasyncSync(this.stateFd);
   }
 
+  /** As setState, but the fdatasync runs off the event loop, shared by the changes made meanwhile. */
+  setStateDurable(position: number, state: BppState): Promise<void> {
+    this.write(position, state);
+    return this.sync();
+  }
+
+  /** Group commit: a sync already running may predate this write, so join (or start) the next one. */
+  private sync(): Promise<void> {
+    if (!this.syncing) {
+      const fd = this.stateFd;
+      this.syncing = new Promise<void>((resolve, reject) => fdatasync(fd, (e) => (e ? reject(e) : resolve()))).finally(() => {
+        this.syncing = undefined;
+      });
+      return this.syncing;
+    }
+    this.nextSync ??= this.syncing
+      .catch(() => undefined)
+      .then(() => {
+        this.nextSync = undefined;
+        return this.sync();
+      });
+    return this.nextSync;
+  }
+
   counts(): Record<BppState, number> {
-    const all = new Uint8Array(this.index.count);
-    if (all.length) readSync(this.stateFd, all, 0, all.length, 0);
-    const c = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } as Record<BppState, number>;
-    for (const s of all) c[s as BppState]++;
-    return c;
+    if (!this.tally) {
+      const all = new Uint8Array(this.index.count);
+      if (all.length) readSync(this.stateFd, all, 0, all.length, 0);
+      const c = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 } as Record<BppState, number>;
+      for (const s of all) c[s as BppState]++;
+      this.tally = c;
+    }
+    return { ...this.tally };
   }
 
   readBpp(e: IndexEntry): Uint8Array {
@@ -159,11 +198,21 @@ export class BppStore {
     return this.batch(batchId).state(position);
   }
 
+  /** Sets a BPP's state and waits for it to be on disk (fdatasync) before returning. */
   setState(b: Pick<StoredBpp, 'batchId' | 'position'>, state: BppState): void {
     this.batch(b.batchId).setState(b.position, state);
   }
 
-  /** Counts per state, per batch: for the UI's "BPPs left" and for reports. */
+  /**
+   * Sets a BPP's state at once (lookups see it) and resolves once it is on disk. The fdatasync
+   * runs on the thread pool and is shared by the changes other slots make meanwhile, so a
+   * station with many slots neither blocks its event loop nor syncs once per change.
+   */
+  setStateDurable(b: Pick<StoredBpp, 'batchId' | 'position'>, state: BppState): Promise<void> {
+    return this.batch(b.batchId).setStateDurable(b.position, state);
+  }
+
+  /** Counts per state, per batch: for the UI's "BPPs left" and for reports. Read from disk once, then kept up to date. */
   counts(): Map<string, Record<BppState, number>> {
     const m = new Map<string, Record<BppState, number>>();
     for (const [id, b] of this.batches) m.set(id, b.counts());
