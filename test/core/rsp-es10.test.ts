@@ -232,3 +232,14 @@ describe('ES10 decoders on hostile input', () => {
     );
   });
 });
+
+describe('GetEID with a damaged EID', () => {
+  it('refuses wrong check digits by default and returns them when asked not to verify (eidPolicy)', async () => {
+    const { decodeGetEidResponse: dec } = await import('../../src/core/rsp/es10.ts');
+    const { tlv } = await import('../../src/core/tlv/ber-tlv.ts');
+    const { fromHex } = await import('../../src/core/bytes.ts');
+    const bad = tlv(0xbf3e, tlv(0x5a, fromHex('89049032000000000000000000000000')));
+    expect(() => dec(bad)).toThrow();
+    expect(dec(bad, { verify: false })).toBe('89049032000000000000000000000000');
+  });
+});

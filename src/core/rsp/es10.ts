@@ -85,12 +85,12 @@ export function encodeGetEidResponse(eid: string): Uint8Array {
   return tlv(TAG_GET_EUICC_DATA, tlv(0x5a, eidToBytes(eid)));
 }
 
-/** The EID as 32 digits; its check digits must hold. */
-export function decodeGetEidResponse(bytes: Uint8Array): string {
+/** The EID as 32 digits; its check digits must hold unless `verify` is false. */
+export function decodeGetEidResponse(bytes: Uint8Array, opts: { verify?: boolean } = {}): string {
   const t = decodeTop(bytes, TAG_GET_EUICC_DATA, 'GetEuiccDataResponse');
   const c = new Children(t, 'BF3E');
   const e = c.need(0x5a, 'eidValue');
-  return parseValue(e, sub('BF3E', e), 'eidValue', (v) => eidFromBytes(v));
+  return parseValue(e, sub('BF3E', e), 'eidValue', (v) => eidFromBytes(v, { verify: opts.verify !== false }));
 }
 
 // ---------------------------------------------------------------- GetEUICCInfo2 (BF22)

@@ -111,8 +111,9 @@ export class FpaClient {
     return last!.data;
   }
 
-  async getEid(): Promise<string> {
-    return this.decode('GetEID', () => this.es10(encodeGetEidRequest(), 'GetEID'), decodeGetEidResponse);
+  /** The chip's EID; with `verifyCheckDigits` false a damaged EID is still returned (eidPolicy). */
+  async getEid(verifyCheckDigits = true): Promise<string> {
+    return this.decode('GetEID', () => this.es10(encodeGetEidRequest(), 'GetEID'), (b) => decodeGetEidResponse(b, { verify: verifyCheckDigits }));
   }
 
   async getEuiccInfo2() {

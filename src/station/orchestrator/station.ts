@@ -178,6 +178,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       useLogicalChannel: c.loading.logicalChannel > 0,
       maxAttemptsPerChip: c.loading.retry.maxAttemptsPerChip,
       verifyProfileListed: c.postChecks.verifyProfileListed,
+      verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
       endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
     };
   }

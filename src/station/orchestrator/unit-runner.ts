@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { toHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
 import { iccidFromBytes } from '../../core/rsp/iccid.ts';
+import { parseCertificate } from '../../core/x509/certificate.ts';
 import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
 import type { EventBus, SlotState, UnitOutcome } from '../events.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
@@ -29,6 +30,8 @@ export interface UnitPolicy {
   useLogicalChannel: boolean;
   maxAttemptsPerChip: number;
   verifyProfileListed: boolean;
+  /** eidPolicy.verifyCheckDigits: refuse an EID whose mod-97 check digits are wrong. Default true. */
+  verifyEidCheckDigits?: boolean;
   /** Delete unused one-time keys and close FPA services after a successful load. */
   endOfProduction?: { deleteUnusedKeys: boolean; closeFpaServices: boolean };
 }
@@ -92,6 +95,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
   let attempt = 0;
   let last: UnitFailure | undefined;
   const excluded = new Set<string>(); // BPPs this unit must not take again
+  let trustedCis: readonly Uint8Array[] | undefined;
 
   while (attempt < Math.max(1, policy.maxAttemptsPerChip)) {
     attempt++;
@@ -123,7 +127,9 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       let keys;
       try {
         await fpa.selectIsdR();
-        eid = await fpa.getEid();
+        eid = await fpa.getEid(policy.verifyEidCheckDigits !== false);
+        // EUICCInfo2 once per unit: which CI keys the chip trusts, to prefer batches it accepts.
+        if (trustedCis === undefined) trustedCis = (await fpa.getEuiccInfo2()).euiccCiPKIdListForVerification;
         keys = await fpa.getFactoryInfo();
       } catch (e) {
         throw new UnitFailure(eid ? 'failed-before-secure-channel' : 'unreachable', 'identify', codeOf(e, 'IDENTIFY_FAILED'), `cannot identify the chip: ${messageOf(e)}`, eid ? 'same-bpp' : 'none', { cause: e });
@@ -146,7 +152,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
           throw new UnitFailure('no-bpp', 'choose', codeOf(e, 'EUICC_UNKNOWN'), messageOf(e), 'none', { cause: e, ...(isIfppError(e) && e.hint ? { hint: e.hint } : {}) });
         }
       })();
-      chosen = pick(store, eid, unused, excluded);
+      chosen = pick(store, eid, unused, excluded, trustedCis ?? []);
       if (!chosen) {
         const all = store.findByEid(Buffer.from(eid, 'hex'));
         const why =
@@ -315,14 +321,32 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
   }
 }
 
-function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], excluded: Set<string>): StoredBpp | undefined {
+function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], excluded: Set<string>, trustedCis: readonly Uint8Array[]): StoredBpp | undefined {
   const eidBytes = new Uint8Array(Buffer.from(eid, 'hex'));
-  const candidates = store.findByEid(eidBytes).filter((b) => !excluded.has(`${b.batchId}/${b.position}`));
-  for (const c of candidates) {
-    if (c.state !== BppState.available && c.state !== BppState.failedBeforeSecureChannel) continue;
-    if (unused.some((k) => Buffer.compare(Buffer.from(k), Buffer.from(c.otpk)) === 0)) return c;
+  const loadable = store
+    .findByEid(eidBytes)
+    .filter((b) => !excluded.has(`${b.batchId}/${b.position}`))
+    .filter((c) => c.state === BppState.available || c.state === BppState.failedBeforeSecureChannel)
+    .filter((c) => unused.some((k) => Buffer.compare(Buffer.from(k), Buffer.from(c.otpk)) === 0));
+  // Prefer a batch whose CI the chip lists in EUICCInfo2; if none is listed, let the chip decide
+  // (PrepareFactoryLoad refuses an untrusted CERT.DPpb before any key is touched).
+  return loadable.find((c) => chipTrustsBatch(store, c.batchId, trustedCis)) ?? loadable[0];
+}
+
+const batchCiSki = new Map<string, Uint8Array | undefined>();
+
+function chipTrustsBatch(store: BppStore, batchId: string, trustedCis: readonly Uint8Array[]): boolean {
+  if (!batchCiSki.has(batchId)) {
+    let ski: Uint8Array | undefined;
+    try {
+      ski = parseCertificate(new Uint8Array(Buffer.from(store.manifest(batchId).ciCertificate, 'base64'))).extensions.subjectKeyIdentifier;
+    } catch {
+      ski = undefined;
+    }
+    batchCiSki.set(batchId, ski);
   }
-  return undefined;
+  const ski = batchCiSki.get(batchId);
+  return ski !== undefined && trustedCis.some((t) => Buffer.compare(Buffer.from(t), Buffer.from(ski)) === 0);
 }
 
 /** Errors after which another BPP for the same chip may succeed (not: chip full, ICCID clash). */
