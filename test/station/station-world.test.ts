@@ -22,9 +22,9 @@ import { journalPath } from '../../src/station/journal/paths.ts';
 import { accountUnits } from '../../src/station/report/accounting.ts';
 import { generateReports } from '../../src/station/report/generate.ts';
 
-async function world(slots: number, units: number) {
+async function world(slots: number, units: number, kind: 'panel-jig' | 'socket-programmer' = 'panel-jig') {
   const out = join(mkdtempSync(join(tmpdir(), 'ifpp-world-')), 'w');
-  const w = await buildWorld({ out, slots, units, kind: 'panel-jig', profile: 'synthetic:2500', timeScale: 0 });
+  const w = await buildWorld({ out, slots, units, kind, profile: 'synthetic:2500', timeScale: 0 });
   const config = await requireConfig(w.stationFile);
   const store = BppStore.open(config.store);
   await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
@@ -56,6 +56,22 @@ describe('station with the simulated factory and the virtual jig board', () => {
     const rep = await generateReports({ config });
     expect(JSON.stringify(rep)).toContain('"installed":400');
   }, 240_000);
+
+  it('socket programmer: each socket runs on its own presence input, the operator swaps on the result lamp', async () => {
+    const { config, handle } = await world(4, 16, 'socket-programmer');
+    const station = await Station.open(config, { jigOptions: { connect: { queryDelayMs: 20 } } });
+    handle.operator!.once('done', () => station.requestStop('all units fed'));
+    try {
+      const summary = await station.run();
+      expect(summary.byOutcome).toEqual({ installed: 16 });
+    } finally {
+      await station.close();
+      await handle.close();
+    }
+    const acc = accountUnits((await Journal.read(journalPath(config))).records);
+    expect(acc.units.length).toBe(16);
+    expect(acc.duplicatesPushed).toEqual([]);
+  }, 120_000);
 
   it('e-stop mid-load interrupts every slot at once and nothing is lost', async () => {
     const { config, handle } = await world(8, 16);

@@ -21,6 +21,12 @@ import { EventEmitter } from 'node:events';
 import { activeLevel, idleLevel, type SlotWiring, type WiredPin, type Wiring } from './wiring.ts';
 
 /** What the operator can do to and see of the hardware. */
+/** A result lamp must stay lit this long to count (the station blinks the pass lamp while loading, every 300 ms). */
+const STEADY_LAMP_MS = 700;
+/** Even at time scale 0 a hand takes a DUT out and puts one in over some time; the jig's inputs
+ *  are debounced (20 ms), so an instant swap would look like no change at all. */
+const MIN_HANDLING_MS = 60;
+
 export interface OperatorHardware {
   setInput(pin: number, level: 0 | 1): void;
   /** Value last driven on an output pin (PWM duty counts as on when > 0); undefined: never driven. */
@@ -82,6 +88,8 @@ interface SlotRun {
   /** Socket programmer: waiting for a result lamp / being swapped / left empty. */
   state: 'loaded' | 'handling' | 'empty';
   /** The chip put in before the hardware started carries a fault (reported once it is up). */
+  /** Changes seen on this slot's result lamps (to tell a blinking lamp from a steady one). */
+  lampSeq?: number;
   initialFault?: boolean;
   /** Bumped by every swap: a pending re-seat of an older DUT must not run into a newer one. */
   gen: number;
@@ -208,12 +216,22 @@ export class Operator extends EventEmitter<OperatorEvents> {
     if (this.o.wiring.kind === 'socket-programmer') {
       for (const s of this.slots) {
         const lamp = [s.wiring.passLed, s.wiring.failLed].find((l) => l?.pin === pin);
-        if (lamp && s.state === 'loaded' && (value > 0 ? 1 : 0) === activeLevel(lamp)) {
+        if (!lamp || s.state !== 'loaded') continue;
+        const on = (value > 0 ? 1 : 0) === activeLevel(lamp);
+        s.lampSeq = (s.lampSeq ?? 0) + 1;
+        if (!on) continue;
+        // A blinking pass lamp means "loading"; a result lamp stays lit. React only to a lamp
+        // that has not changed for a while, as a person would.
+        const seq = s.lampSeq;
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          if (this.stopped || s.state !== 'loaded' || s.lampSeq !== seq) return;
           s.state = 'handling';
           this.swapSocket(s).catch((e: unknown) => {
             if (!(e instanceof Stopped)) this.emit('problem', `slot ${s.wiring.id}: ${(e as Error).message}`);
           });
-        }
+        }, STEADY_LAMP_MS);
+        this.timers.add(t);
       }
     }
     for (const w of [...this.waiters]) w();
@@ -366,13 +384,13 @@ export class Operator extends EventEmitter<OperatorEvents> {
       this.emit('cycle', 'end', panel);
       if (this.cursor >= this.o.end) break;
       // Take the panel out, put the next one in.
-      await this.sleep(this.o.handlingMs / 2);
+      await this.sleep(Math.max(this.o.handlingMs / 2, MIN_HANDLING_MS));
       for (const s of this.slots) {
         s.gen++;
         this.presence(s, false);
         await this.remove(s);
       }
-      await this.sleep(this.o.handlingMs / 2);
+      await this.sleep(Math.max(this.o.handlingMs / 2, MIN_HANDLING_MS));
       for (const s of this.slots) {
         const chip = this.takeChip();
         if (!chip) break;
@@ -392,10 +410,10 @@ export class Operator extends EventEmitter<OperatorEvents> {
 
   private async swapSocket(s: SlotRun): Promise<void> {
     s.gen++;
-    await this.sleep(this.o.handlingMs / 2);
+    await this.sleep(Math.max(this.o.handlingMs / 2, MIN_HANDLING_MS));
     this.presence(s, false);
     await this.remove(s);
-    await this.sleep(this.o.handlingMs / 2);
+    await this.sleep(Math.max(this.o.handlingMs / 2, MIN_HANDLING_MS));
     const chip = this.takeChip();
     if (chip) {
       await this.insert(s, chip);

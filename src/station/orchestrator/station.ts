@@ -155,6 +155,11 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       });
     }
     this.jig.on('slot-present', (e) => this.inserted(e.slot));
+    // A unit taken out of its socket takes its result with it: the lamps go dark.
+    this.jig.on('slot-removed', (e) => {
+      const s = this.slots.get(e.slot);
+      if (s && !s.busy) this.jig.setSlotLeds(e.slot, 'off');
+    });
     this.jig.on('prompt', (text) => this.emit_({ type: 'station.prompt', t: Date.now(), message: text }));
     this.jig.on('abort', (a) => {
       this.cycleController.abort(a.reason);
@@ -297,10 +302,17 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   }
 
   /** One unit on one slot, with LEDs, power and the pending-check for chips seen again. */
-  private async runOne(s: SlotRuntime): Promise<UnitResult> {
+  private async runOne(s: SlotRuntime): Promise<UnitResult | undefined> {
+    try {
+      // The jig's interlocks (trip latched, clamp open, empty socket) may refuse the power.
+      this.jig.setSlotPower(s.cfg.id, true);
+    } catch (e) {
+      if (!isIfppError(e)) throw e;
+      this.emit_({ type: 'slot.state', t: Date.now(), slot: s.cfg.id, state: 'interrupted', reason: e.message, code: e.code });
+      return undefined;
+    }
     s.busy = true;
     this.jig.setSlotLeds(s.cfg.id, 'busy');
-    this.jig.setSlotPower(s.cfg.id, true);
     try {
       const r = await runUnit(s.card, {
         store: this.store,
@@ -317,7 +329,11 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       return r;
     } finally {
       await s.card.powerOff().catch(() => undefined);
-      this.jig.setSlotPower(s.cfg.id, false);
+      try {
+        this.jig.setSlotPower(s.cfg.id, false);
+      } catch {
+        /* powering down is never refused; a board already lost is reported by the jig */
+      }
       s.busy = false;
     }
   }
