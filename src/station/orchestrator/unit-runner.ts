@@ -9,8 +9,9 @@
  * `maxAttemptsPerChip` attempts; a chip with no loadable BPP is reported, not retried.
  */
 import { randomUUID } from 'node:crypto';
-import { toHex } from '../../core/bytes.ts';
+import { bytesEqual, toHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
+import { eidToBytes } from '../../core/rsp/eid.ts';
 import { iccidFromBytes } from '../../core/rsp/iccid.ts';
 import { parseCertificate } from '../../core/x509/certificate.ts';
 import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
@@ -154,7 +155,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       })();
       chosen = pick(store, eid, unused, excluded, trustedCis ?? []);
       if (!chosen) {
-        const all = store.findByEid(Buffer.from(eid, 'hex'));
+        const all = store.findByEid(eidToBytes(eid));
         const why =
           unused.length === 0
             ? `chip ${eid} has no unused one-time key left`
@@ -322,12 +323,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
 }
 
 function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], excluded: Set<string>, trustedCis: readonly Uint8Array[]): StoredBpp | undefined {
-  const eidBytes = new Uint8Array(Buffer.from(eid, 'hex'));
-  const loadable = store
-    .findByEid(eidBytes)
-    .filter((b) => !excluded.has(`${b.batchId}/${b.position}`))
-    .filter((c) => c.state === BppState.available || c.state === BppState.failedBeforeSecureChannel)
-    .filter((c) => unused.some((k) => Buffer.compare(Buffer.from(k), Buffer.from(c.otpk)) === 0));
+  const loadable = store.loadable(eidToBytes(eid), unused).filter((b) => !excluded.has(`${b.batchId}/${b.position}`));
   // Prefer a batch whose CI the chip lists in EUICCInfo2; if none is listed, let the chip decide
   // (PrepareFactoryLoad refuses an untrusted CERT.DPpb before any key is touched).
   return loadable.find((c) => chipTrustsBatch(store, c.batchId, trustedCis)) ?? loadable[0];
@@ -346,7 +342,7 @@ function chipTrustsBatch(store: BppStore, batchId: string, trustedCis: readonly 
     batchCiSki.set(batchId, ski);
   }
   const ski = batchCiSki.get(batchId);
-  return ski !== undefined && trustedCis.some((t) => Buffer.compare(Buffer.from(t), Buffer.from(ski)) === 0);
+  return ski !== undefined && trustedCis.some((t) => bytesEqual(t, ski));
 }
 
 /** Errors after which another BPP for the same chip may succeed (not: chip full, ICCID clash). */

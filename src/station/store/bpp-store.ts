@@ -182,12 +182,17 @@ export class BppStore {
    * loadable state, bound to this EID and to one of those keys. Undefined when none fits.
    */
   choose(eid: Uint8Array, unusedOtpks: readonly Uint8Array[]): StoredBpp | undefined {
-    for (const c of this.findByEid(eid)) {
-      if (c.state !== BppState.available && c.state !== BppState.failedBeforeSecureChannel) continue;
-      if (!bytesEqual(c.eid, eid)) continue;
-      if (unusedOtpks.some((k) => bytesEqual(k, c.otpk))) return c;
-    }
-    return undefined;
+    return this.loadable(eid, unusedOtpks)[0];
+  }
+
+  /** Every BPP that may be pushed into chip `eid` now: loadable state, bound to one of its unused keys. */
+  loadable(eid: Uint8Array, unusedOtpks: readonly Uint8Array[]): StoredBpp[] {
+    return this.findByEid(eid).filter(
+      (c) =>
+        (c.state === BppState.available || c.state === BppState.failedBeforeSecureChannel) &&
+        bytesEqual(c.eid, eid) &&
+        unusedOtpks.some((k) => bytesEqual(k, c.otpk)),
+    );
   }
 
   readBpp(b: StoredBpp): Uint8Array {
