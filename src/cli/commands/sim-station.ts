@@ -4,10 +4,9 @@
  * station store, starts the simulated bridges, board and operator, then runs the station
  * exactly as `ifpp run` does against that hardware.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildWorld, ensureWorld } from '../../sim/world/build-world.ts';
-import { startWorld } from '../../sim/world/run-world.ts';
+import { readFeeder, startWorld } from '../../sim/world/run-world.ts';
 import { requireConfig } from '../../station/config/load.ts';
 import { BppStore } from '../../station/store/bpp-store.ts';
 import { importBatch } from '../../station/store/import-batch.ts';
@@ -26,16 +25,6 @@ and runs the real station against them with the terminal UI (or a plain log with
 
   --slots N, --units U, --kind K   shape of a new world (ignored when DIR already holds one)
   --time-scale S                   1 = real card and handling times (default), 0 = as fast as possible`;
-
-function fedSoFar(dir: string): number {
-  const f = join(dir, 'chips', 'feeder.json');
-  if (!existsSync(f)) return 0;
-  try {
-    return Number((JSON.parse(readFileSync(f, 'utf8')) as { next?: number }).next ?? 0);
-  } catch {
-    return 0;
-  }
-}
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseOptions(args, {
@@ -59,7 +48,7 @@ export async function run(args: string[]): Promise<number> {
   const say = (s: string) => process.stderr.write(s + '\n');
   const shape = { out, slots: num(values.slots, 'slots', 8), units: num(values.units, 'units', 64), kind } as const;
   let w = await ensureWorld(shape);
-  if (!w.built && fedSoFar(w.dir) >= w.world.units) {
+  if (!w.built && readFeeder(w.dir) >= w.world.units) {
     // Every simulated chip of this world has been through the station: make fresh ones.
     say(`the simulated world in ${w.dir} is used up (all ${w.world.units} units fed): building a new one`);
     w = { ...(await buildWorld({ ...shape, slots: w.world.slots, kind: w.world.kind, force: true })), built: true };

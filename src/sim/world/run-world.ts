@@ -86,7 +86,8 @@ function eidMaker(world: WorldDescription): (i: number) => string {
   return at;
 }
 
-function readFeeder(dir: string): number {
+/** How many chips of the world's reel the operator has fed so far. */
+export function readFeeder(dir: string): number {
   try {
     const n = (JSON.parse(readFileSync(join(dir, WORLD_PATHS.feeder), 'utf8')) as { next?: unknown }).next;
     return typeof n === 'number' && Number.isInteger(n) && n >= 0 ? n : 0;
