@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';
 import { IfppError } from '../../core/errors.ts';
 import { eidFromBytes, eidToBytes, isValidEid } from '../../core/rsp/eid.ts';
-import { compareKey } from '../store/index-file.ts';
+import { compareKey, lowerBound } from '../store/index-file.ts';
 
 export class EuiccDataError extends IfppError {}
 
@@ -144,13 +144,7 @@ class EuiccDataSet {
   }
 
   certFor(eid: Uint8Array): Uint8Array | undefined {
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareKey(this.read(mid), eid, 16) < 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(this.count, (p) => this.read(p), eid, 16);
     if (lo >= this.count) return undefined;
     const r = this.read(lo);
     if (compareKey(r, eid, 16) !== 0) return undefined;

@@ -80,6 +80,21 @@ export function compareKey(a: Uint8Array, b: Uint8Array, len = 81): number {
   return 0;
 }
 
+/**
+ * First position in a sorted record file whose key (the first `keyLen` bytes) is not below
+ * `key`; `count` when none. Shared by the BPP index and the eUICC data index.
+ */
+export function lowerBound(count: number, recordAt: (position: number) => Uint8Array, key: Uint8Array, keyLen = key.length): number {
+  let lo = 0;
+  let hi = count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareKey(recordAt(mid), key, keyLen) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Writes records that arrive already sorted by (eid, otpk); refuses out-of-order input. */
 export class IndexWriter {
   private fd: number;
@@ -149,13 +164,7 @@ export class IndexReader {
 
   /** All entries for `eid`, in otpk order. */
   findByEid(eid: Uint8Array): IndexEntry[] {
-    let lo = 0;
-    let hi = this.count;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (compareKey(this.readRaw(mid), eid, 16) < 0) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = lowerBound(this.count, (p) => this.readRaw(p), eid, 16);
     const out: IndexEntry[] = [];
     for (let p = lo; p < this.count; p++) {
       const r = this.readRaw(p);
