@@ -8,9 +8,10 @@
  */
 import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { IfppError } from '../../core/errors.ts';
+import { JournalError } from './errors.ts';
+import { scanJournal } from './scan.ts';
 
-export class JournalError extends IfppError {}
+export { JournalError };
 
 export interface JournalRecord {
   /** Sequence number, assigned by the journal, strictly increasing across restarts. */
@@ -54,32 +55,16 @@ export class Journal {
     return { journal: new Journal(fh, path, last ? last.seq + 1 : 1), existing };
   }
 
-  /** Reads every complete record. A malformed line that is not the last one is corruption. */
+  /** Reads every complete record (streaming, see scan.ts); a missing journal is an empty one. */
   static async read(path: string): Promise<ReadResult> {
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], tornTail: false };
-      throw new JournalError('JOURNAL_UNREADABLE', `cannot read journal ${path}: ${(e as Error).message}`);
-    }
-    // Bytes after the last newline were cut off by a crash mid-write and never acknowledged.
-    const cut = text.lastIndexOf('\n') + 1;
-    const tornTail = cut < text.length;
-    const lines = text.slice(0, cut).split('\n');
     const records: JournalRecord[] = [];
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (line === '') continue;
-      try {
-        records.push(JSON.parse(line) as JournalRecord);
-      } catch {
-        throw new JournalError('JOURNAL_CORRUPT', `journal ${path} line ${i + 1} is not valid JSON`, {
-          hint: 'the journal was edited or the disk is damaged; keep a copy and contact support before running again',
-        });
-      }
+    try {
+      const { tornTail } = await scanJournal(path, (r) => records.push(r));
+      return { records, tornTail };
+    } catch (e) {
+      if (e instanceof JournalError && e.code === 'JOURNAL_NOT_FOUND') return { records: [], tornTail: false };
+      throw e;
     }
-    return { records, tornTail };
   }
 
   private static async trimTornTail(path: string): Promise<void> {

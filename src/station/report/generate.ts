@@ -11,7 +11,7 @@ import { BppStore } from '../store/bpp-store.ts';
 import { UnitAccountant, type Accounting } from './accounting.ts';
 import { writeUnitCsv } from './csv.ts';
 import { safeFileName, writePlrs, type SmdpfIdentity, type WrittenPlr } from './plr.ts';
-import { scanJournal } from './read-journal.ts';
+import { scanJournal } from '../journal/scan.ts';
 import { fileStamp, ReportError } from './report-file.ts';
 
 export interface ReportRequest {

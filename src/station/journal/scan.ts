@@ -4,7 +4,8 @@
  * acknowledged) and are ignored; any complete line that is not JSON is corruption.
  */
 import { createReadStream } from 'node:fs';
-import { JournalError, type JournalRecord } from '../journal/journal.ts';
+import { JournalError } from './errors.ts';
+import type { JournalRecord } from './journal.ts';
 
 export interface JournalScan {
   records: number;

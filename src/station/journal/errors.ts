@@ -1,0 +1,4 @@
+import { IfppError } from '../../core/errors.ts';
+
+/** Journal trouble: unreadable, corrupt, or not writable. */
+export class JournalError extends IfppError {}
