@@ -31,7 +31,7 @@ import { accountUnits, type Accounting } from '../../src/station/report/accounti
 import { CSV_COLUMNS, csvField } from '../../src/station/report/csv.ts';
 import { generateReports } from '../../src/station/report/generate.ts';
 import { PLR_FORMAT } from '../../src/station/report/plr.ts';
-import { scanJournal } from '../../src/station/report/read-journal.ts';
+import { scanJournal } from '../../src/station/journal/scan.ts';
 import { BppStore } from '../../src/station/store/bpp-store.ts';
 import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { importBatch } from '../../src/station/store/import-batch.ts';
