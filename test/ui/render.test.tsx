@@ -6,14 +6,22 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 
 // chalk reads FORCE_COLOR once, when first imported: force colours on before anything loads it,
 // so that "no colour" below is the UI's doing and not the test runner's missing TTY.
+// Ink (through is-in-ci) likewise reads CI once: on a CI runner it draws only the final frame at
+// unmount, so these live-frame tests clear it before Ink loads. Whether the station itself uses the
+// TUI in CI is shouldUseTui's decision, tested below.
 const saved = vi.hoisted(() => {
-  const prev = process.env['FORCE_COLOR'];
+  const keys = ['FORCE_COLOR', 'CI', 'CONTINUOUS_INTEGRATION'] as const;
+  const prev = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
   process.env['FORCE_COLOR'] = '1';
+  delete process.env['CI'];
+  delete process.env['CONTINUOUS_INTEGRATION'];
   return prev;
 });
 afterAll(() => {
-  if (saved === undefined) delete process.env['FORCE_COLOR'];
-  else process.env['FORCE_COLOR'] = saved;
+  for (const [k, v] of Object.entries(saved)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 });
 
 import { EventEmitter } from 'node:events';
