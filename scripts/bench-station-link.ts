@@ -1,7 +1,7 @@
 /**
  * Floor of the simulated link: what one exchange costs between the bridge simulator sending an
  * answer and receiving the next request, when the host does nothing but read the line and write
- * the next one. Path: bridge process → python pty relay → pty → serial layer (the station's,
+ * the next one. Path: bridge process → pty → serial layer (the station's,
  * src/transport/bridge/fast-serial.ts) → client → back the same way. The station pays this on
  * every exchange on top of the card-contact time; a real bridge has its own (USB) latency.
  *

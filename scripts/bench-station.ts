@@ -265,20 +265,20 @@ interface CpuSnapshot {
   at: number;
   station?: number;
   bridges: number;
-  relays: number;
+  ptyHelpers: number;
   driver: number;
   machine?: { busy: number; total: number };
 }
 
 function cpuSnapshot(stationPid: number, bridgePids: number[]): CpuSnapshot {
   let bridges = 0;
-  let relays = 0;
+  let ptyHelpers = 0;
   for (const b of bridgePids) {
     bridges += procCpuMs(b) ?? 0;
-    for (const c of childPids(b)) relays += procCpuMs(c) ?? 0;
+    for (const c of childPids(b)) ptyHelpers += procCpuMs(c) ?? 0;
   }
   const d = process.cpuUsage();
-  const snap: CpuSnapshot = { at: performance.now(), bridges, relays, driver: (d.user + d.system) / 1000 };
+  const snap: CpuSnapshot = { at: performance.now(), bridges, ptyHelpers, driver: (d.user + d.system) / 1000 };
   const st = procCpuMs(stationPid);
   if (st !== undefined) snap.station = st;
   const m = machineCpuMs();
@@ -290,7 +290,7 @@ function cpuSnapshot(stationPid: number, bridgePids: number[]): CpuSnapshot {
 interface CpuShare {
   station?: number;
   bridges: number;
-  relays: number;
+  ptyHelpers: number;
   driver: number;
   machineBusy?: number;
 }
@@ -298,7 +298,7 @@ interface CpuShare {
 function cpuShare(a: CpuSnapshot, b: CpuSnapshot): CpuShare {
   const wall = b.at - a.at;
   const pct = (x: number) => (x / wall) * 100;
-  const out: CpuShare = { bridges: pct(b.bridges - a.bridges), relays: pct(b.relays - a.relays), driver: pct(b.driver - a.driver) };
+  const out: CpuShare = { bridges: pct(b.bridges - a.bridges), ptyHelpers: pct(b.ptyHelpers - a.ptyHelpers), driver: pct(b.driver - a.driver) };
   if (a.station !== undefined && b.station !== undefined) out.station = pct(b.station - a.station);
   if (a.machine && b.machine) out.machineBusy = ((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * 100;
   return out;
@@ -557,7 +557,7 @@ function table(results: RunResult[], single: Map<string, RunResult>): string {
       `${lagMs(r, 50).toFixed(1)} / ${lagMs(r, 99).toFixed(1)}`,
       pct(stationCpu),
       (r.station.rssMaxBytes / 2 ** 20).toFixed(0),
-      pct(r.cpu ? r.cpu.bridges + r.cpu.relays : undefined),
+      pct(r.cpu ? r.cpu.bridges + r.cpu.ptyHelpers : undefined),
       pct(otherLoad(r)),
     ];
   });
@@ -581,7 +581,7 @@ function netRatio(r: RunResult): number {
 function otherLoad(r: RunResult): number | undefined {
   const c = r.cpu;
   if (!c || c.machineBusy === undefined || c.station === undefined) return undefined;
-  return Math.max(0, (c.machineBusy / 100) * cpus().length * 100 - c.station - c.bridges - c.relays - c.driver);
+  return Math.max(0, (c.machineBusy / 100) * cpus().length * 100 - c.station - c.bridges - c.ptyHelpers - c.driver);
 }
 
 /** monitorEventLoopDelay records the whole timer interval: the lag is what exceeds the resolution. */

@@ -4,7 +4,7 @@
  * faults, corrupted and dropped lines, unplug and replug), so one test suite and the station
  * driver run against both.
  *
- *   station --pty--> PtyRelay <--> this process <--stdin/stdout--> bridge-host (C core)
+ *   station --pty--> PtyDevice <--> this process <--stdin/stdout--> bridge-host (C core)
  *                                        ^------------- fd 3: card contacts ---------'
  *
  * The card side of every slot is a T0CharCard (src/sim/card/t0-char-card.ts) wrapping a
@@ -16,7 +16,7 @@ import { EventEmitter } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Duplex } from 'node:stream';
 import { IfppError } from '../../src/core/errors.ts';
-import { PtyRelay } from '../../src/sim/pty/pty-relay.ts';
+import { PtyDevice } from '../../src/sim/pty/pty-device.ts';
 import type { SimCard } from '../../src/sim/card/card-model.ts';
 import { T0CharCard, type T0CharCardOptions } from '../../src/sim/card/t0-char-card.ts';
 
@@ -45,7 +45,7 @@ export interface FirmwareBridgeEvents {
 
 export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   private readonly cards: (T0CharCard | undefined)[];
-  private relay: PtyRelay | undefined;
+  private pty: PtyDevice | undefined;
   private child: ChildProcess | undefined;
   private cardPort: Duplex | undefined;
   private exited: Promise<void> = Promise.resolve();
@@ -74,8 +74,8 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   }
 
   get path(): string {
-    if (!this.relay) throw new FirmwareBridgeError('FW_BRIDGE_DISCONNECTED', 'bridge is disconnected');
-    return this.relay.path;
+    if (!this.pty) throw new FirmwareBridgeError('FW_BRIDGE_DISCONNECTED', 'bridge is disconnected');
+    return this.pty.path;
   }
 
   get link(): string | undefined {
@@ -83,7 +83,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   }
 
   get connected(): boolean {
-    return this.relay !== undefined;
+    return this.pty !== undefined;
   }
 
   card(slot: number): SimCard | undefined {
@@ -131,29 +131,29 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
 
   /** Unplug: the MCU loses power (process killed), the pty closes; cards stay in their slots. */
   async disconnect(): Promise<void> {
-    const relay = this.relay;
-    if (!relay) return;
-    this.relay = undefined;
+    const pty = this.pty;
+    if (!pty) return;
+    this.pty = undefined;
     await this.powerDown();
     this.corruptCount = 0;
     this.dropCount = 0;
-    await relay.close();
+    await pty.close();
     this.emit('disconnect');
   }
 
   async reconnect(): Promise<string> {
-    if (this.relay) return this.relay.path;
+    if (this.pty) return this.pty.path;
     await this.powerUp();
-    this.emit('reconnect', this.relay!.path);
-    return this.relay!.path;
+    this.emit('reconnect', this.pty!.path);
+    return this.pty!.path;
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    const relay = this.relay;
-    this.relay = undefined;
+    const pty = this.pty;
+    this.pty = undefined;
     await this.powerDown();
-    if (relay) await relay.close();
+    if (pty) await pty.close();
   }
 
   // ---- plumbing ----
@@ -172,7 +172,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   }
 
   private async powerUp(): Promise<void> {
-    const relay = await PtyRelay.open(this.opts.link);
+    const pty = await PtyDevice.open(this.opts.link);
     let mask = 0;
     this.cards.forEach((c, i) => {
       if (c) mask |= 1 << i;
@@ -192,7 +192,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
     try {
       await spawned;
     } catch (e) {
-      await relay.close();
+      await pty.close();
       throw e;
     }
     child.once('exit', (code, signal) => {
@@ -203,7 +203,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
     });
     this.child = child;
     this.cardPort = cardPort;
-    this.relay = relay;
+    this.pty = pty;
 
     let cardBuf = '';
     cardPort.on('data', (d: Buffer) => {
@@ -215,8 +215,8 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
       }
     });
     let hostIn = '';
-    relay.on('data', (d) => {
-      if (this.relay !== relay) return;
+    pty.on('data', (d) => {
+      if (this.pty !== pty) return;
       child.stdin!.write(d);
       hostIn += d.toString('latin1');
       let nl;
@@ -226,15 +226,15 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
         if (l !== '' && l !== '\r') this.emit('line', 'rx', l);
       }
     });
-    relay.on('close', () => {
-      if (this.relay === relay && !this.closing) void this.disconnect();
+    pty.on('close', () => {
+      if (this.pty === pty && !this.closing) void this.disconnect();
     });
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString('latin1');
       let nl;
       while ((nl = out.indexOf('\n')) >= 0) {
-        this.toHost(relay, out.slice(0, nl + 1));
+        this.toHost(pty, out.slice(0, nl + 1));
         out = out.slice(nl + 1);
       }
     });
@@ -251,8 +251,8 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
     for (const c of this.cards) c?.powerLoss();
   }
 
-  private toHost(relay: PtyRelay, line: string): void {
-    if (this.relay !== relay) return;
+  private toHost(pty: PtyDevice, line: string): void {
+    if (this.pty !== pty) return;
     const isResponse = !line.startsWith('!');
     if (isResponse && this.dropCount > 0) {
       this.dropCount--;
@@ -264,7 +264,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
       outLine = corrupt(line);
     }
     this.emit('line', 'tx', outLine.slice(0, -1));
-    relay.write(outLine);
+    pty.write(outLine);
   }
 
   /** One message from the firmware's card contacts (see bridge_host.c). */

@@ -3,7 +3,7 @@ import five from 'johnny-five';
 import { VirtualFirmataBoard, VirtualBoardError } from '../../src/sim/jig/firmata-board.ts';
 import { CMD, PinMode, SYSEX, from7bit } from '../../src/sim/jig/firmata-wire.ts';
 import { startPtyBoard, type PtyBoard } from '../../src/sim/jig/pty-board.ts';
-import { PtyRelay } from '../../src/sim/pty/pty-relay.ts';
+import { PtyDevice } from '../../src/sim/pty/pty-device.ts';
 import { connectBoard, JigBoardError, type JigBoardConnection } from '../../src/transport/jig/connect-board.ts';
 
 // Pin plan used here (a small jig): clamp valve and its closed sensor, two-hand start, e-stop.
@@ -290,7 +290,7 @@ describe('connectBoard failures', () => {
   });
 
   it('names a silent device as JIG_BOARD_TIMEOUT', async () => {
-    const silent = await PtyRelay.open(); // a serial device that never speaks Firmata
+    const silent = await PtyDevice.open(); // a serial device that never speaks Firmata
     try {
       const err = await connectBoard({ path: silent.path, queryDelayMs: 20, timeoutMs: 300 }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(JigBoardError);

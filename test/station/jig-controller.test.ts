@@ -477,7 +477,7 @@ describe('panel jig: clamp and slots', () => {
     await rig.board.waitForOutput(POWER[0]!, 0);
     await rig.board.waitForOutput(GREEN, 0);
     await rig.jig.close();
-    // The board gets the last bytes through the pty relay a moment after the port closed.
+    // The board gets the last bytes through the pty a moment after the port closed.
     await rig.board.waitForOutput(POWER[0]!, 1);
     await rig.board.waitForOutput(GREEN, 1);
     for (const p of [CLAMP, RED, AMBER, BUZZER, ...POWER.slice(1), ...RESET, ...PASS, ...FAIL]) await rig.board.waitForOutput(p, 0);

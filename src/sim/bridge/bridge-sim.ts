@@ -21,7 +21,7 @@ import {
   type SlotState,
   type VccClass,
 } from '../../core/bridge-protocol/verbs.ts';
-import { PtyRelay } from '../pty/pty-relay.ts';
+import { PtyDevice } from '../pty/pty-device.ts';
 import type { SimCard } from '../card/card-model.ts';
 import { PacedLane, realClock, type Clock } from './scheduler.ts';
 import {
@@ -130,7 +130,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   private readonly timeScale: number;
   private readonly clock: Clock;
   private readonly rstLowClocks: number;
-  private relay: PtyRelay | undefined;
+  private pty: PtyDevice | undefined;
   private assembler!: LineAssembler;
   private corruptCount = 0;
   private dropCount = 0;
@@ -138,7 +138,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
 
   private constructor(
     private readonly opts: BridgeSimOptions,
-    relay: PtyRelay,
+    pty: PtyDevice,
   ) {
     super();
     this.timeScale = opts.timeScale ?? 1;
@@ -174,7 +174,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
         last: undefined,
       };
     });
-    this.attach(relay);
+    this.attach(pty);
   }
 
   /** Opens the pty and starts serving. */
@@ -184,13 +184,13 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     }
     if (opts.timeScale !== undefined && !(opts.timeScale >= 0)) throw new BridgeSimError('BRIDGE_SIM_SCALE', 'time scale must be >= 0');
     for (const t of opts.supportedTa1 ?? []) if (!isValidTa1(t)) throw new BridgeSimError('BRIDGE_SIM_TA1', `supported TA1 0x${t.toString(16)} is reserved`);
-    return new BridgeSim(opts, await PtyRelay.open(opts.link));
+    return new BridgeSim(opts, await PtyDevice.open(opts.link));
   }
 
   /** Device path the host opens (changes on reconnect unless a link is used). */
   get path(): string {
-    if (!this.relay) throw new BridgeSimError('BRIDGE_SIM_DISCONNECTED', 'bridge is disconnected');
-    return this.relay.path;
+    if (!this.pty) throw new BridgeSimError('BRIDGE_SIM_DISCONNECTED', 'bridge is disconnected');
+    return this.pty.path;
   }
 
   get link(): string | undefined {
@@ -198,7 +198,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   }
 
   get connected(): boolean {
-    return this.relay !== undefined;
+    return this.pty !== undefined;
   }
 
   /** The last successful card exchange on a slot, with its modeled times. */
@@ -266,9 +266,9 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
    * all slots go off, requests in flight are lost, STATUS last ids restart at 0. Cards stay.
    */
   async disconnect(): Promise<void> {
-    const relay = this.relay;
-    if (!relay) return;
-    this.relay = undefined;
+    const pty = this.pty;
+    if (!pty) return;
+    this.pty = undefined;
     for (const s of this.slots) {
       this.abort(s, null);
       this.deactivate(s);
@@ -278,16 +278,16 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     }
     this.corruptCount = 0;
     this.dropCount = 0;
-    await relay.close();
+    await pty.close();
     this.emit('disconnect');
   }
 
   /** Plugs the bridge back in: a new pty, behind the same link path if one was given. */
   async reconnect(): Promise<string> {
-    if (this.relay) return this.relay.path;
-    this.attach(await PtyRelay.open(this.opts.link));
-    this.emit('reconnect', this.relay!.path);
-    return this.relay!.path;
+    if (this.pty) return this.pty.path;
+    this.attach(await PtyDevice.open(this.opts.link));
+    this.emit('reconnect', this.pty!.path);
+    return this.pty!.path;
   }
 
   async close(): Promise<void> {
@@ -296,25 +296,25 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       this.abort(s, null);
       this.deactivate(s);
     }
-    const relay = this.relay;
-    this.relay = undefined;
-    if (relay) await relay.close();
+    const pty = this.pty;
+    this.pty = undefined;
+    if (pty) await pty.close();
   }
 
   // ---- line handling ----
 
-  private attach(relay: PtyRelay): void {
-    this.relay = relay;
+  private attach(pty: PtyDevice): void {
+    this.pty = pty;
     this.assembler = new LineAssembler(
       (line) => this.onLine(line),
       () => this.send(formatErr(0, null, 'LINE'), false),
     );
-    relay.on('data', (d) => {
-      if (this.relay === relay) this.assembler.push(d);
+    pty.on('data', (d) => {
+      if (this.pty === pty) this.assembler.push(d);
     });
-    relay.on('close', () => {
-      // The relay died on its own (not through disconnect()): same as an unplug.
-      if (this.relay === relay && !this.closing) void this.disconnect();
+    pty.on('close', () => {
+      // The pty helper died on its own (not through disconnect()): same as an unplug.
+      if (this.pty === pty && !this.closing) void this.disconnect();
     });
   }
 
@@ -402,7 +402,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   }
 
   private send(line: string, isResponse: boolean): void {
-    if (!this.relay) return;
+    if (!this.pty) return;
     if (isResponse && this.dropCount > 0) {
       this.dropCount--;
       return;
@@ -413,7 +413,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       out = corrupt(line);
     }
     this.emit('line', 'tx', out.slice(0, -1));
-    this.relay.write(out);
+    this.pty.write(out);
   }
 
   private sendEvent(line: string): void {

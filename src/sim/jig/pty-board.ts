@@ -2,7 +2,7 @@
  * A virtual Firmata board behind a pseudo-terminal: the station opens `path` (or `link`) with
  * serialport exactly as it would open the jig's USB serial device.
  */
-import { PtyRelay } from '../pty/pty-relay.ts';
+import { PtyDevice } from '../pty/pty-device.ts';
 import { VirtualFirmataBoard, type VirtualBoardOptions } from './firmata-board.ts';
 
 export interface PtyBoard {
@@ -17,23 +17,23 @@ export interface PtyBoard {
 
 export async function startPtyBoard(options: VirtualBoardOptions & { link?: string } = {}): Promise<PtyBoard> {
   const board = new VirtualFirmataBoard(options);
-  let relay: PtyRelay;
+  let pty: PtyDevice;
   try {
-    relay = await PtyRelay.open(options.link);
+    pty = await PtyDevice.open(options.link);
   } catch (e) {
     board.close();
     throw e;
   }
-  relay.on('data', (d) => board.receive(d));
-  board.on('send', (bytes) => relay.write(bytes));
-  relay.on('close', () => board.close());
+  pty.on('data', (d) => board.receive(d));
+  board.on('send', (bytes) => pty.write(bytes));
+  pty.on('close', () => board.close());
   return {
     board,
-    path: relay.path,
-    link: relay.link,
+    path: pty.path,
+    link: pty.link,
     async close() {
       board.close();
-      await relay.close();
+      await pty.close();
     },
   };
 }
