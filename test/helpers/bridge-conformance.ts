@@ -345,6 +345,12 @@ export function bridgeConformance(factory: BridgeFactory): void {
       expect(crc).toMatchObject({ frame: { id: 0, slot: null } }); // an unchecked id is never echoed
       host.writeRaw(sealLine('52 1 FROB'));
       expect(await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && x.frame.id === 0x52)).toMatchObject({ frame: { ok: false, error: 'VERB', slot: 1 } });
+      // One CR before the LF is ignored (terminals send CRLF); a second one is part of the line.
+      host.writeRaw(formatRequest({ id: 0x53, slot: 0, verb: 'STATUS', args: [] }).replace('\n', '\r\n'));
+      expect(await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && x.frame.id === 0x53)).toMatchObject({ frame: { ok: true } });
+      host.writeRaw(formatRequest({ id: 0x54, slot: 0, verb: 'STATUS', args: [] }).replace('\n', '\r\r\n'));
+      const twoCr = await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && !x.frame.ok && x.frame.id !== 0x52);
+      expect(twoCr).toMatchObject({ frame: { id: 0, error: 'CRC' } });
       host.writeRaw('Z'.repeat(1000) + '\n');
       expect(await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && !x.frame.ok && x.frame.error === 'LINE')).toBeTruthy();
       expect(await host.error({ verb: 'POWER', slot: 5, vcc: 'A' })).toBe('SLOT');

@@ -325,7 +325,8 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     let req: BridgeRequest;
     let id: number;
     try {
-      const frame = parseRequest(line);
+      // parseRequest drops the one CR the protocol allows; `line` already lost it, so pass raw.
+      const frame = parseRequest(raw);
       id = frame.id;
       req = decodeRequest(frame);
     } catch (e) {
