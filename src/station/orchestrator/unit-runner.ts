@@ -329,9 +329,12 @@ function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], exclu
   return loadable.find((c) => chipTrustsBatch(store, c.batchId, trustedCis)) ?? loadable[0];
 }
 
-const batchCiSki = new Map<string, Uint8Array | undefined>();
+/** Per store (ids are only unique within one), each batch's CI subject key identifier. */
+const ciSkiByStore = new WeakMap<BppStore, Map<string, Uint8Array | undefined>>();
 
 function chipTrustsBatch(store: BppStore, batchId: string, trustedCis: readonly Uint8Array[]): boolean {
+  let batchCiSki = ciSkiByStore.get(store);
+  if (!batchCiSki) ciSkiByStore.set(store, (batchCiSki = new Map()));
   if (!batchCiSki.has(batchId)) {
     let ski: Uint8Array | undefined;
     try {
