@@ -63,6 +63,22 @@ function wrap<T>(what: string, f: () => T): T {
 }
 
 /**
+ * Every chip of a reel trusts the same few CI certificates: parse each once per process (a
+ * bridge simulator makes a chip per insertion, and asn1js parsing was a tenth of its CPU).
+ */
+const anchorCache = new Map<string, Certificate>();
+
+function parseTrustAnchor(der: Uint8Array): Certificate {
+  const key = Buffer.from(der).toString('base64');
+  let cert = anchorCache.get(key);
+  if (!cert) {
+    cert = parseCertificate(der);
+    if (anchorCache.size < 64) anchorCache.set(key, cert);
+  }
+  return cert;
+}
+
+/**
  * Decodes and checks a reel record. `extraCiCertificates` adds trust anchors beyond the reel's
  * CI (real chips often trust several CI keys, e.g. one per curve).
  */
@@ -87,7 +103,7 @@ export function chipIdentityFromReel(chip: ReelChip, header: ReelHeaderLike, ext
   if (new Set(otks.map((k) => k.pkHex)).size !== otks.length) throw new EuiccConfigError('EUICC_BAD_REEL', `${where}: a one-time key appears twice`);
   const euiccInfo2 = b64(chip.euiccInfo2, `${where} euiccInfo2`);
   const trustAnchors = [b64(header.ciCertificate, 'reel ciCertificate'), ...extraCiCertificates].map((der, i) =>
-    wrap(i === 0 ? 'reel ciCertificate' : `extra CI certificate ${i - 1}`, () => parseCertificate(der)),
+    wrap(i === 0 ? 'reel ciCertificate' : `extra CI certificate ${i - 1}`, () => parseTrustAnchor(der)),
   );
   const atr = chip.atr !== undefined ? hex(chip.atr, `${where} atr`) : undefined;
   return { eid, curve, certEuicc, pkEuicc, skEuicc, otks, euiccInfo2, trustAnchors, atr };
