@@ -673,7 +673,7 @@ for (const r of results) if (r.spec.slots === 1) single.set(baseKey(r.spec), r);
 const out: string[] = [];
 out.push(`Station benchmark, ${new Date().toISOString()}`);
 out.push(machine());
-if (linkFloor) out.push(`Simulated link floor (bridge process → pty relay → pty → serial layer and back, bare client): ${linkFloor.medianMs.toFixed(3)} ms per exchange`);
+if (linkFloor) out.push(`Simulated link floor (bridge process → pty → serial layer and back, bare client): ${linkFloor.medianMs.toFixed(3)} ms per exchange`);
 out.push(`BPP ${data.bppBytes} bytes (${data.profile}); card processing ×${cardTime} of src/sim/euicc/timing.ts; bridges: one process per ${SLOTS_PER_BRIDGE} slots`);
 out.push('');
 out.push(table(results, single));
