@@ -13,7 +13,7 @@ import { bytesEqual, toHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
 import { eidToBytes } from '../../core/rsp/eid.ts';
 import { iccidFromBytes } from '../../core/rsp/iccid.ts';
-import { parseCertificate } from '../../core/x509/certificate.ts';
+import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
 import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
 import type { EventBus, SlotState, UnitOutcome } from '../events.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
@@ -126,9 +126,12 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
         useLogicalChannel: policy.useLogicalChannel,
       });
       let keys;
+      let certCheck: Promise<Settled<Certificate>> | undefined;
       try {
         await fpa.selectIsdR();
         eid = await fpa.getEid(policy.verifyEidCheckDigits !== false);
+        const known = eid;
+        certCheck = whileCardWorks(() => deps.trust.certificateFor(known));
         // EUICCInfo2 once per unit: which CI keys the chip trusts, to prefer batches it accepts.
         if (trustedCis === undefined) trustedCis = (await fpa.getEuiccInfo2()).euiccCiPKIdListForVerification;
         keys = await fpa.getFactoryInfo();
@@ -146,13 +149,12 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       emitState('identified');
 
       checkAbort(deps.signal, 'choose');
-      const certEuicc = (() => {
-        try {
-          return deps.trust.certificateFor(eid);
-        } catch (e) {
-          throw new UnitFailure('no-bpp', 'choose', codeOf(e, 'EUICC_UNKNOWN'), messageOf(e), 'none', { cause: e, ...(isIfppError(e) && e.hint ? { hint: e.hint } : {}) });
-        }
-      })();
+      const checked = await (certCheck ?? whileCardWorks(() => deps.trust.certificateFor(eid!)));
+      if (!checked.ok) {
+        const e = checked.error;
+        throw new UnitFailure('no-bpp', 'choose', codeOf(e, 'EUICC_UNKNOWN'), messageOf(e), 'none', { cause: e, ...(isIfppError(e) && e.hint ? { hint: e.hint } : {}) });
+      }
+      const certEuicc = checked.value;
       chosen = pick(store, eid, unused, excluded, trustedCis ?? []);
       if (!chosen) {
         const all = store.findByEid(eidToBytes(eid));
@@ -320,6 +322,26 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
     bus.emit({ type: 'unit.done', t: now(), slot: slot.id, ...(r.eid ? { eid: r.eid } : {}), outcome: OUTCOME_EVENT[r.outcome], passFirstTime });
     return r;
   }
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * Runs CPU-bound work (CERT.EUICC parse and chain check: milliseconds) on the next turn of the
+ * event loop, i.e. after the exchange just started has gone out, so it overlaps the card's own
+ * processing time instead of adding to the unit's. Never rejects: the caller decides when a
+ * failure counts.
+ */
+function whileCardWorks<T>(work: () => T): Promise<Settled<T>> {
+  return new Promise((resolve) =>
+    setImmediate(() => {
+      try {
+        resolve({ ok: true, value: work() });
+      } catch (error) {
+        resolve({ ok: false, error });
+      }
+    }),
+  );
 }
 
 function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], excluded: Set<string>, trustedCis: readonly Uint8Array[]): StoredBpp | undefined {
