@@ -3,11 +3,13 @@ import { cleanup, render } from 'ink-testing-library';
 import { SLOT_STATES } from '../../src/station/events.ts';
 import type { SlotState, StationEvent } from '../../src/station/events.ts';
 import { createViewModel, reduceAll } from '../../src/ui/state/view-model.ts';
-import type { SlotView } from '../../src/ui/state/view-model.ts';
+import type { SlotView, ViewModel } from '../../src/ui/state/view-model.ts';
 import { computeGridLayout } from '../../src/ui/state/layout.ts';
 import { STATE_LOOK } from '../../src/ui/format.ts';
 import { SlotCell, wrapWords } from '../../src/ui/components/SlotCell.tsx';
 import { SlotGrid } from '../../src/ui/components/SlotGrid.tsx';
+import { DetailPane } from '../../src/ui/components/DetailPane.tsx';
+import { counterLine } from '../../src/ui/components/Header.tsx';
 import { StationApp } from '../../src/ui/app.tsx';
 import { EID, ICCID, T0, jig, lines, recordingControls, renderSized, replay, slotTo, started, waitForFrame } from './helpers.tsx';
 
@@ -151,7 +153,7 @@ describe('StationApp screen', () => {
     const [title, counters, stock, warn] = lines(f);
     expect(title).toMatch(/^IFPP line-3 · jig-8\.json +RUNNING {2}up 0:06:00$/);
     // 4 units in the first 6 minutes = 40/h; 2 of 4 passed first time.
-    expect(counters).toBe('Done 4  ✓ Pass 3  ✗ Fail 1  FPY 50.0%  Rate 40/h  Busy 1/8');
+    expect(counters).toBe('Done 4  ✓ Pass 3  ✗ Fail 1  ⊘ Intr 0  FPY 50.0%  Rate 40/h  Busy 1/8');
     expect(stock).toBe('BPPs left 45  (B-7 40/1000 · B-8 5/500)');
     // 24 lines leave room for one warning line, which says there are more.
     expect(warn).toBe('▲ Bridge b0 disconnected: USB unplugged (+1 more)');
@@ -170,6 +172,75 @@ describe('StationApp screen', () => {
     expect(f).toMatch(/┏━+┓\n┃ ▶ Press both start buttons +┃\n┗━+┛/);
     const cleared = mount([...script, { type: 'station.prompt', t: T0 + 6 * MIN, message: 'Press both start buttons' }, { type: 'station.prompt', t: T0 + 6 * MIN + 1, message: null }]);
     expect(await waitForFrame(cleared.lastFrame, (x) => x.includes('line-3'))).not.toContain('Press both');
+  });
+
+  // An operator abort in the middle of a panel, as the station reports it: the phase first,
+  // then each loading slot's interruption with what it did to the load.
+  const LOAD_CUT = 'load failed after the secure channel opened: load stopped before call 19 of 40: operator abort';
+  const aborted: StationEvent[] = [
+    ...script.slice(0, 4),
+    ...slotTo('A1', 'pass', T0 + 1 * MIN),
+    { type: 'unit.done', t: T0 + 1 * MIN + 10, slot: 'A1', outcome: 'installed', passFirstTime: true },
+    ...slotTo('A2', 'pass', T0 + 1 * MIN),
+    { type: 'unit.done', t: T0 + 1 * MIN + 10, slot: 'A2', outcome: 'installed', passFirstTime: true },
+    ...slotTo('A3', 'pass', T0 + 1 * MIN),
+    { type: 'unit.done', t: T0 + 1 * MIN + 10, slot: 'A3', outcome: 'installed', passFirstTime: true },
+    ...slotTo('A4', 'pass', T0 + 1 * MIN),
+    { type: 'unit.done', t: T0 + 1 * MIN + 10, slot: 'A4', outcome: 'installed', passFirstTime: false },
+    ...slotTo('B1', 'fail', T0 + 1 * MIN),
+    { type: 'unit.done', t: T0 + 1 * MIN + 10, slot: 'B1', outcome: 'failed-key-burnt', passFirstTime: false },
+    ...['B2', 'B3', 'B4'].flatMap((id) => slotTo(id, 'loading', T0 + 2 * MIN)),
+    { type: 'station.phase', t: T0 + 3 * MIN, phase: 'aborted', reason: 'operator abort' },
+    ...['B2', 'B3', 'B4'].flatMap((id): StationEvent[] => [
+      { type: 'slot.state', t: T0 + 3 * MIN + 5, slot: id, state: 'interrupted', reason: LOAD_CUT, code: 'FPA_ABORTED' },
+      { type: 'slot.result', t: T0 + 3 * MIN + 5, slot: id, outcome: 'interrupted', code: 'FPA_ABORTED', reason: LOAD_CUT, millis: 60_000, attempt: 1 },
+      { type: 'unit.done', t: T0 + 3 * MIN + 5, slot: id, outcome: 'interrupted', passFirstTime: false },
+    ]),
+  ];
+
+  it('counts an aborted panel as interrupted, not failed, and leaves it out of the yield', async () => {
+    const r = mount(aborted);
+    const f = await waitForFrame(r.lastFrame, (x) => x.includes('line-3') && x.includes('INTERRUPTED'));
+    // 3 first passes over the 5 units that passed or failed: 60 %. 8 units in 6 minutes: 80/h.
+    expect(lines(f)[1]).toBe('Done 8  ✓ Pass 4  ✗ Fail 1  ⊘ Intr 3  FPY 60.0%  Rate 80/h  Busy 0/8');
+  });
+
+  it('says in an interrupted cell what stopped it; the detail pane keeps what that did to the load', async () => {
+    const r = mount(aborted);
+    const f = await waitForFrame(r.lastFrame, (x) => x.includes('line-3') && x.includes('INTERRUPTED'));
+    // B2, B3 and B4, side by side.
+    expect(f).toMatch(/│operator abort +││operator abort +││operator abort +│/);
+    expect(f).not.toContain('load failed');
+    const m = reduceAll(createViewModel(), aborted);
+    const pane = render(<DetailPane model={m} slot={m.slots['B2']!} now={T0 + 6 * MIN} width={79} height={14} />).lastFrame()!;
+    expect(pane).toMatch(/│ Stopped by operator abort +│\n│ Last error \[FPA_ABORTED\] load failed after the secure channel/);
+  });
+
+  it('keeps the counters within 80 columns with a full shift of units, interrupted units by symbol and word', async () => {
+    const now = T0 + 20 * MIN;
+    const base = reduceAll(createViewModel(), [started(jig(4, 8)), { type: 'station.phase', t: T0, phase: 'running' }]);
+    // 300 units in the last 15 minutes: 1200/h, on top of a shift's worth of counts.
+    const doneTimes = Array.from({ length: 300 }, (_, i) => now - i * 3000);
+    const shift = (interrupted: number): ViewModel => ({
+      ...base,
+      lastT: now,
+      doneTimes,
+      counters: { done: 12_345 + interrupted, pass: 12_000, fail: 345, interrupted, passFirstTime: 11_800, byOutcome: {} },
+    });
+    const frame = async (m: ViewModel) => {
+      const r = render(<StationApp source={replay([])} controls={recordingControls()} initialModel={m} size={{ columns: 80, rows: 24 }} clock={() => now} tickMs={0} renderIntervalMs={0} />);
+      return waitForFrame(r.lastFrame, (x) => x.includes('line-3'));
+    };
+    // All of it, not cut at the edge: tighter spacing makes room for the interrupted counter.
+    expect(lines(await frame(shift(45)))[1]).toBe('Done 12390 ✓ Pass 12000 ✗ Fail 345 ⊘ Intr 45 FPY 95.6% Rate 1200/h Busy 0/32');
+    const text = (m: ViewModel, width: number) => counterLine(m, now, width).map((x) => x.text).join('');
+    // A zero counter is shown while there is room, and left out only when space is short.
+    expect([text(shift(0), 99), text(shift(0), 79)]).toEqual([
+      'Done 12345  ✓ Pass 12000  ✗ Fail 345  ⊘ Intr 0  FPY 95.6%  Rate 1200/h  Busy 0/32',
+      'Done 12345  ✓ Pass 12000  ✗ Fail 345  FPY 95.6%  Rate 1200/h  Busy 0/32',
+    ]);
+    // Narrower still: the outcome counters keep their symbols (never colour alone).
+    expect(text(shift(45), 60)).toBe('Done 12390 ✓12000 ✗345 ⊘45 FPY 95.6% Rate 1200/h Busy 0/32');
   });
 
   it('fits 80x24 with 8 slots in full form even with a prompt and warnings', async () => {

@@ -9,6 +9,7 @@ import {
   reduce,
   reduceAll,
   slotElapsedMs,
+  slotWhy,
   stockLeft,
   throughputPerHour,
   uptimeMs,
@@ -17,7 +18,7 @@ import { EID, ICCID, T0, jig, slotTo, started } from './helpers.tsx';
 
 const MIN = 60_000;
 
-function unitDone(slot: string, t: number, outcome: 'installed' | 'failed-key-burnt' | 'no-bpp', passFirstTime: boolean): StationEvent {
+function unitDone(slot: string, t: number, outcome: 'installed' | 'failed-key-burnt' | 'no-bpp' | 'interrupted', passFirstTime: boolean): StationEvent {
   return { type: 'unit.done', t, slot, outcome, passFirstTime };
 }
 
@@ -104,10 +105,52 @@ describe('view model', () => {
       unitDone('A3', T0 + 3 * MIN, 'failed-key-burnt', false),
       unitDone('A4', T0 + 4 * MIN, 'installed', true),
     ]);
-    expect(m.counters).toMatchObject({ done: 4, pass: 3, fail: 1, passFirstTime: 2 });
+    expect(m.counters).toMatchObject({ done: 4, pass: 3, fail: 1, interrupted: 0, passFirstTime: 2 });
     expect(m.counters.byOutcome).toEqual({ installed: 3, 'failed-key-burnt': 1 });
     expect(firstPassYield(m)).toBe(0.5);
     expect(firstPassYield(reduce(createViewModel(), started(jig(1, 1))))).toBeNull();
+  });
+
+  it('counts interrupted units apart: not failures, and not in the first-pass yield', () => {
+    const m = reduceAll(createViewModel(), [
+      started(jig(1, 4)),
+      unitDone('A1', T0 + 1 * MIN, 'installed', true),
+      unitDone('A2', T0 + 2 * MIN, 'failed-key-burnt', false),
+      unitDone('A3', T0 + 3 * MIN, 'interrupted', false),
+      unitDone('A4', T0 + 3 * MIN, 'interrupted', false),
+    ]);
+    expect(m.counters).toEqual({ done: 4, pass: 1, fail: 1, interrupted: 2, passFirstTime: 1, byOutcome: { installed: 1, 'failed-key-burnt': 1, interrupted: 2 } });
+    // 1 first pass over the 2 units that ended pass or fail (not over all 4 done).
+    expect(firstPassYield(m)).toBe(0.5);
+    // Interrupted units alone give no yield yet, rather than 0 %.
+    const onlyInterrupted = reduceAll(createViewModel(), [started(jig(1, 1)), unitDone('A1', T0 + MIN, 'interrupted', false)]);
+    expect(firstPassYield(onlyInterrupted)).toBeNull();
+  });
+
+  it('an interrupted slot names the abort that stopped it; its own reason stays the last error', () => {
+    const consequence = 'load failed after the secure channel opened: transport error on bridge b0';
+    let m = reduceAll(createViewModel(), [
+      started(jig(1, 2)),
+      ...slotTo('A1', 'loading', T0 + 1000),
+      { type: 'station.phase', t: T0 + 2000, phase: 'aborted', reason: 'Emergency stop pressed: all slots stopped' },
+      { type: 'slot.state', t: T0 + 2001, slot: 'A1', state: 'interrupted', reason: consequence, code: 'BRIDGE_IO' },
+    ]);
+    const a1 = m.slots['A1']!;
+    expect({ interruptedBy: a1.interruptedBy, why: slotWhy(a1), lastError: a1.lastError }).toEqual({
+      interruptedBy: 'Emergency stop pressed: all slots stopped',
+      why: 'Emergency stop pressed: all slots stopped',
+      lastError: { t: T0 + 2001, code: 'BRIDGE_IO', reason: consequence },
+    });
+    // An abort from before the unit started is not its cause: the slot's own reason is shown.
+    m = reduceAll(m, [
+      { type: 'station.phase', t: T0 + 3000, phase: 'running' },
+      ...slotTo('A2', 'identified', T0 + 4000),
+      { type: 'slot.state', t: T0 + 5000, slot: 'A2', state: 'interrupted', reason: 'Stopped: the lid is open', code: 'JIG_GUARD_OPEN' },
+    ]);
+    expect([m.slots['A2']!.interruptedBy, slotWhy(m.slots['A2']!)]).toEqual([null, 'Stopped: the lid is open']);
+    // A retry of the same card forgets the cause along with the reason.
+    m = reduce(m, { type: 'slot.state', t: T0 + 6000, slot: 'A1', state: 'powered' });
+    expect(m.slots['A1']!.interruptedBy).toBeNull();
   });
 
   it('computes a rolling throughput from event times, not the wall clock', () => {

@@ -1,7 +1,7 @@
 /**
  * Everything about the selected slot: identity and wiring, the card (EID, ICCID, BPP), load
- * progress, the last error, an APDU summary with the latest exchanges, and recent events.
- * It takes the grid's place, so it gets the same height.
+ * progress, what stopped an interrupted unit, the last error, an APDU summary with the latest
+ * exchanges, and recent events. It takes the grid's place, so it gets the same height.
  */
 import { Box } from 'ink';
 import type { SlotView, ViewModel } from '../state/view-model.ts';
@@ -52,6 +52,10 @@ export function detailLines(m: ViewModel, s: SlotView, now: number, w: number, m
     const text = `${formatBytes(p.bytesSent)} / ${formatBytes(p.bytesTotal)}, segment ${p.segmentsSent}/${p.segmentsTotal}`;
     const bar = progressText(p.bytesSent, p.bytesTotal, Math.max(8, Math.min(30, w - 8 - text.length - 2)));
     head.push([{ text: 'Load  ', dim: true }, { text: bar, color: 'cyan' }, { text: `  ${text}` }]);
+  }
+  if (s.state === 'interrupted' && s.interruptedBy) {
+    // The cause; the last error below keeps what it did to the load and the BPP.
+    head.push([{ text: 'Stopped by ', dim: true }, { text: fitHead(s.interruptedBy, w - 11), color: 'yellow', bold: true }]);
   }
   const err = s.lastError;
   head.push(

@@ -1,12 +1,13 @@
 /**
- * Station name, config and phase; unit counters, first-pass yield, throughput and uptime; BPP
- * stock per batch; then one or two warning lines (low stock, disconnected bridges, station
- * warnings).
+ * Station name, config and phase; unit counters (pass, fail and interrupted apart), first-pass
+ * yield, throughput and uptime; BPP stock per batch; then one or two warning lines (low stock,
+ * disconnected bridges, station warnings).
  */
 import { Box } from 'ink';
 import type { UiWarning, ViewModel } from '../state/view-model.ts';
 import { busySlotIds, firstPassYield, stockLeft, throughputPerHour, uptimeMs } from '../state/view-model.ts';
-import { PHASE_COLOR, PHASE_WORD, fitHead, formatUptime } from '../format.ts';
+import { PHASE_COLOR, PHASE_WORD, STATE_LOOK, fitHead, formatUptime } from '../format.ts';
+import type { UiColor } from '../format.ts';
 import { Line } from './theme.tsx';
 import type { Segment } from './theme.tsx';
 
@@ -34,7 +35,7 @@ export function Header({ model, now, width, warnings, maxWarnings }: HeaderProps
   return (
     <Box flexDirection="column" width={width}>
       <Line segments={titleLine(model, now, width)} />
-      <Line segments={counterLine(model, now)} />
+      <Line segments={counterLine(model, now, width)} />
       <Line segments={stockLine(model, width)} />
       {warningLines(warnings, width, maxWarnings).map((segs, i) => (
         <Line key={i} segments={segs} />
@@ -57,25 +58,71 @@ function titleLine(m: ViewModel, now: number, width: number): Segment[] {
   ];
 }
 
-function counterLine(m: ViewModel, now: number): Segment[] {
+interface Counter {
+  /** Label with its trailing space, e.g. '✓ Pass '. */
+  label: string;
+  /** The label when space is short: the symbol alone for unit outcomes (never colour alone). */
+  short: string;
+  value: string;
+  color?: UiColor;
+  /** May be left out, when space is short, while its value is 0. */
+  hideWhenZero?: boolean;
+  zero?: boolean;
+}
+
+interface CounterForm {
+  gap: string;
+  short: boolean;
+  hideZeros: boolean;
+}
+
+/** Richest first; the first that fits the width is drawn (the last one is cut if none fits). */
+const COUNTER_FORMS: readonly CounterForm[] = [
+  { gap: '  ', short: false, hideZeros: false },
+  { gap: '  ', short: false, hideZeros: true },
+  { gap: ' ', short: false, hideZeros: true },
+  { gap: ' ', short: true, hideZeros: true },
+];
+
+/**
+ * Done = pass + fail + interrupted. Interrupted units (abort, e-stop, guard…) are counted apart,
+ * not as failures, and FPY = units passed at their first attempt / units that ended pass or fail.
+ * Exported for tests.
+ */
+export function counterLine(m: ViewModel, now: number, width: number): Segment[] {
   const c = m.counters;
   const fpy = firstPassYield(m);
   const rate = throughputPerHour(m, now);
   const busy = busySlotIds(m).length;
-  return [
-    { text: 'Done ', dim: true },
-    { text: String(c.done), bold: true },
-    { text: '  ✓ Pass ', color: 'green' },
-    { text: String(c.pass), bold: true },
-    { text: '  ✗ Fail ', color: 'red' },
-    { text: String(c.fail), bold: true },
-    { text: '  FPY ', dim: true },
-    { text: fpy === null ? '—' : `${(fpy * 100).toFixed(1)}%`, bold: true },
-    { text: '  Rate ', dim: true },
-    { text: rate === null ? '—' : `${Math.round(rate)}/h`, bold: true },
-    { text: '  Busy ', dim: true },
-    { text: `${busy}/${m.slotOrder.length}`, bold: true },
+  const pass = STATE_LOOK.pass;
+  const fail = STATE_LOOK.fail;
+  const intr = STATE_LOOK.interrupted;
+  const items: Counter[] = [
+    { label: 'Done ', short: 'Done ', value: String(c.done) },
+    { label: `${pass.symbol} Pass `, short: pass.symbol, value: String(c.pass), color: pass.color },
+    { label: `${fail.symbol} Fail `, short: fail.symbol, value: String(c.fail), color: fail.color },
+    { label: `${intr.symbol} Intr `, short: intr.symbol, value: String(c.interrupted), color: intr.color, hideWhenZero: true, zero: c.interrupted === 0 },
+    { label: 'FPY ', short: 'FPY ', value: fpy === null ? '—' : `${(fpy * 100).toFixed(1)}%` },
+    { label: 'Rate ', short: 'Rate ', value: rate === null ? '—' : `${Math.round(rate)}/h` },
+    { label: 'Busy ', short: 'Busy ', value: `${busy}/${m.slotOrder.length}` },
   ];
+  let segs: Segment[] = [];
+  for (const form of COUNTER_FORMS) {
+    segs = counterSegments(items, form);
+    if (segs.reduce((n, x) => n + x.text.length, 0) <= width) break;
+  }
+  return segs;
+}
+
+function counterSegments(items: readonly Counter[], form: CounterForm): Segment[] {
+  const out: Segment[] = [];
+  for (const it of items) {
+    if (form.hideZeros && it.hideWhenZero && it.zero) continue;
+    if (out.length > 0) out.push({ text: form.gap });
+    out.push(it.color ? { text: form.short ? it.short : it.label, color: it.color } : { text: form.short ? it.short : it.label, dim: true });
+    out.push({ text: it.value, bold: true });
+  }
+  return out;
 }
 
 function stockLine(m: ViewModel, width: number): Segment[] {

@@ -1,12 +1,13 @@
 /**
  * One slot of the jig. Full form: a bordered box of five lines (id and elapsed time, state,
  * short EID, ICCID, progress bar; a failed slot shows its reason on two lines instead of the
- * ICCID and bar). Compact form: two unbordered lines. The state always shows as symbol + word
- * + colour, so it reads without colour too.
+ * ICCID and bar, an interrupted one what stopped it). Compact form: two unbordered lines. The
+ * state always shows as symbol + word + colour, so it reads without colour too.
  */
 import { memo } from 'react';
 import { Box } from 'ink';
 import type { SlotView } from '../state/view-model.ts';
+import { slotWhy } from '../state/view-model.ts';
 import type { CellForm } from '../state/layout.ts';
 import { STATE_LOOK, fitHead, fitTail, progressText, shortEid } from '../format.ts';
 import { Line, fit, useColors } from './theme.tsx';
@@ -54,7 +55,7 @@ export function fullLines(slot: SlotView, cw: number, selected: boolean, elapsed
   const iccid: Segment[] = slot.iccid ? [{ text: 'ICCID ', dim: true }, { text: fitTail(slot.iccid, cw - 6) }] : [];
   if (slot.state === 'fail' || slot.state === 'interrupted') {
     // The reason matters more than the ICCID here (the detail pane has both): two lines for it.
-    const reason = wrapWords(slot.reason ?? '', cw, 2).map((t): Segment[] => [{ text: t, color: look.color }]);
+    const reason = wrapWords(slotWhy(slot), cw, 2).map((t): Segment[] => [{ text: t, color: look.color }]);
     return [top, state, eid, reason[0] ?? [], reason[1] ?? []];
   }
   return [top, state, eid, iccid, detailLine(slot, cw)];
@@ -107,7 +108,7 @@ export function compactLines(slot: SlotView, w: number, selected: boolean, elaps
   const p = slot.progress;
   let second: Segment[];
   if (slot.state === 'loading' && p) second = [{ text: ' ' }, { text: progressText(p.bytesSent, p.bytesTotal, cw), color: 'cyan' }];
-  else if (slot.state === 'fail' || slot.state === 'interrupted') second = [{ text: ' ' }, { text: fitHead(slot.reason ?? '', cw), color: look.color }];
+  else if (slot.state === 'fail' || slot.state === 'interrupted') second = [{ text: ' ' }, { text: fitHead(slotWhy(slot), cw), color: look.color }];
   else if (slot.eid) second = [{ text: ' ' }, { text: fitTail(shortEid(slot.eid), cw), dim: idle }];
   else second = [];
   return [first, second];

@@ -77,6 +77,11 @@ export interface SlotView {
   progress: Progress | null;
   /** Why the slot failed or was interrupted, in words; null otherwise. */
   reason: string | null;
+  /**
+   * What stopped an interrupted unit (the station's abort: operator, e-stop, guard…), when the
+   * station announced one while the unit ran. `reason` then says what that did to the load.
+   */
+  interruptedBy: string | null;
   code: string | null;
   outcome: UnitOutcome | null;
   /** The most recent failure on this slot; survives the next unit, for the detail pane. */
@@ -111,9 +116,13 @@ export interface StationWarning {
 }
 
 export interface Counters {
+  /** Units that ended, whatever the outcome: pass + fail + interrupted. */
   done: number;
   pass: number;
+  /** Real failures: every outcome but installed and interrupted. */
   fail: number;
+  /** Units stopped part way (abort, e-stop, guard…): no verdict on the chip, to be re-run. */
+  interrupted: number;
   passFirstTime: number;
   byOutcome: Readonly<Partial<Record<UnitOutcome, number>>>;
 }
@@ -125,6 +134,8 @@ export interface ViewModel {
   /** Latest event time seen. */
   lastT: number;
   phase: StationPhase | null;
+  /** The latest station abort (phase `aborted`): an interrupted slot names it as its cause. */
+  lastAbort: { t: number; reason: string } | null;
   phaseReason: string | null;
   stoppedReason: string | null;
   prompt: string | null;
@@ -147,12 +158,13 @@ export function createViewModel(options: Partial<ViewModelOptions> = {}): ViewMo
     startedAt: null,
     lastT: 0,
     phase: null,
+    lastAbort: null,
     phaseReason: null,
     stoppedReason: null,
     prompt: null,
     slotOrder: [],
     slots: {},
-    counters: { done: 0, pass: 0, fail: 0, passFirstTime: 0, byOutcome: {} },
+    counters: { done: 0, pass: 0, fail: 0, interrupted: 0, passFirstTime: 0, byOutcome: {} },
     doneTimes: [],
     stock: null,
     bridges: {},
@@ -179,6 +191,7 @@ export function emptySlot(info: SlotInfo): SlotView {
     unusedKeys: null,
     progress: null,
     reason: null,
+    interruptedBy: null,
     code: null,
     outcome: null,
     lastError: null,
@@ -201,8 +214,10 @@ export function reduce(model: ViewModel, e: StationEvent): ViewModel {
   switch (e.type) {
     case 'station.started':
       return started(model.options, e);
-    case 'station.phase':
-      return { ...m, phase: e.phase, phaseReason: e.reason ?? null };
+    case 'station.phase': {
+      const lastAbort = e.phase === 'aborted' ? { t: e.t, reason: e.reason ?? 'run aborted' } : m.lastAbort;
+      return { ...m, phase: e.phase, phaseReason: e.reason ?? null, lastAbort };
+    }
     case 'station.prompt':
       return { ...m, prompt: e.message };
     case 'station.warning':
@@ -226,7 +241,7 @@ export function reduce(model: ViewModel, e: StationEvent): ViewModel {
     case 'unit.done':
       return unitDone(m, e);
     default:
-      return updateSlot(m, e.slot, (s) => withRecent(slotEvent(s, e, m.options), e, m.options));
+      return updateSlot(m, e.slot, (s) => withRecent(slotEvent(s, e, m), e, m.options));
   }
 }
 
@@ -249,10 +264,12 @@ function started(options: Readonly<ViewModelOptions>, e: EventOf<'station.starte
 function unitDone(m: ViewModel, e: EventOf<'unit.done'>): ViewModel {
   const c = m.counters;
   const pass = e.outcome === 'installed';
+  const interrupted = e.outcome === 'interrupted';
   const counters: Counters = {
     done: c.done + 1,
     pass: c.pass + (pass ? 1 : 0),
-    fail: c.fail + (pass ? 0 : 1),
+    fail: c.fail + (pass || interrupted ? 0 : 1),
+    interrupted: c.interrupted + (interrupted ? 1 : 0),
     passFirstTime: c.passFirstTime + (pass && e.passFirstTime ? 1 : 0),
     byOutcome: { ...c.byOutcome, [e.outcome]: (c.byOutcome[e.outcome] ?? 0) + 1 },
   };
@@ -285,13 +302,14 @@ const TERMINAL: ReadonlySet<SlotState> = new Set(['pass', 'fail', 'interrupted']
 
 /** Fields that belong to the card in the slot, cleared when a new card arrives. */
 function clearUnit(s: SlotView): SlotView {
-  return { ...s, eid: null, iccid: null, batchId: null, transactionId: null, attempt: 0, unusedKeys: null, progress: null, reason: null, code: null, outcome: null };
+  return { ...s, eid: null, iccid: null, batchId: null, transactionId: null, attempt: 0, unusedKeys: null, progress: null, reason: null, interruptedBy: null, code: null, outcome: null };
 }
 
-function slotEvent(s: SlotView, e: Exclude<SlotEvent, EventOf<'unit.done'>>, o: Readonly<ViewModelOptions>): SlotView {
+function slotEvent(s: SlotView, e: Exclude<SlotEvent, EventOf<'unit.done'>>, m: ViewModel): SlotView {
+  const o = m.options;
   switch (e.type) {
     case 'slot.state':
-      return slotState(s, e);
+      return slotState(s, e, m.lastAbort);
     case 'slot.identified':
       return { ...s, eid: e.eid, unusedKeys: e.unusedKeys };
     case 'slot.bpp-chosen':
@@ -319,29 +337,33 @@ function slotEvent(s: SlotView, e: Exclude<SlotEvent, EventOf<'unit.done'>>, o: 
   }
 }
 
-function slotState(s: SlotView, e: EventOf<'slot.state'>): SlotView {
+function slotState(s: SlotView, e: EventOf<'slot.state'>, abort: ViewModel['lastAbort']): SlotView {
   const prev = s.state;
   const base = { ...s, state: e.state, stateSince: e.t };
   if (e.state === 'idle') return { ...clearUnit(base), startedAt: null, endedAt: null };
   if (prev === 'idle' || (e.state === 'present' && prev !== 'present')) {
     // A new card: forget the previous one (its APDUs too), start its clock. The last error and
     // the recent events stay, so the detail pane can still explain what went wrong before.
-    return withTerminal({ ...clearUnit(base), startedAt: e.t, endedAt: null, apdus: [], apduCount: 0, apduMicros: 0, apduErrors: 0 }, e);
+    return withTerminal({ ...clearUnit(base), startedAt: e.t, endedAt: null, apdus: [], apduCount: 0, apduMicros: 0, apduErrors: 0 }, e, abort);
   }
   if (TERMINAL.has(prev) && !TERMINAL.has(e.state)) {
     // A retry of the same card: it keeps its EID, the attempt restarts the clock.
-    return { ...base, progress: null, reason: null, code: null, outcome: null, startedAt: e.t, endedAt: null };
+    return { ...base, progress: null, reason: null, interruptedBy: null, code: null, outcome: null, startedAt: e.t, endedAt: null };
   }
-  return withTerminal(s.startedAt === null ? { ...base, startedAt: e.t } : base, e);
+  return withTerminal(s.startedAt === null ? { ...base, startedAt: e.t } : base, e, abort);
 }
 
-function withTerminal(s: SlotView, e: EventOf<'slot.state'>): SlotView {
+function withTerminal(s: SlotView, e: EventOf<'slot.state'>, abort: ViewModel['lastAbort']): SlotView {
   if (!TERMINAL.has(e.state)) return s;
-  if (e.state === 'pass') return { ...s, endedAt: e.t, reason: null, code: null };
+  if (e.state === 'pass') return { ...s, endedAt: e.t, reason: null, interruptedBy: null, code: null };
+  // The slot's own reason for an interruption is what it did to the load (e.g. "load failed
+  // after the secure channel opened"); the cause is the abort the station announced while this
+  // unit ran. An abort from before the unit started is not its cause.
+  const interruptedBy = e.state === 'interrupted' && abort !== null && s.startedAt !== null && abort.t >= s.startedAt ? abort.reason : null;
   const reason = e.reason ?? s.reason ?? (e.state === 'interrupted' ? OUTCOME_WORDS.interrupted : e.code ?? 'failed (no reason given)');
   const code = e.code ?? s.code;
   const sameError = s.lastError !== null && s.lastError.reason === reason && s.lastError.code === code;
-  return { ...s, endedAt: e.t, reason, code, lastError: sameError ? s.lastError : { t: e.t, code, reason } };
+  return { ...s, endedAt: e.t, reason, interruptedBy, code, lastError: sameError ? s.lastError : { t: e.t, code, reason } };
 }
 
 /** Records the event in the slot's ring buffer; runs of progress updates keep only the latest. */
@@ -380,9 +402,22 @@ export function busySlotIds(m: ViewModel): string[] {
   });
 }
 
-/** Units that passed at the first attempt over all units done; null before the first unit. */
+/**
+ * First-pass yield: units that passed at their first attempt over units that ended pass or fail.
+ * Interrupted units are left out: an abort says nothing about the chip, and they are re-run.
+ * Null until the first pass or fail.
+ */
 export function firstPassYield(m: ViewModel): number | null {
-  return m.counters.done === 0 ? null : m.counters.passFirstTime / m.counters.done;
+  const judged = m.counters.pass + m.counters.fail;
+  return judged === 0 ? null : m.counters.passFirstTime / judged;
+}
+
+/**
+ * What a FAIL or INTERRUPTED cell says: for an interrupted unit, what stopped it when known,
+ * rather than what that did to the load (the detail pane shows both).
+ */
+export function slotWhy(s: SlotView): string {
+  return (s.state === 'interrupted' ? s.interruptedBy ?? s.reason : s.reason) ?? '';
 }
 
 /**
