@@ -268,10 +268,11 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       emitState('pass', iccid ? `ICCID ${iccid}` : undefined);
       return finish({ unit, slot: slot.id, eid, ...(iccid ? { iccid } : {}), outcome: 'installed', attempts: attempt, millis }, attempt === 1);
     } catch (e) {
-      const f =
+      const raw =
         e instanceof UnitFailure
           ? e
           : new UnitFailure(bf23Sent ? 'failed-key-burnt' : 'failed-before-secure-channel', 'load', codeOf(e, 'INTERNAL'), messageOf(e), 'none', { cause: e });
+      const f = cardPulled(raw, bf23Sent) ?? raw;
       if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
         // The key was never touched: the BPP stays loadable (by this chip, later).
         if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) await store.setStateDurable(chosen, BppState.failedBeforeSecureChannel);
@@ -384,6 +385,43 @@ function handled<T>(p: Promise<T>): Promise<T> {
 
 function checkAbort(signal: AbortSignal, stage: UnitStage): void {
   if (signal.aborted) throw new UnitFailure('interrupted', stage, 'ABORTED', `stopped: ${String(signal.reason ?? 'abort')}`);
+}
+
+/**
+ * A card taken out of its socket mid-unit is not a chip failure: the unit is interrupted (no
+ * retry: the slot is empty), and the operator is told what it cost and what to do. A slot that
+ * was empty at power-on stays "unreachable" (stage activate).
+ */
+const STAGE_WORDS: Record<UnitStage, string> = {
+  connect: 'connection',
+  activate: 'activation',
+  identify: 'identification',
+  choose: 'BPP choice',
+  prepare: 'load preparation',
+  load: 'load',
+  verify: 'result check',
+  'post-check': 'final checks',
+};
+
+function cardPulled(f: UnitFailure, bf23Sent: boolean): UnitFailure | undefined {
+  if (f.stage === 'activate' || f.outcome === 'interrupted' || !causedBy(f, 'BRIDGE_ERR_NOCARD')) return undefined;
+  const during = STAGE_WORDS[f.stage];
+  return bf23Sent
+    ? new UnitFailure('interrupted', f.stage, 'CARD_REMOVED', `card removed during the ${during}: its BPP is spent (the one-time key was used)`, 'none', {
+        cause: f,
+        hint: 'put the chip back in: it is loaded with its next BPP',
+      })
+    : new UnitFailure('interrupted', f.stage, 'CARD_REMOVED', `card removed during the ${during}, before its BPP was sent: nothing was spent`, 'none', {
+        cause: f,
+        hint: 'put the chip back in to load it',
+      });
+}
+
+function causedBy(e: unknown, code: string): boolean {
+  for (let x = e, depth = 0; x !== undefined && x !== null && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
+    if (isIfppError(x) && x.code === code) return true;
+  }
+  return false;
 }
 
 function codeOf(e: unknown, fallback: string): string {
