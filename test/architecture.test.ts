@@ -63,7 +63,7 @@ const forbidden = [join(src, 'sim') + '/', join(src, 'binding') + '/'];
 
 describe('import graph', () => {
   const stationSide = [...walk(join(src, 'station')), ...walk(join(src, 'transport')), ...walk(join(src, 'ui')), ...walk(join(src, 'core'))];
-  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts']
+  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'probe.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts']
     .map((f) => join(src, 'cli', 'commands', f))
     .filter(existsSync);
 
@@ -74,6 +74,12 @@ describe('import graph', () => {
   it('station, transport, ui, core and station CLI commands never reach sim/ or binding/', () => {
     const seen = closure([...stationSide, ...stationCommands]);
     const bad = [...seen.keys()].filter((f) => forbidden.some((p) => f.startsWith(p)));
+    expect(bad.map((f) => chain(seen, f))).toEqual([]);
+  });
+
+  it('station, transport and core know nothing of the UI (the UI renders the state it is given)', () => {
+    const seen = closure([...walk(join(src, 'station')), ...walk(join(src, 'transport')), ...walk(join(src, 'core'))]);
+    const bad = [...seen.keys()].filter((f) => f.startsWith(join(src, 'ui') + '/'));
     expect(bad.map((f) => chain(seen, f))).toEqual([]);
   });
 

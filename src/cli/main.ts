@@ -8,6 +8,7 @@ import { CliUsageError, type CommandSpec } from './command.ts';
 const commands: CommandSpec[] = [
   // Station commands
   { name: 'run', summary: 'Run the station (terminal UI by default; --headless for logs)', load: () => import('./commands/run.ts') },
+  { name: 'probe', summary: 'Check that the bridges, slots and jig board a config names are there and answer (--cards: read the chips)', load: () => import('./commands/probe.ts') },
   { name: 'validate', summary: 'Check a station configuration (fixtures-config/*) and list every problem with its place', load: () => import('./commands/validate.ts') },
   { name: 'euicc import', summary: "Import an EUM's eUICC data (CERT.EUICC per EID) into the station store", load: () => import('./commands/euicc-import.ts') },
   { name: 'bpp import', summary: 'Import Esbpp batches into the station BPP store (hashes, chain and signatures checked)', load: () => import('./commands/bpp-import.ts') },

@@ -1,0 +1,50 @@
+/**
+ * `ifpp probe`: is the hardware a station config names there and answering? Every bridge and
+ * the jig board are looked at in parallel, each on its own port; the result lists what each
+ * answered and every problem with the device it is about. Nothing is driven: no jig output, no
+ * slot power (except, with `cards`, the bridge supply of a slot while its chip is read).
+ */
+import type { StationConfig } from '../config/schema.ts';
+import type { EuiccDialect } from '../fpa/dialect.ts';
+import { probeBridge } from './bridge-probe.ts';
+import { Findings } from './errors.ts';
+import { probeJig } from './jig-probe.ts';
+import type { ProbeReport } from './report.ts';
+
+export interface ProbeOptions {
+  /** Read the chips (activation and read-only ES10) in every enabled slot holding one. */
+  cards?: boolean;
+  /** How long each device may take to answer, ms (default 2000). */
+  timeoutMs?: number;
+  /** Wait before asking the jig board, for boards that reset when the port opens, ms (default 2500). */
+  jigQueryDelayMs?: number;
+  dialect?: EuiccDialect;
+}
+
+export const DEFAULT_PROBE_TIMEOUT_MS = 2000;
+export const DEFAULT_JIG_QUERY_DELAY_MS = 2500;
+
+export async function probeStation(config: StationConfig, opts: ProbeOptions = {}): Promise<ProbeReport> {
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
+  const cards = opts.cards === true;
+  const [bridges, jig] = await Promise.all([
+    Promise.all(config.bridges.map((b) => probeBridge(config, b, { timeoutMs, cards, ...(opts.dialect ? { dialect: opts.dialect } : {}) }))),
+    config.board ? probeJig(config, { timeoutMs, queryDelayMs: opts.jigQueryDelayMs ?? DEFAULT_JIG_QUERY_DELAY_MS }) : undefined,
+  ]);
+  // Findings in config order (bridges, then the board), whatever finished first.
+  const all = new Findings();
+  for (const b of bridges) all.add(b.findings);
+  if (jig) all.add(jig.findings);
+  return {
+    station: config.name,
+    kind: config.kind,
+    file: config.source.file,
+    ok: all.problems.length === 0,
+    cards,
+    loading: { vcc: config.loading.vcc, clockHz: config.loading.clockHz, pps: config.loading.pps },
+    bridges: bridges.map((b) => b.report),
+    ...(jig ? { jig: jig.report } : {}),
+    problems: all.problems,
+    notes: all.notes,
+  };
+}
