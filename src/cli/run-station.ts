@@ -2,6 +2,7 @@
  * Composition of a running station for the CLI: the station itself, the terminal UI or the
  * plain/NDJSON logs, and signal handling. Station code never imports this (nor the UI).
  */
+import { IfppError, isIfppError } from '../core/errors.ts';
 import type { StationConfig } from '../station/config/schema.ts';
 import { EventBus } from '../station/events.ts';
 import { attachEventLog } from '../station/event-log.ts';
@@ -30,7 +31,9 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     const { attachPlainLog } = await import('../ui/plain-log.ts');
     detachPlain = attachPlainLog(bus, process.stderr);
   }
-  const station = await Station.open(config, { ...opts.open, bus });
+  const station = await Station.open(config, { ...opts.open, bus }).catch((e: unknown) => {
+    throw withProbeHint(e, config);
+  });
   let ui: { unmount(): void } | undefined;
   if (tui) {
     const { renderStationUi } = await import('../ui/render.ts');
@@ -58,4 +61,11 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     detachPlain?.();
     await log?.close();
   }
+}
+
+/** A device that is missing or silent at start-up: point at the command that checks them all. */
+function withProbeHint(e: unknown, config: StationConfig): unknown {
+  if (!isIfppError(e) || !/^(BRIDGE|JIG)_/.test(e.code)) return e;
+  const probe = `ifpp probe ${config.source.file} checks every bridge, slot and jig input at once`;
+  return new IfppError(e.code, e.message, { hint: e.hint ? `${e.hint}; ${probe}` : probe, details: e.details, cause: e });
 }
