@@ -43,6 +43,9 @@ export class PtyDevice extends EventEmitter<PtyDeviceEvents> {
     this.reader = new ReadStream(master);
     this.reader.on('data', (d: Buffer) => this.emit('data', d));
     this.reader.on('error', () => this.shutDown());
+    this.reader.on('end', () => this.shutDown());
+    // The helper may be gone already when we tell it to finish: that is not an error here.
+    holder.stdin.on('error', () => undefined);
     holder.on('close', () => this.shutDown());
   }
 
