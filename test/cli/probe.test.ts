@@ -5,11 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { makeEid } from '../../src/core/rsp/eid.ts';
+import { eidToBytes, makeEid } from '../../src/core/rsp/eid.ts';
 import { TAG_EUICC_INFO2, TAG_GET_EUICC_DATA } from '../../src/core/rsp/es10.ts';
 import { buildWorld } from '../../src/sim/world/build-world.ts';
 import { startWorld, type WorldHandle } from '../../src/sim/world/run-world.ts';
@@ -20,6 +20,11 @@ import { FpaClient } from '../../src/station/fpa/fpa-client.ts';
 import { ReadOnlyTransmitter } from '../../src/station/probe/read-only.ts';
 import type { ProbeReport } from '../../src/station/probe/report.ts';
 import { T0ApduChannel } from '../../src/transport/card/t0-apdu.ts';
+import { requireConfig } from '../../src/station/config/load.ts';
+import { importEuiccData } from '../../src/station/euicc-data/euicc-store.ts';
+import { bppChecks } from '../../src/station/store/bpp-checks.ts';
+import { BppState, BppStore } from '../../src/station/store/bpp-store.ts';
+import { importBatch } from '../../src/station/store/import-batch.ts';
 
 const run = promisify(execFile);
 const root = resolve(import.meta.dirname, '../..');
@@ -40,6 +45,28 @@ async function ifpp(cwd: string, ...args: string[]): Promise<{ code: number; std
 const SLOTS = 4;
 let world: WorldHandle;
 let dir: string;
+/** The world's station store (config.store), with its batch and eUICC data imported. */
+let store: string;
+
+/** The EIDs of the chips in the slots (the first panel: the reel's first SLOTS chips). */
+function insertedEids(): string[] {
+  const { prefix, firstSerial } = world.world.eids;
+  return Array.from({ length: SLOTS }, (_, i) => makeEid(prefix + String(BigInt(firstSerial) + BigInt(i)).padStart(30 - prefix.length, '0')));
+}
+
+/** Every file of a folder tree with its bytes (hex), to prove the probe wrote nothing there. */
+function treeBytes(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const f of readdirSync(d)) {
+      const p = join(d, f);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[p.slice(root.length)] = readFileSync(p).toString('hex');
+    }
+  };
+  walk(root);
+  return out;
+}
 
 /** Every chip state file of the world, by name: what the chips remember (keys, profiles). */
 function chipStates(): Record<string, string> {
@@ -59,6 +86,15 @@ beforeAll(async () => {
   const out = join(mkdtempSync(join(tmpdir(), 'ifpp-probe-')), 'w');
   const built = await buildWorld({ out, slots: SLOTS, units: 12, kind: 'panel-jig', profile: 'synthetic:2500', timeScale: 0 });
   dir = built.dir;
+  // Into the station's store, as `ifpp sim station` (and an operator, with ifpp bpp/euicc import) does.
+  store = (await requireConfig(built.stationFile)).store;
+  const bpps = BppStore.open(store);
+  try {
+    await importBatch(bpps, join(dir, built.world.files.batch), { checks: bppChecks });
+  } finally {
+    bpps.close();
+  }
+  await importEuiccData(store, join(dir, built.world.files.euiccData), 'sim-eum');
   // No automatic operator: the first panel sits in the jig, nobody presses anything.
   world = await startWorld(dir, { timeScale: 0, operator: false });
 });
@@ -111,8 +147,7 @@ describe('ifpp probe on the simulated station', () => {
   });
 
   it('--cards shows the EID of every inserted chip and leaves every chip as it was', async () => {
-    const { prefix, firstSerial } = world.world.eids;
-    const inserted = Array.from({ length: SLOTS }, (_, i) => makeEid(prefix + String(BigInt(firstSerial) + BigInt(i)).padStart(30 - prefix.length, '0')));
+    const inserted = insertedEids();
     const before = chipStates();
     expect(Object.keys(before)).toEqual(expect.arrayContaining(inserted.map((e) => `${e}.json`)));
 
@@ -142,6 +177,89 @@ describe('ifpp probe on the simulated station', () => {
     expect(t.stdout).toContain('2 one-time keys unused, 0 consumed');
     expect(t.stdout).toMatch(/4 cards read\)$/m);
     expect(chipStates()).toEqual(before);
+  });
+
+  it('--cards checks each chip against the store: eUICC data and chain, loadable BPPs from a batch whose CI the chip trusts; the store is not written', async () => {
+    const before = treeBytes(store);
+    const batchId = world.world.batch.batchId;
+    const r = await ifpp(dir, 'station.json', '--cards', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as ProbeReport;
+    expect(j.problems).toEqual([]);
+    expect(j.notes).toEqual([]);
+    for (const s of j.bridges[0]!.slots) {
+      // 1 key + 1 spare per chip: both BPPs loadable, both from the one batch, whose CI the chip lists.
+      expect(s.card!.station).toEqual({
+        euiccData: { state: 'ok', source: 'sim-eum' },
+        bpps: { bound: 2, states: { available: 2 }, unusedKeys: 2, loadable: 2, trusted: 2, batches: [batchId] },
+      });
+    }
+    const t = await ifpp(dir, 'station.json', '--cards');
+    expect(t.code).toBe(0);
+    const line = `    station  eUICC data ✓ (CERT.EUICC chain ok), 2 BPPs loadable (batch ${batchId}, CI trusted by the chip)`;
+    expect(t.stdout.split('\n').filter((l) => l === line)).toHaveLength(SLOTS);
+    // Read-only: no state byte, index or manifest of the store changed, nothing was added.
+    expect(treeBytes(store)).toEqual(before);
+  });
+
+  it('--cards with an empty store folder: one note that nothing is imported yet, the hardware still passes', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'ifpp-probe-empty-store-'));
+    const name = variant('empty-store.json', (c) => {
+      c.store = empty;
+    });
+    const r = await ifpp(dir, name, '--cards', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as ProbeReport;
+    expect(j.ok).toBe(true);
+    expect(j.problems).toEqual([]);
+    const notes = j.notes.filter((n) => n.message.includes('imported yet'));
+    expect(notes).toEqual([{ store: empty, message: expect.stringContaining('no eUICC data / no BPP batches imported yet (ifpp euicc import / ifpp bpp import)') }]);
+    expect(j.bridges[0]!.slots.every((s) => s.card!.eid !== undefined && s.card!.station === undefined)).toBe(true);
+    expect(readdirSync(empty)).toEqual([]); // opened read-only: not even its subfolders were made
+
+    const t = await ifpp(dir, name, '--cards');
+    expect(t.code).toBe(0);
+    expect(t.stdout.match(/no eUICC data \/ no BPP batches imported yet/g)).toHaveLength(1);
+    expect(t.stdout).not.toMatch(/^ {4}station /m);
+  });
+
+  it('--cards: a chip whose BPPs are all used is PROBE_CARD_NO_BPP with the numbers, exit 1', async () => {
+    // A copy of the store (never the world's own) where every BPP of one inserted chip is installed.
+    const copy = join(mkdtempSync(join(tmpdir(), 'ifpp-probe-store-')), 'store');
+    cpSync(store, copy, { recursive: true });
+    const eid = insertedEids()[0]!;
+    const s = BppStore.open(copy);
+    try {
+      const bound = s.findByEid(eidToBytes(eid));
+      expect(bound).toHaveLength(2);
+      for (const b of bound) s.setState(b, BppState.installed);
+    } finally {
+      s.close();
+    }
+    const before = treeBytes(copy);
+    const name = variant('used-store.json', (c) => {
+      c.store = copy;
+    });
+    const r = await ifpp(dir, name, '--cards', '--json');
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout) as ProbeReport;
+    expect(j.ok).toBe(false);
+    const slot = j.bridges[0]!.slots.find((x) => x.card?.eid === eid)!;
+    expect(j.problems).toEqual([expect.objectContaining({ code: 'PROBE_CARD_NO_BPP', bridge: 'b0', slot: slot.id })]);
+    expect(j.problems[0]!.message).toContain(`no loadable BPP for EID ${eid}: 2 bound to it (2 installed), none of them in a loadable state and bound to one of its 2 unused one-time keys`);
+    expect(j.problems[0]!.hint).toContain('ifpp bpp list');
+    expect(slot.card!.station!.bpps).toMatchObject({ bound: 2, states: { installed: 2 }, unusedKeys: 2, loadable: 0 });
+    // The other chips are still loadable from the copy.
+    expect(j.bridges[0]!.slots.filter((x) => x !== slot).every((x) => x.card!.station!.bpps!.loadable === 2)).toBe(true);
+    expect(treeBytes(copy)).toEqual(before);
+
+    const t = await ifpp(dir, name, '--cards');
+    expect(t.code).toBe(1);
+    expect(t.stdout).toContain('    station  eUICC data ✓ (CERT.EUICC chain ok), no BPP loadable ✗ (2 bound to this EID, 2 unused keys)');
+    expect(t.stdout).toContain(`PROBE_CARD_NO_BPP: slot ${slot.id} (bridge b0 channel ${slot.channel}): no loadable BPP for EID ${eid}`);
   });
 
   it('a bridge path that does not exist: exit 1, the problem names the bridge and the path', async () => {

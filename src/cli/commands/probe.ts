@@ -1,7 +1,8 @@
 /**
  * `ifpp probe <config> [--cards] [--json] [--timeout MS]`: is the hardware the config names
  * there and answering? Bridges (INFO, STATUS of every configured slot), the jig board
- * (firmware, every configured input read once), and with --cards the chips (read-only).
+ * (firmware, every configured input read once), and with --cards the chips (read-only) and
+ * whether the station could load each of them from its store.
  */
 import { isIfppError } from '../../core/errors.ts';
 import { requireConfig } from '../../station/config/load.ts';
@@ -32,6 +33,11 @@ Options:
                  powered off after. Only these read-only requests can be sent: no one-time key
                  is used and nothing on the chip changes. Probe does not close the clamp or
                  switch DUT power: a chip reachable only that way is not seen.
+                 Each chip is then checked against the station's store (config.store, opened
+                 read-only) as a production run would: its EID in the imported eUICC data with
+                 a valid CERT.EUICC chain, a BPP loadable with its unused keys, from a batch
+                 whose CI the chip trusts. A chip the station could not load is a problem; an
+                 empty store (nothing imported yet) is a note.
   --json         print the report as one JSON object { ok, bridges, jig?, problems, notes }
   --timeout MS   how long each device may take to answer (default ${DEFAULT_PROBE_TIMEOUT_MS}); the jig board
                  also gets its start-up wait (IFPP_JIG_QUERY_DELAY_MS, default ${DEFAULT_JIG_QUERY_DELAY_MS})

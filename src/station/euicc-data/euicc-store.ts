@@ -173,10 +173,12 @@ export interface EuiccRecord {
 export class EuiccStore {
   private sets: EuiccDataSet[] = [];
 
-  static open(storeDir: string): EuiccStore {
+  /** With `readOnly` nothing is created: a missing store reads as empty (ifpp probe). */
+  static open(storeDir: string, opts: { readOnly?: boolean } = {}): EuiccStore {
     const s = new EuiccStore();
     const root = join(storeDir, 'euicc');
-    mkdirSync(root, { recursive: true });
+    if (opts.readOnly && !existsSync(root)) return s;
+    if (!opts.readOnly) mkdirSync(root, { recursive: true });
     for (const name of readdirSync(root).sort()) {
       if (name.endsWith('.importing')) continue;
       const dir = join(root, name);

@@ -9,11 +9,11 @@
  * `maxAttemptsPerChip` attempts; a chip with no loadable BPP is reported, not retried.
  */
 import { randomUUID } from 'node:crypto';
-import { bytesEqual, toHex } from '../../core/bytes.ts';
+import { toHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
 import { eidToBytes } from '../../core/rsp/eid.ts';
 import { iccidFromBytes } from '../../core/rsp/iccid.ts';
-import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
+import type { Certificate } from '../../core/x509/certificate.ts';
 import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
 import type { EventBus, SlotState, UnitOutcome } from '../events.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
@@ -22,6 +22,7 @@ import { verifyPir } from '../fpa/verify-pir.ts';
 import type { Journal } from '../journal/journal.ts';
 import type { UnitOutcomeCode, UnitStage } from '../journal/records.ts';
 import { BppState, type BppStore, type StoredBpp } from '../store/bpp-store.ts';
+import { chipTrustsBatch } from '../store/batch-trust.ts';
 import type { CardSlot } from './card-slot.ts';
 import type { EuiccTrust } from './euicc-trust.ts';
 
@@ -350,25 +351,6 @@ function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], exclu
   // Prefer a batch whose CI the chip lists in EUICCInfo2; if none is listed, let the chip decide
   // (PrepareFactoryLoad refuses an untrusted CERT.DPpb before any key is touched).
   return loadable.find((c) => chipTrustsBatch(store, c.batchId, trustedCis)) ?? loadable[0];
-}
-
-/** Per store (ids are only unique within one), each batch's CI subject key identifier. */
-const ciSkiByStore = new WeakMap<BppStore, Map<string, Uint8Array | undefined>>();
-
-function chipTrustsBatch(store: BppStore, batchId: string, trustedCis: readonly Uint8Array[]): boolean {
-  let batchCiSki = ciSkiByStore.get(store);
-  if (!batchCiSki) ciSkiByStore.set(store, (batchCiSki = new Map()));
-  if (!batchCiSki.has(batchId)) {
-    let ski: Uint8Array | undefined;
-    try {
-      ski = parseCertificate(new Uint8Array(Buffer.from(store.manifest(batchId).ciCertificate, 'base64'))).extensions.subjectKeyIdentifier;
-    } catch {
-      ski = undefined;
-    }
-    batchCiSki.set(batchId, ski);
-  }
-  const ski = batchCiSki.get(batchId);
-  return ski !== undefined && trustedCis.some((t) => bytesEqual(t, ski));
 }
 
 /** Errors after which another BPP for the same chip may succeed (not: chip full, ICCID clash). */

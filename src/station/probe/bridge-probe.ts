@@ -1,7 +1,8 @@
 /**
  * One bridge: is its device there, does it answer INFO, can it run what the config asks
  * (channels, supply class, clock), and what STATUS does each of its configured slots show.
- * With `cards`, every enabled slot holding a card is read (card-probe.ts). Only INFO and STATUS
+ * With `cards`, every enabled slot holding a card is read (card-probe.ts) and, given the
+ * station's stores, checked against them (station-check.ts). Only INFO and STATUS
  * go out otherwise; the driver's heartbeat and reconnects are off (one look, then close).
  */
 import { isIfppError } from '../../core/errors.ts';
@@ -15,12 +16,15 @@ import { probeCard } from './card-probe.ts';
 import { checkDevicePath } from './device-path.ts';
 import { Findings, ProbeError, type ProbePlace } from './errors.ts';
 import type { BridgeInfoSummary, BridgeReport, SlotReport } from './report.ts';
+import type { StationCheck } from './station-check.ts';
 
 export interface BridgeProbeOptions {
   /** How long the bridge may take to answer INFO and STATUS, ms. */
   timeoutMs: number;
   cards: boolean;
   dialect?: EuiccDialect;
+  /** With `cards`: the station's stores, to check each chip against. */
+  station?: StationCheck;
 }
 
 const SLACK_MS = 250;
@@ -184,7 +188,7 @@ async function probeSlot(
     findings.note(`slot ${slot.id}: the card is powered (class ${st.vcc}), left on by a station that stopped mid-load? the station resets it before use`, place);
   }
   if (opts.cards && usable && slot.enabled && st.state !== 'EMPTY') {
-    const card = await probeCard(new SlotLink(driver, slot.channel), { loading: config.loading, eidPolicy: config.eidPolicy, place, ...(opts.dialect ? { dialect: opts.dialect } : {}) }, findings);
+    const card = await probeCard(new SlotLink(driver, slot.channel), { loading: config.loading, eidPolicy: config.eidPolicy, place, ...(opts.dialect ? { dialect: opts.dialect } : {}), ...(opts.station ? { station: opts.station } : {}) }, findings);
     if (card) out.card = card;
   }
   return out;

@@ -15,19 +15,29 @@ import { FpaClient } from '../fpa/fpa-client.ts';
 import { ProbeError, type Findings, type ProbePlace } from './errors.ts';
 import { ReadOnlyTransmitter } from './read-only.ts';
 import type { CardReport } from './report.ts';
+import type { ChipFacts, StationCheck } from './station-check.ts';
 
 export interface CardProbeContext {
   loading: LoadingConfig;
   eidPolicy: EidPolicy;
   dialect?: EuiccDialect;
   place: ProbePlace;
+  /** The station's stores: whether the station could load the chip is checked after reading it. */
+  station?: StationCheck;
 }
 
 const hex2 = (b: number) => b.toString(16).toUpperCase().padStart(2, '0');
 
 export async function probeCard(link: SlotLink, ctx: CardProbeContext, findings: Findings): Promise<CardReport | undefined> {
+  const where = `slot ${ctx.place.slot} (bridge ${ctx.place.bridge} channel ${link.slot})`;
+  const read = await readCard(link, ctx, findings, where);
+  // After the slot is powered off: the check only reads the store.
+  if (read?.chip && ctx.station) read.card.station = ctx.station.check(read.chip, ctx.place, where, findings);
+  return read?.card;
+}
+
+async function readCard(link: SlotLink, ctx: CardProbeContext, findings: Findings, where: string): Promise<{ card: CardReport; chip?: ChipFacts } | undefined> {
   const { loading, place } = ctx;
-  const where = `slot ${place.slot} (bridge ${place.bridge} channel ${link.slot})`;
   try {
     let a;
     try {
@@ -52,14 +62,15 @@ export async function probeCard(link: SlotLink, ctx: CardProbeContext, findings:
       clockHz: a.clockHz,
       negotiation: a.negotiation,
     };
-    await readChip(link, ctx, card, findings, where);
-    return card;
+    const chip = await readChip(link, ctx, card, findings, where);
+    return { card, ...(chip ? { chip } : {}) };
   } finally {
     await link.powerOff().catch(() => undefined);
   }
 }
 
-async function readChip(link: SlotLink, ctx: CardProbeContext, card: CardReport, findings: Findings, where: string): Promise<void> {
+/** Fills `card`; returns what the station check needs, or undefined without a usable EID. */
+async function readChip(link: SlotLink, ctx: CardProbeContext, card: CardReport, findings: Findings, where: string): Promise<ChipFacts | undefined> {
   const dialect = ctx.dialect ?? projectEuiccDialect;
   const allowed = new Set([TAG_GET_EUICC_DATA, TAG_EUICC_INFO2, dialect.factory.tags.getFactoryInfo]);
   const fpa = new FpaClient(new ReadOnlyTransmitter(link.channel, allowed, ctx.place), {
@@ -78,7 +89,9 @@ async function readChip(link: SlotLink, ctx: CardProbeContext, card: CardReport,
       return false;
     }
   };
-  if (!(await step('SELECT ISD-R', () => fpa.selectIsdR()))) return;
+  if (!(await step('SELECT ISD-R', () => fpa.selectIsdR()))) return undefined;
+  let trustedCis: readonly Uint8Array[] | undefined;
+  let unusedOtpks: Uint8Array[] | undefined;
   try {
     await step('GetEID', async () => {
       const eid = await fpa.getEid(false);
@@ -94,6 +107,7 @@ async function readChip(link: SlotLink, ctx: CardProbeContext, card: CardReport,
     });
     await step('GetEUICCInfo2', async () => {
       const i = await fpa.getEuiccInfo2();
+      trustedCis = i.euiccCiPKIdListForVerification;
       const r = i.extCardResource;
       card.euiccInfo2 = {
         svn: i.svn,
@@ -107,12 +121,18 @@ async function readChip(link: SlotLink, ctx: CardProbeContext, card: CardReport,
     });
     await step('GetFactoryInfo', async () => {
       const f = await fpa.getFactoryInfo();
-      const unused = f.oneTimeKeys.filter((k) => k.state === 'unused').length;
+      const unusedKeys = f.oneTimeKeys.filter((k) => k.state === 'unused').map((k) => k.otpk);
+      const unused = unusedKeys.length;
       card.factory = { fpaServices: f.fpaServices, oneTimeKeys: { unused, consumed: f.oneTimeKeys.length - unused } };
+      // A closed chip takes no load whatever the store holds (the note below says so).
+      if (f.fpaServices === 'open') unusedOtpks = unusedKeys;
       if (f.fpaServices === 'closed') findings.note(`${where}: FPA services are closed on this chip: it takes no more factory loads`, ctx.place);
       else if (unused === 0) findings.note(`${where}: the chip has no unused one-time key left: it cannot be loaded`, ctx.place);
     });
   } finally {
     await fpa.close().catch(() => undefined);
   }
+  // An EID failing its check digits is refused by the station before any store is asked.
+  if (card.eid === undefined || !card.eidValid) return undefined;
+  return { eid: card.eid, ...(trustedCis ? { trustedCis } : {}), ...(unusedOtpks ? { unusedOtpks } : {}) };
 }

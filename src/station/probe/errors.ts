@@ -30,6 +30,14 @@ export type ProbeCode =
   | 'PROBE_CARD_ES10'
   /** --cards: the EID fails its check digits (and eidPolicy.verifyCheckDigits is on). */
   | 'PROBE_CARD_EID'
+  /** --cards: the chip's EID is in none of the eUICC data imported into the store. */
+  | 'PROBE_CARD_UNKNOWN'
+  /** --cards: the chip's CERT.EUICC in the imported eUICC data does not verify up to its CI. */
+  | 'PROBE_CARD_CERT'
+  /** --cards: the store holds no BPP the station could push into this chip now (state, unused keys). */
+  | 'PROBE_CARD_NO_BPP'
+  /** --cards: loadable BPPs exist, but none from a batch whose CI the chip trusts. */
+  | 'PROBE_CARD_UNTRUSTED_BATCH'
   /** --cards: the probe was about to send something that is not a read-only request (a bug). */
   | 'PROBE_NOT_READ_ONLY'
   /** The jig board's device path does not exist. */
@@ -51,6 +59,8 @@ export interface ProbePlace {
   port?: string;
   /** Jig pin as the config wrote it ("6", "A0"). */
   pin?: string;
+  /** The station's store folder (config.store), for findings about it. */
+  store?: string;
 }
 
 export class ProbeError extends IfppError {

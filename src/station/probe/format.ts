@@ -1,8 +1,8 @@
 /** The probe report as text for a terminal: one block per device, then problems and notes. */
 import { isAbsolute, relative } from 'node:path';
 import { mhz } from './bridge-probe.ts';
-import type { ProbeProblem } from './errors.ts';
-import type { BridgeReport, CardReport, JigReport, ProbeReport, SlotReport } from './report.ts';
+import type { ProbeNote, ProbeProblem } from './errors.ts';
+import type { BridgeReport, CardReport, CardStationCheck, JigReport, ProbeReport, SlotReport } from './report.ts';
 
 export interface FormatOptions {
   /** Paths inside this folder are shown relative to it (default: absolute as in the report). */
@@ -75,7 +75,25 @@ function cardLines(c: CardReport): string[] {
   }
   const f = c.factory;
   if (f) out.push(row(4, 'keys', `${f.oneTimeKeys.unused} one-time key${f.oneTimeKeys.unused === 1 ? '' : 's'} unused, ${f.oneTimeKeys.consumed} consumed; FPA services ${f.fpaServices}`));
+  const st = c.station && stationWords(c.station);
+  if (st) out.push(row(4, 'station', st));
   return out;
+}
+
+/** "eUICC data ✓ (CERT.EUICC chain ok), 2 BPPs loadable (batch B, CI trusted by the chip)"; ✗ where production would fail. */
+function stationWords(s: CardStationCheck): string {
+  const parts: string[] = [];
+  const e = s.euiccData;
+  if (e) parts.push(e.state === 'ok' ? 'eUICC data ✓ (CERT.EUICC chain ok)' : e.state === 'unknown' ? 'eUICC data ✗ (no CERT.EUICC for this EID)' : 'eUICC data ✗ (CERT.EUICC chain invalid)');
+  const b = s.bpps;
+  if (b) {
+    const batches = `batch${b.batches.length === 1 ? '' : 'es'} ${b.batches.join(', ')}`;
+    if (b.loadable === 0) parts.push(`no BPP loadable ✗ (${b.bound} bound to this EID, ${plural(b.unusedKeys, 'unused key')})`);
+    else if (b.trusted === undefined) parts.push(`${plural(b.loadable, 'BPP')} loadable (${batches}, CI trust not known: EUICCInfo2 not read)`);
+    else if (b.trusted === 0) parts.push(`${plural(b.loadable, 'BPP')} loadable ✗ (${batches}, CI not trusted by the chip)`);
+    else parts.push(`${plural(b.trusted, 'BPP')} loadable (${batches}, CI trusted by the chip)`);
+  }
+  return parts.join(', ');
 }
 
 function jigLines(j: JigReport, paths: Paths): string[] {
@@ -88,9 +106,16 @@ function jigLines(j: JigReport, paths: Paths): string[] {
   return out;
 }
 
+/** The message with the device or store path it names shown as the rest of the report shows paths. */
+function shownMessage(p: ProbeProblem | ProbeNote, paths: Paths): string {
+  let m = p.message;
+  if (p.port) m = m.replaceAll(p.port, paths.show(p.port));
+  if (p.store) m = m.replaceAll(p.store, paths.show(p.store));
+  return m;
+}
+
 function problemLines(p: ProbeProblem, paths: Paths): string[] {
-  const message = p.port ? p.message.replaceAll(p.port, paths.show(p.port)) : p.message;
-  return [`  ${p.code}: ${message}`, ...(p.hint ? [`    → ${p.hint}`] : [])];
+  return [`  ${p.code}: ${shownMessage(p, paths)}`, ...(p.hint ? [`    → ${p.hint}`] : [])];
 }
 
 export function formatProbeReport(r: ProbeReport, opts: FormatOptions = {}): string {
@@ -99,7 +124,7 @@ export function formatProbeReport(r: ProbeReport, opts: FormatOptions = {}): str
   for (const b of r.bridges) out.push(...bridgeLines(b, r, paths), '');
   if (r.jig) out.push(...jigLines(r.jig, paths), '');
   if (r.problems.length) out.push(`problems (${r.problems.length}):`, ...r.problems.flatMap((p) => problemLines(p, paths)), '');
-  if (r.notes.length) out.push('notes:', ...r.notes.map((n) => `  ${n.message}`), '');
+  if (r.notes.length) out.push('notes:', ...r.notes.map((n) => `  ${shownMessage(n, paths)}`), '');
   const slots = r.bridges.reduce((n, b) => n + b.slots.length, 0);
   const read = r.bridges.reduce((n, b) => n + b.slots.filter((s) => s.card).length, 0);
   const what = `${plural(r.bridges.length, 'bridge')}, ${plural(slots, 'slot')}${r.jig ? ', the jig board' : ''}${r.cards ? `; ${plural(read, 'card')} read` : ''}`;

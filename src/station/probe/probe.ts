@@ -3,6 +3,7 @@
  * the jig board are looked at in parallel, each on its own port; the result lists what each
  * answered and every problem with the device it is about. Nothing is driven: no jig output, no
  * slot power (except, with `cards`, the bridge supply of a slot while its chip is read).
+ * With `cards`, each chip is also checked against the station's store, opened read-only.
  */
 import type { StationConfig } from '../config/schema.ts';
 import type { EuiccDialect } from '../fpa/dialect.ts';
@@ -10,9 +11,13 @@ import { probeBridge } from './bridge-probe.ts';
 import { Findings } from './errors.ts';
 import { probeJig } from './jig-probe.ts';
 import type { ProbeReport } from './report.ts';
+import { StationCheck } from './station-check.ts';
 
 export interface ProbeOptions {
-  /** Read the chips (activation and read-only ES10) in every enabled slot holding one. */
+  /**
+   * Read the chips (activation and read-only ES10) in every enabled slot holding one, and check
+   * each against the store (config.store): eUICC data, loadable BPPs, trusted CI.
+   */
   cards?: boolean;
   /** How long each device may take to answer, ms (default 2000). */
   timeoutMs?: number;
@@ -27,14 +32,17 @@ export const DEFAULT_JIG_QUERY_DELAY_MS = 2500;
 export async function probeStation(config: StationConfig, opts: ProbeOptions = {}): Promise<ProbeReport> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const cards = opts.cards === true;
+  const storeFindings = new Findings();
+  const station = cards ? StationCheck.open(config.store, storeFindings) : undefined;
   const [bridges, jig] = await Promise.all([
-    Promise.all(config.bridges.map((b) => probeBridge(config, b, { timeoutMs, cards, ...(opts.dialect ? { dialect: opts.dialect } : {}) }))),
+    Promise.all(config.bridges.map((b) => probeBridge(config, b, { timeoutMs, cards, ...(opts.dialect ? { dialect: opts.dialect } : {}), ...(station ? { station } : {}) }))),
     config.board ? probeJig(config, { timeoutMs, queryDelayMs: opts.jigQueryDelayMs ?? DEFAULT_JIG_QUERY_DELAY_MS }) : undefined,
-  ]);
-  // Findings in config order (bridges, then the board), whatever finished first.
+  ]).finally(() => station?.close());
+  // Findings in config order (bridges, then the board, then the store), whatever finished first.
   const all = new Findings();
   for (const b of bridges) all.add(b.findings);
   if (jig) all.add(jig.findings);
+  all.add(storeFindings);
   return {
     station: config.name,
     kind: config.kind,

@@ -69,6 +69,32 @@ export interface CardReport {
   eidValid?: boolean;
   euiccInfo2?: EuiccInfoSummary;
   factory?: { fpaServices: 'open' | 'closed'; oneTimeKeys: { unused: number; consumed: number } };
+  /** --cards with a store: could the station load this chip? Absent when nothing was checked. */
+  station?: CardStationCheck;
+}
+
+/** The chip against the station's store, as the unit runner would see it (store opened read-only). */
+export interface CardStationCheck {
+  /**
+   * CERT.EUICC looked up by EID and chain-checked (EUM, CI): 'ok', 'unknown' (EID in no imported
+   * eUICC data) or 'invalid'. Absent when no eUICC data is imported.
+   */
+  euiccData?: { state: 'ok' | 'unknown' | 'invalid'; source?: string; reason?: string };
+  /** Absent when no batch is imported, or the chip's keys were not read or its FPA services are closed. */
+  bpps?: {
+    /** BPPs bound to this EID, in any state. */
+    bound: number;
+    /** Bound BPPs per state name (available, installed, ...). */
+    states: Record<string, number>;
+    /** The chip's unused one-time keys. */
+    unusedKeys: number;
+    /** Loadable now: a loadable state and bound to one of the unused keys. */
+    loadable: number;
+    /** Of those, from a batch whose CI the chip lists in EUICCInfo2; absent when EUICCInfo2 was not read. */
+    trusted?: number;
+    /** Batches of the BPPs the station would choose from (trusted ones first if any), in store order. */
+    batches: string[];
+  };
 }
 
 export interface EuiccInfoSummary {

@@ -55,9 +55,10 @@ class Batch {
   constructor(
     readonly dir: string,
     readonly manifest: BatchManifest,
+    private readonly readOnly = false,
   ) {
     this.index = new IndexReader(join(dir, 'index.bin'));
-    this.stateFd = openSync(join(dir, 'state.bin'), 'r+');
+    this.stateFd = openSync(join(dir, 'state.bin'), readOnly ? 'r' : 'r+');
   }
 
   state(position: number): BppState {
@@ -67,6 +68,7 @@ class Batch {
   }
 
   private write(position: number, state: BppState): void {
+    if (this.readOnly) throw new StoreError('STORE_READ_ONLY', `batch ${this.manifest.batchId} was opened read-only: no BPP state may change`);
     if (this.tally) {
       this.tally[this.state(position)]--;
       this.tally[state]++;
@@ -135,21 +137,34 @@ class Batch {
   }
 }
 
+export interface BppStoreOpenOptions {
+  /**
+   * Look only (ifpp probe, reports): nothing is created, a missing store reads as empty, the
+   * state files are opened for reading and any state change throws STORE_READ_ONLY.
+   */
+  readOnly?: boolean;
+}
+
 export class BppStore {
   private batches = new Map<string, Batch>();
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly readOnly = false,
+  ) {}
 
-  static open(dir: string): BppStore {
-    const s = new BppStore(dir);
+  static open(dir: string, opts: BppStoreOpenOptions = {}): BppStore {
+    const readOnly = opts.readOnly === true;
+    const s = new BppStore(dir, readOnly);
     const root = join(dir, 'batches');
-    mkdirSync(root, { recursive: true });
+    if (readOnly && !existsSync(root)) return s;
+    if (!readOnly) mkdirSync(root, { recursive: true });
     for (const id of readdirSync(root).sort()) {
       const bdir = join(root, id);
       // A batch directory without its completion marker is a crashed import: ignore it.
       if (!existsSync(join(bdir, 'imported'))) continue;
       const manifest = JSON.parse(readFileSync(join(bdir, 'manifest.store.json'), 'utf8')) as BatchManifest;
-      s.batches.set(manifest.batchId, new Batch(bdir, manifest));
+      s.batches.set(manifest.batchId, new Batch(bdir, manifest, readOnly));
     }
     return s;
   }
@@ -226,7 +241,7 @@ export class BppStore {
 
   /** @internal used by the importer once a batch is complete on disk. */
   attach(dir: string, manifest: BatchManifest): void {
-    this.batches.set(manifest.batchId, new Batch(dir, manifest));
+    this.batches.set(manifest.batchId, new Batch(dir, manifest, this.readOnly));
   }
 
   close(): void {
