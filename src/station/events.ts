@@ -13,9 +13,11 @@ export type SlotState =
   | 'verifying'
   | 'pass'
   | 'fail'
-  | 'interrupted';
+  | 'interrupted'
+  /** A chip not for this station (eidPolicy.unknownEid "skip"): read, left untouched, not a failure. */
+  | 'skipped';
 
-export const SLOT_STATES: readonly SlotState[] = ['idle', 'present', 'powered', 'atr', 'identified', 'loading', 'verifying', 'pass', 'fail', 'interrupted'];
+export const SLOT_STATES: readonly SlotState[] = ['idle', 'present', 'powered', 'atr', 'identified', 'loading', 'verifying', 'pass', 'fail', 'interrupted', 'skipped'];
 
 /** States in which a load may be in flight (quitting must wait or force). */
 export const BUSY_STATES: ReadonlySet<SlotState> = new Set(['powered', 'atr', 'identified', 'loading', 'verifying']);
@@ -44,7 +46,7 @@ export type StationEvent =
   | (Base & { type: 'slot.result'; slot: string; eid?: string; iccid?: string; transactionId?: string; outcome: UnitOutcome; code?: string; reason?: string; millis: number; attempt: number })
   | (Base & { type: 'unit.done'; slot: string; eid?: string; outcome: UnitOutcome; passFirstTime: boolean });
 
-export type UnitOutcome = 'installed' | 'failed-key-burnt' | 'failed-before-secure-channel' | 'no-bpp' | 'unreachable' | 'interrupted' | 'unknown';
+export type UnitOutcome = 'installed' | 'failed-key-burnt' | 'failed-before-secure-channel' | 'no-bpp' | 'unreachable' | 'interrupted' | 'unknown' | 'skipped';
 
 export interface SlotInfo {
   id: string;

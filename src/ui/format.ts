@@ -28,7 +28,14 @@ export const STATE_LOOK: Readonly<Record<SlotState, StateLook>> = {
   pass: { symbol: '✓', word: 'PASS', short: 'PASS', color: 'green' },
   fail: { symbol: '✗', word: 'FAIL', short: 'FAIL', color: 'red' },
   interrupted: { symbol: '⊘', word: 'INTERRUPTED', short: 'INTR', color: 'yellow' },
+  // Not a verdict on the chip (not for this station): drawn dim, like an empty slot.
+  skipped: { symbol: '–', word: 'SKIPPED', short: 'SKIP', color: 'gray' },
 };
+
+/** States drawn dim rather than bold: nothing happened to a chip there. */
+export function isQuietState(state: SlotState): boolean {
+  return state === 'idle' || state === 'skipped';
+}
 
 export const PHASE_WORD: Readonly<Record<StationPhase, string>> = {
   starting: 'STARTING',
@@ -65,6 +72,7 @@ export const OUTCOME_WORDS: Readonly<Record<UnitOutcome, string>> = {
   unreachable: 'card did not answer',
   interrupted: 'load interrupted',
   unknown: 'outcome unknown (check the card)',
+  skipped: 'not for this station: left untouched',
 };
 
 /** Last 8 digits of an EID: enough to tell cards apart on one panel. */

@@ -264,6 +264,7 @@ describe('journal scenario with a crash and a restart', () => {
       unreachable: 1,
       interrupted: 1,
       unknown: 0,
+      skipped: 0,
       open: 1,
     });
     expect(before.open.map((u) => [u.unit, u.lastStep, u.bf23Sent, u.batchId, u.position])).toEqual([['u9', 'bf23-sending', true, 'B2', 2]]);
@@ -311,6 +312,7 @@ describe('journal scenario with a crash and a restart', () => {
         unreachable: 1,
         interrupted: 1,
         unknown: 1,
+        skipped: 0,
         open: 0,
       });
       const u9 = acc.units.find((u) => u.unit === 'u9')!;
@@ -526,6 +528,50 @@ describe('accountUnits', () => {
     expect(plr.counts.open).toBe(1);
     expect(plr.results).toEqual([expect.objectContaining({ unit: 'x', outcome: 'open', settledBy: 'open', pir: Buffer.from(fromHex(l.pir)).toString('base64') })]);
     expect(plr.failures).toEqual([]);
+  });
+});
+
+describe('skipped units (eidPolicy.unknownEid "skip")', () => {
+  it('a chip not for this station is settled, in the CSV with its outcome, and in no PLR', async () => {
+    const root = tmp('skipped');
+    const cfg = config(root);
+    const { journal } = await Journal.open(journalPath(cfg));
+    const w = new Writer(journal);
+    const ours = await load(w, 'a', 'A1', 1, 'B1', 0, true);
+    const reason = `not for this station (skipped, left untouched): no BPP in the store is bound to EID ${eid(2)}`;
+    await w.start({ unit: 'b', slot: 'A2', attempt: 1 });
+    await w.identified({ unit: 'b', slot: 'A2', eid: eid(2), unusedKeys: 2 });
+    await w.end({ unit: 'b', slot: 'A2', eid: eid(2), outcome: 'skipped', stage: 'choose', code: 'EID_NOT_FOR_THIS_STATION', reason, millis: 120 });
+    await w.start({ unit: 'c', slot: 'A3', attempt: 1 });
+    await w.identified({ unit: 'c', slot: 'A3', eid: eid(3), unusedKeys: 0 });
+    await w.end({ unit: 'c', slot: 'A3', eid: eid(3), outcome: 'no-bpp', stage: 'choose', code: 'NO_BPP', reason: 'no unused one-time key left', millis: 80 });
+    await journal.close();
+
+    const run = await generateReports({ config: cfg, now: new Date('2025-03-01T10:00:00Z') });
+    const acc = run.accounting;
+    expect(acc.units.map((u) => [u.unit, u.status, u.settledBy])).toEqual([
+      ['a', 'installed', 'end'],
+      ['b', 'skipped', 'end'],
+      ['c', 'no-bpp', 'end'],
+    ]);
+    expect(acc.byOutcome).toMatchObject({ installed: 1, skipped: 1, 'no-bpp': 1, unknown: 0, open: 0 });
+    expect(acc.open).toEqual([]);
+    expect(acc.anomalies).toEqual([]);
+
+    const rows = csvObjects(run.csv.path);
+    expect(rows.map((r) => r.unit)).toEqual(['a', 'b', 'c']);
+    expect(rows[1]).toMatchObject({ slot: 'A2', eid: eid(2), batchId: '', outcome: 'skipped', stage: 'choose', code: 'EID_NOT_FOR_THIS_STATION', reason, millis: '120', settled: 'end', pirVerified: '' });
+
+    // No BPP and no SM-DPf involved: the batch's PLR has only its own unit, and the
+    // unassigned report only the real failure.
+    expect(run.plrs.map((p) => [p.batchId, p.results, p.failures])).toEqual([
+      ['B1', 1, 0],
+      [null, 0, 1],
+    ]);
+    const plrs = run.plrs.map((p) => readJson(p.path));
+    expect(plrs.flatMap((p) => [...p.results, ...p.failures]).map((e: { unit: string }) => e.unit)).toEqual([ours.unit, 'c']);
+    expect(JSON.stringify(plrs)).not.toContain(eid(2));
+    expect(plrs[1].counts).toEqual({ installed: 0, failedKeyBurnt: 0, failedBeforeSecureChannel: 0, noBpp: 1, unreachable: 0, interrupted: 0, unknown: 0, open: 0 });
   });
 });
 

@@ -8,6 +8,11 @@ import { EventBus, type StationEvent } from '../../src/station/events.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
 import { EuiccStore } from '../../src/station/euicc-data/euicc-store.ts';
+import { BppStore } from '../../src/station/store/bpp-store.ts';
+import type { CardSlot } from '../../src/station/orchestrator/card-slot.ts';
+import { encodeGetEidRequest, encodeGetEuiccInfo2Request } from '../../src/core/rsp/es10.ts';
+import { projectDialect } from '../../src/core/rsp/factory.ts';
+import { toHex } from '../../src/core/bytes.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
@@ -105,5 +110,145 @@ describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
     expect(r.outcome).toBe('no-bpp');
     expect(r.code).toBe('EUICC_UNKNOWN');
     empty.close();
+  });
+});
+
+describe('eidPolicy.unknownEid: chips not for this station', () => {
+  let f: MiniFactory;
+  let journal: Journal;
+  const events: StationEvent[] = [];
+  const bus = new EventBus();
+  bus.on((e) => events.push(e));
+  const empties: { close(): void }[] = [];
+
+  beforeAll(async () => {
+    f = await miniFactory({ chips: 3, keys: 2, perEuicc: 1 });
+    journal = (await Journal.open(join(f.dir, 'journal', 'journal.ndjson'))).journal;
+  });
+  afterAll(async () => {
+    await journal.close();
+    for (const e of empties) e.close();
+    f.close();
+  });
+
+  const deps = (unknownEid?: 'fail' | 'skip'): UnitDeps => ({
+    store: f.store,
+    trust: new EuiccTrust(f.euicc),
+    journal,
+    bus,
+    signal: new AbortController().signal,
+    policy: { blockSize: 255, useLogicalChannel: false, maxAttemptsPerChip: 2, verifyProfileListed: true, ...(unknownEid ? { unknownEid } : {}) },
+  });
+  /** No eUICC data at all: every EID is in none (a chip of another lot). */
+  const noEuiccData = (): EuiccTrust => {
+    const s = EuiccStore.open(mkdtempSync(join(tmpdir(), 'ifpp-no-euicc-')));
+    empties.push(s);
+    return new EuiccTrust(s);
+  };
+  /** A store without batches: no BPP is bound to any EID (a chip of another product). */
+  const noBpps = (): BppStore => {
+    const s = BppStore.open(mkdtempSync(join(tmpdir(), 'ifpp-no-bpp-')));
+    empties.push(s);
+    return s;
+  };
+  /** The slot, recording every APDU the station sends through it. */
+  const recorded = (slot: CardSlot) => {
+    const sent: Uint8Array[] = [];
+    const wrapped: CardSlot = { ...slot, apdu: { transmit: (a) => (sent.push(a), slot.apdu.transmit(a)) }, activate: () => slot.activate(), powerOff: () => slot.powerOff() };
+    return { slot: wrapped, sent };
+  };
+  /** What an APDU is, as far as these tests care: SELECT, GET RESPONSE, or the ES10 request it carries. */
+  const READ_ONLY = new Map([
+    [toHex(encodeGetEidRequest()), 'GetEID'],
+    [toHex(encodeGetEuiccInfo2Request()), 'GetEUICCInfo2'],
+    [toHex(projectDialect.encodeGetFactoryInfoRequest()), 'GetFactoryInfo'],
+  ]);
+  const what = (a: Uint8Array): string => {
+    if (a[1] === 0xa4) return 'SELECT';
+    if (a[1] === 0xc0) return 'GET RESPONSE';
+    if (a[1] === 0xe2) return READ_ONLY.get(toHex(a.subarray(5, 5 + a[4]!))) ?? `STORE DATA ${toHex(a.subarray(5, 9))}…`;
+    return `INS ${a[1]!.toString(16)}`;
+  };
+  const endOf = async (unit: string) => {
+    const { records } = await Journal.read(journal.path);
+    const mine = records.filter((x) => String(x.unit ?? '').startsWith(unit));
+    return { types: mine.map((x) => x.type), end: mine.find((x) => x.type === 'unit.end')! };
+  };
+  const bppStates = (eid: string) => f.store.findByEid(eidToBytes(eid)).map((b) => b.state);
+
+  it('skip: a chip in no eUICC data and with no BPP in the store is read, left untouched, and ends skipped', async () => {
+    const eid = f.eids[0]!;
+    const { card, slot: raw } = await f.card(eid);
+    const { slot, sent } = recorded(raw);
+    const before = bppStates(eid);
+    const from = events.length;
+    const r = await runUnit(slot, { ...deps('skip'), trust: noEuiccData(), store: noBpps() });
+    expect(r).toMatchObject({ outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', eid, attempts: 1 });
+    expect(r.reason).toContain(eid);
+    expect(r.reason).toMatch(/not for this station.*no BPP in the store is bound to EID .*nor is it in any imported eUICC data/);
+    // Only the read-only identification reached the chip; it is exactly as it was.
+    expect(new Set(sent.map(what))).toEqual(new Set(['SELECT', 'GetEID', 'GetEUICCInfo2', 'GetFactoryInfo']));
+    expect(card.chip.state.keys.map((k) => k.state)).toEqual(['unused', 'unused']);
+    expect(card.chip.state.profiles).toEqual([]);
+    expect(bppStates(eid)).toEqual(before);
+    expect(before.every((s) => s === BppState.available)).toBe(true);
+    // Journaled as skipped, with no BPP step; not retried.
+    const { types, end } = await endOf(r.unit);
+    expect(types).toEqual(['unit.start', 'unit.identified', 'unit.end']);
+    expect(end).toMatchObject({ outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', eid });
+    expect(String(end.reason)).toContain(eid);
+    // The slot shows SKIPPED with a short why, never FAIL; the unit is done as skipped.
+    const mine = events.slice(from);
+    expect(mine.filter((e) => e.type === 'slot.state').map((e) => e.state)).toEqual(['powered', 'atr', 'identified', 'skipped']);
+    expect(mine.find((e) => e.type === 'slot.state' && e.state === 'skipped')).toMatchObject({ reason: 'not for this station: no BPP for this EID', code: 'EID_NOT_FOR_THIS_STATION' });
+    expect(mine.find((e) => e.type === 'slot.result')).toMatchObject({ outcome: 'skipped', eid, reason: 'not for this station: no BPP for this EID' });
+    expect(mine.find((e) => e.type === 'unit.done')).toMatchObject({ outcome: 'skipped', passFirstTime: false });
+  });
+
+  it('skip: a chip with BPPs but no eUICC data is ours with its EUM data missing: a failure, never skipped', async () => {
+    const eid = f.eids[0]!;
+    const { slot } = await f.card(eid);
+    const before = bppStates(eid);
+    const r = await runUnit(slot, { ...deps('skip'), trust: noEuiccData() });
+    expect(r).toMatchObject({ outcome: 'no-bpp', code: 'EUICC_UNKNOWN', eid });
+    expect(bppStates(eid)).toEqual(before);
+  });
+
+  it('skip: a chip no BPP in the store is bound to ends skipped, without a BPP step', async () => {
+    const eid = f.eids[1]!;
+    const { card, slot: raw } = await f.card(eid);
+    const { slot, sent } = recorded(raw);
+    const from = events.length;
+    const r = await runUnit(slot, { ...deps('skip'), store: noBpps() });
+    expect(r).toMatchObject({ outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', attempts: 1 });
+    expect(r.reason).toMatch(new RegExp(`not for this station.*no BPP in the store is bound to EID ${eid}`));
+    expect(new Set(sent.map(what))).toEqual(new Set(['SELECT', 'GetEID', 'GetEUICCInfo2', 'GetFactoryInfo']));
+    expect(card.chip.state.keys.map((k) => k.state)).toEqual(['unused', 'unused']);
+    const { types, end } = await endOf(r.unit);
+    expect(types).toEqual(['unit.start', 'unit.identified', 'unit.end']);
+    expect(end).toMatchObject({ outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION' });
+    expect(events.slice(from).find((e) => e.type === 'slot.state' && e.state === 'skipped')).toMatchObject({ reason: 'not for this station: no BPP for this EID' });
+  });
+
+  it('fail (explicit and default): the same chips fail as no-bpp, as before', async () => {
+    const { slot } = await f.card(f.eids[0]!);
+    for (const policy of ['fail', undefined] as const) {
+      const unknown = await runUnit(slot, { ...deps(policy), trust: noEuiccData() });
+      expect(unknown).toMatchObject({ outcome: 'no-bpp', code: 'EUICC_UNKNOWN' });
+      const noBpp = await runUnit(slot, { ...deps(policy), store: noBpps() });
+      expect(noBpp).toMatchObject({ outcome: 'no-bpp', code: 'NO_BPP' });
+      expect((await endOf(noBpp.unit)).end).toMatchObject({ outcome: 'no-bpp', code: 'NO_BPP' });
+    }
+  });
+
+  it('skip: a chip of ours whose BPPs are all used is still a failure (no-bpp), not skipped', async () => {
+    const eid = f.eids[2]!;
+    const { slot } = await f.card(eid);
+    expect((await runUnit(slot, deps('skip'))).outcome).toBe('installed'); // its only BPP
+    const from = events.length;
+    const r = await runUnit(slot, deps('skip'));
+    expect(r).toMatchObject({ outcome: 'no-bpp', code: 'NO_BPP' });
+    expect(r.reason).toMatch(/1 bound to it, none to an unused key in a loadable state/);
+    expect(events.slice(from).filter((e) => e.type === 'slot.state').at(-1)).toMatchObject({ state: 'fail', code: 'NO_BPP' });
   });
 });

@@ -6,12 +6,12 @@ import { createViewModel, reduceAll } from '../../src/ui/state/view-model.ts';
 import type { SlotView, ViewModel } from '../../src/ui/state/view-model.ts';
 import { computeGridLayout } from '../../src/ui/state/layout.ts';
 import { STATE_LOOK } from '../../src/ui/format.ts';
-import { SlotCell, wrapWords } from '../../src/ui/components/SlotCell.tsx';
+import { SlotCell, compactLines, fullLines, wrapWords } from '../../src/ui/components/SlotCell.tsx';
 import { SlotGrid } from '../../src/ui/components/SlotGrid.tsx';
 import { DetailPane } from '../../src/ui/components/DetailPane.tsx';
 import { counterLine } from '../../src/ui/components/Header.tsx';
 import { StationApp } from '../../src/ui/app.tsx';
-import { EID, ICCID, T0, jig, lines, recordingControls, renderSized, replay, slotTo, started, waitForFrame } from './helpers.tsx';
+import { EID, ICCID, SKIP_REASON, T0, jig, lines, recordingControls, renderSized, replay, slotTo, started, waitForFrame } from './helpers.tsx';
 
 afterEach(() => cleanup());
 
@@ -56,6 +56,28 @@ describe('SlotCell', () => {
     expect(render(<SlotCell slot={slotIn('fail')} form="full" width={20} selected={false} elapsed="" />).lastFrame()).toMatch(/card rejected\s*│\n│segment 7/);
     expect(render(<SlotCell slot={slotIn('fail')} form="compact" width={26} selected={false} elapsed="" />).lastFrame()).toContain('card rejected segment 7');
     expect(render(<SlotCell slot={slotIn('interrupted')} form="full" width={20} selected={false} elapsed="" />).lastFrame()).toContain('operator abort');
+  });
+
+  it('skipped says, dimmed, why the chip is not for this station, in place of ICCID and bar (and EID if need be)', () => {
+    const full = render(<SlotCell slot={slotIn('skipped')} form="full" width={26} selected={false} elapsed="0:01" />).lastFrame()!;
+    expect(lines(full)).toEqual([
+      '╭────────────────────────╮',
+      '│A1                  0:01│',
+      '│– SKIPPED               │',
+      `│EID …${EID.slice(-8)}           │`,
+      '│not for this station: no│',
+      '│BPP for this EID        │',
+      '╰────────────────────────╯',
+    ]);
+    // A narrower cell gives the reason the EID's line rather than cut it.
+    const narrow = render(<SlotCell slot={slotIn('skipped')} form="full" width={19} selected={false} elapsed="0:01" />).lastFrame()!;
+    expect(lines(narrow).slice(2, 6)).toEqual(['│– SKIPPED        │', '│not for this     │', '│station: no BPP  │', '│for this EID     │']);
+    const compact = render(<SlotCell slot={slotIn('skipped')} form="compact" width={44} selected={false} elapsed="" />).lastFrame()!;
+    expect(lines(compact)).toEqual([' A1 – SKIPPED', ` ${SKIP_REASON}`]);
+    // Dim, not bold like a verdict: the state is drawn as quietly as an idle slot.
+    const quiet = fullLines(slotIn('skipped'), 24, false, '')[1]![0]!;
+    expect(quiet).toMatchObject({ text: expect.stringMatching(/^– SKIPPED/), dim: true, bold: false });
+    expect(compactLines(slotIn('skipped'), 44, false, '')[1]![1]).toMatchObject({ text: SKIP_REASON, dim: true });
   });
 
   it('marks the selected cell without colour: double border and a › marker', () => {
@@ -221,11 +243,11 @@ describe('StationApp screen', () => {
     const base = reduceAll(createViewModel(), [started(jig(4, 8)), { type: 'station.phase', t: T0, phase: 'running' }]);
     // 300 units in the last 15 minutes: 1200/h, on top of a shift's worth of counts.
     const doneTimes = Array.from({ length: 300 }, (_, i) => now - i * 3000);
-    const shift = (interrupted: number): ViewModel => ({
+    const shift = (interrupted: number, skipped = 0): ViewModel => ({
       ...base,
       lastT: now,
       doneTimes,
-      counters: { done: 12_345 + interrupted, pass: 12_000, fail: 345, interrupted, passFirstTime: 11_800, byOutcome: {} },
+      counters: { done: 12_345 + interrupted + skipped, pass: 12_000, fail: 345, interrupted, skipped, passFirstTime: 11_800, byOutcome: {} },
     });
     const frame = async (m: ViewModel) => {
       const r = render(<StationApp source={replay([])} controls={recordingControls()} initialModel={m} size={{ columns: 80, rows: 24 }} clock={() => now} tickMs={0} renderIntervalMs={0} />);
@@ -241,6 +263,30 @@ describe('StationApp screen', () => {
     ]);
     // Narrower still: the outcome counters keep their symbols (never colour alone).
     expect(text(shift(45), 60)).toBe('Done 12390 ✓12000 ✗345 ⊘45 FPY 95.6% Rate 1200/h Busy 0/32');
+    // Skipped chips, once there are any, are counted apart in every form; the short form says
+    // "Skip" rather than a dash that would read as a minus sign.
+    expect(text(shift(45, 7), 99)).toBe('Done 12397  ✓ Pass 12000  ✗ Fail 345  ⊘ Intr 45  – Skip 7  FPY 95.6%  Rate 1200/h  Busy 0/32');
+    expect(text(shift(45, 7), 89)).toBe('Done 12397 ✓ Pass 12000 ✗ Fail 345 ⊘ Intr 45 – Skip 7 FPY 95.6% Rate 1200/h Busy 0/32');
+    expect(lines(await frame(shift(45, 7)))[1]).toBe('Done 12397 ✓12000 ✗345 ⊘45 Skip 7 FPY 95.6% Rate 1200/h Busy 0/32');
+    expect(text(shift(0, 7), 99)).toBe('Done 12352  ✓ Pass 12000  ✗ Fail 345  ⊘ Intr 0  – Skip 7  FPY 95.6%  Rate 1200/h  Busy 0/32');
+  });
+
+  it('draws a skipped chip as SKIPPED with why, counted apart from pass and fail, out of the yield', async () => {
+    const withSkip: StationEvent[] = [
+      ...script,
+      ...slotTo('B2', 'skipped', T0 + 5 * MIN),
+      { type: 'slot.result', t: T0 + 5 * MIN + 9, slot: 'B2', eid: EID, outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', reason: SKIP_REASON, millis: 90, attempt: 1 },
+      { type: 'unit.done', t: T0 + 5 * MIN + 9, slot: 'B2', eid: EID, outcome: 'skipped', passFirstTime: false },
+    ];
+    const r = mount(withSkip);
+    const f = await waitForFrame(r.lastFrame, (x) => x.includes('line-3') && x.includes('SKIPPED'));
+    // 2 first passes over the 4 units that passed or failed: 50 %, as without the skipped one.
+    expect(lines(f)[1]).toBe('Done 5  ✓ Pass 3  ✗ Fail 1  ⊘ Intr 0  – Skip 1  FPY 50.0%  Rate 50/h  Busy 1/8');
+    // B1 (loading) and B2 (skipped) side by side.
+    expect(f).toMatch(/│– SKIPPED +│/);
+    expect(f).toMatch(/││not for this +││/);
+    expect(f).toMatch(/││station: no BPP +││/);
+    expect(f).toMatch(/││for this EID +││/);
   });
 
   it('fits 80x24 with 8 slots in full form even with a prompt and warnings', async () => {

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { render } from 'ink';
 import type { ReactElement } from 'react';
-import type { SlotInfo, StationEvent } from '../../src/station/events.ts';
+import type { SlotInfo, SlotState, StationEvent } from '../../src/station/events.ts';
 import type { StationControls } from '../../src/ui/app.tsx';
 
 export class FakeStdout extends EventEmitter {
@@ -86,17 +86,20 @@ export const EID = '89049032123451234512345678901234';
 export const ICCID = '8944501234567890123';
 
 /** Events that bring one slot from idle to the given state, at t, t+1, … */
-export function slotTo(slot: string, state: 'present' | 'powered' | 'atr' | 'identified' | 'loading' | 'verifying' | 'pass' | 'fail' | 'interrupted' | 'idle', t: number): StationEvent[] {
+export const SKIP_REASON = 'not for this station: no BPP for this EID';
+
+export function slotTo(slot: string, state: SlotState, t: number): StationEvent[] {
   const seq = ['present', 'powered', 'atr', 'identified', 'loading', 'verifying'] as const;
   const out: StationEvent[] = [];
   let k = t;
-  const upTo = state === 'pass' || state === 'fail' ? 'verifying' : state === 'interrupted' ? 'loading' : state;
+  const upTo = state === 'pass' || state === 'fail' ? 'verifying' : state === 'interrupted' ? 'loading' : state === 'skipped' ? 'identified' : state;
   if (state === 'idle') return [{ type: 'slot.state', t, slot, state: 'idle' }];
   for (const s of seq) {
     out.push({ type: 'slot.state', t: k++, slot, state: s });
     if (s === 'identified') {
       out.push({ type: 'slot.identified', t: k, slot, eid: EID, unusedKeys: 5 });
-      out.push({ type: 'slot.bpp-chosen', t: k, slot, eid: EID, batchId: 'B1', transactionId: 'tx-1', iccid: ICCID, attempt: 1 });
+      // A skipped chip gets no BPP.
+      if (state !== 'skipped') out.push({ type: 'slot.bpp-chosen', t: k, slot, eid: EID, batchId: 'B1', transactionId: 'tx-1', iccid: ICCID, attempt: 1 });
     }
     if (s === 'loading') out.push({ type: 'slot.progress', t: k, slot, bytesSent: 4500, bytesTotal: 10000, segmentsSent: 18, segmentsTotal: 40 });
     if (s === upTo) break;
@@ -104,6 +107,7 @@ export function slotTo(slot: string, state: 'present' | 'powered' | 'atr' | 'ide
   if (state === 'pass') out.push({ type: 'slot.state', t: k++, slot, state: 'pass' });
   if (state === 'fail') out.push({ type: 'slot.state', t: k++, slot, state: 'fail', reason: 'card rejected segment 7', code: 'EUICC_6A80' });
   if (state === 'interrupted') out.push({ type: 'slot.state', t: k++, slot, state: 'interrupted', reason: 'operator abort' });
+  if (state === 'skipped') out.push({ type: 'slot.state', t: k++, slot, state: 'skipped', reason: SKIP_REASON, code: 'EID_NOT_FOR_THIS_STATION' });
   return out;
 }
 

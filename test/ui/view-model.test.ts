@@ -14,11 +14,11 @@ import {
   throughputPerHour,
   uptimeMs,
 } from '../../src/ui/state/view-model.ts';
-import { EID, ICCID, T0, jig, slotTo, started } from './helpers.tsx';
+import { EID, ICCID, SKIP_REASON, T0, jig, slotTo, started } from './helpers.tsx';
 
 const MIN = 60_000;
 
-function unitDone(slot: string, t: number, outcome: 'installed' | 'failed-key-burnt' | 'no-bpp' | 'interrupted', passFirstTime: boolean): StationEvent {
+function unitDone(slot: string, t: number, outcome: 'installed' | 'failed-key-burnt' | 'no-bpp' | 'interrupted' | 'skipped', passFirstTime: boolean): StationEvent {
   return { type: 'unit.done', t, slot, outcome, passFirstTime };
 }
 
@@ -119,12 +119,41 @@ describe('view model', () => {
       unitDone('A3', T0 + 3 * MIN, 'interrupted', false),
       unitDone('A4', T0 + 3 * MIN, 'interrupted', false),
     ]);
-    expect(m.counters).toEqual({ done: 4, pass: 1, fail: 1, interrupted: 2, passFirstTime: 1, byOutcome: { installed: 1, 'failed-key-burnt': 1, interrupted: 2 } });
+    expect(m.counters).toEqual({ done: 4, pass: 1, fail: 1, interrupted: 2, skipped: 0, passFirstTime: 1, byOutcome: { installed: 1, 'failed-key-burnt': 1, interrupted: 2 } });
     // 1 first pass over the 2 units that ended pass or fail (not over all 4 done).
     expect(firstPassYield(m)).toBe(0.5);
     // Interrupted units alone give no yield yet, rather than 0 %.
     const onlyInterrupted = reduceAll(createViewModel(), [started(jig(1, 1)), unitDone('A1', T0 + MIN, 'interrupted', false)]);
     expect(firstPassYield(onlyInterrupted)).toBeNull();
+  });
+
+  it('counts skipped units (chips not for this station) apart: not failures, and not in the first-pass yield', () => {
+    const m = reduceAll(createViewModel(), [
+      started(jig(1, 4)),
+      unitDone('A1', T0 + 1 * MIN, 'installed', true),
+      unitDone('A2', T0 + 2 * MIN, 'no-bpp', false),
+      unitDone('A3', T0 + 3 * MIN, 'skipped', false),
+      unitDone('A4', T0 + 3 * MIN, 'skipped', false),
+    ]);
+    expect(m.counters).toEqual({ done: 4, pass: 1, fail: 1, interrupted: 0, skipped: 2, passFirstTime: 1, byOutcome: { installed: 1, 'no-bpp': 1, skipped: 2 } });
+    expect(firstPassYield(m)).toBe(0.5);
+    expect(firstPassYield(reduceAll(createViewModel(), [started(jig(1, 1)), unitDone('A1', T0 + MIN, 'skipped', false)]))).toBeNull();
+  });
+
+  it('a skipped slot says why, ends its clock, and is not recorded as an error', () => {
+    let m = reduceAll(createViewModel(), [started(jig(1, 1)), ...slotTo('A1', 'fail', T0)]);
+    const failure = m.slots['A1']!.lastError;
+    m = reduceAll(m, [
+      { type: 'slot.state', t: T0 + 100, slot: 'A1', state: 'idle' },
+      ...slotTo('A1', 'skipped', T0 + 200),
+      { type: 'slot.result', t: T0 + 205, slot: 'A1', eid: EID, outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', reason: SKIP_REASON, millis: 5, attempt: 1 },
+      { type: 'unit.done', t: T0 + 205, slot: 'A1', eid: EID, outcome: 'skipped', passFirstTime: false },
+    ]);
+    const a1 = m.slots['A1']!;
+    expect(a1).toMatchObject({ state: 'skipped', eid: EID, batchId: null, reason: SKIP_REASON, code: 'EID_NOT_FOR_THIS_STATION', outcome: 'skipped', endedAt: T0 + 204 });
+    expect(slotWhy(a1)).toBe(SKIP_REASON);
+    expect(a1.lastError).toBe(failure);
+    expect(busySlotIds(m)).toEqual([]);
   });
 
   it('an interrupted slot names the abort that stopped it; its own reason stays the last error', () => {

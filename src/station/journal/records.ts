@@ -19,7 +19,8 @@ export type UnitOutcomeCode =
   | 'no-bpp' // no loadable BPP for this chip's EID and unused keys
   | 'unreachable' // no ATR / no EID: the unit could not be identified
   | 'interrupted' // e-stop, guard, operator abort or shutdown before the result
-  | 'unknown'; // killed after BF23 and the chip could not be asked since
+  | 'unknown' // killed after BF23 and the chip could not be asked since
+  | 'skipped'; // eidPolicy.unknownEid "skip": a chip not for this station, left untouched (not a failure)
 
 export interface UnitStartRecord {
   type: 'unit.start';

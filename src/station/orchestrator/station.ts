@@ -13,8 +13,9 @@ import { IfppError, isIfppError } from '../../core/errors.ts';
 import type { StationConfig, Slot as SlotConfig } from '../config/schema.ts';
 import { EuiccStore } from '../euicc-data/euicc-store.ts';
 import { EventBus, type StationEvent, type StationPhase } from '../events.ts';
-import { JigController } from '../jig/jig-controller.ts';
+import { JigController, type SlotLedMode } from '../jig/jig-controller.ts';
 import { Journal } from '../journal/journal.ts';
+import type { UnitOutcomeCode } from '../journal/records.ts';
 import { journalPath } from '../journal/paths.ts';
 import { BppState, BppStore } from '../store/bpp-store.ts';
 import { BridgeDriver } from '../../transport/bridge/bridge-driver.ts';
@@ -27,6 +28,14 @@ import { FpaClient } from '../fpa/fpa-client.ts';
 
 export class StationError extends IfppError {}
 
+/**
+ * The slot's result lamps for a finished unit: pass or fail; a skipped chip (not for this
+ * station) lights neither, so it is neither taken for a good unit nor set aside as a bad one.
+ */
+export function resultLeds(outcome: UnitOutcomeCode): SlotLedMode {
+  return outcome === 'installed' ? 'pass' : outcome === 'skipped' ? 'off' : 'fail';
+}
+
 export interface StationOpenOptions {
   bus?: EventBus;
   /** Connect the jig board named in the config (default true). */
@@ -37,7 +46,7 @@ export interface StationOpenOptions {
 }
 
 export interface RunOptions {
-  /** Stop after this many units are done (any outcome). Default: run until stopped. */
+  /** Stop after this many units are done (any outcome, skipped included). Default: run until stopped. */
   units?: number;
 }
 
@@ -184,6 +193,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       maxAttemptsPerChip: c.loading.retry.maxAttemptsPerChip,
       verifyProfileListed: c.postChecks.verifyProfileListed,
       verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
+      unknownEid: c.eidPolicy.unknownEid,
       endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
     };
   }
@@ -324,7 +334,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       });
       s.lastResult = r;
       if (r.eid) await this.settlePendingFor(r.eid, s);
-      this.jig.setSlotLeds(s.cfg.id, r.outcome === 'installed' ? 'pass' : 'fail');
+      this.jig.setSlotLeds(s.cfg.id, resultLeds(r.outcome));
       this.emitStock();
       return r;
     } finally {

@@ -7,6 +7,9 @@
  * next attempt takes another BPP bound to another unused key of the same chip; a transport
  * fault before BF23 retries the same BPP after a fresh activation. At most
  * `maxAttemptsPerChip` attempts; a chip with no loadable BPP is reported, not retried.
+ *
+ * A foreign chip (see `foreignChip`) under eidPolicy.unknownEid "skip" ends as `skipped` right
+ * after the read-only identification: nothing else is sent to it and no BPP changes state.
  */
 import { randomUUID } from 'node:crypto';
 import { toHex } from '../../core/bytes.ts';
@@ -17,6 +20,7 @@ import type { Certificate } from '../../core/x509/certificate.ts';
 import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
 import type { EventBus, SlotState, UnitOutcome } from '../events.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
+import type { UnknownEidAction } from '../config/schema.ts';
 import type { EuiccDialect } from '../fpa/dialect.ts';
 import { verifyPir } from '../fpa/verify-pir.ts';
 import type { Journal } from '../journal/journal.ts';
@@ -34,6 +38,12 @@ export interface UnitPolicy {
   verifyProfileListed: boolean;
   /** eidPolicy.verifyCheckDigits: refuse an EID whose mod-97 check digits are wrong. Default true. */
   verifyEidCheckDigits?: boolean;
+  /**
+   * eidPolicy.unknownEid: what to do with a chip that is not for this station (no BPP in the
+   * store is bound to its EID). "fail" (default) fails the unit; "skip" leaves the chip
+   * untouched and ends the unit as `skipped`.
+   */
+  unknownEid?: UnknownEidAction;
   /** Delete unused one-time keys and close FPA services after a successful load. */
   endOfProduction?: { deleteUnusedKeys: boolean; closeFpaServices: boolean };
 }
@@ -68,10 +78,34 @@ class UnitFailure extends IfppError {
     code: string,
     message: string,
     readonly retry: 'none' | 'same-bpp' | 'next-bpp' = 'none',
-    opts: { hint?: string; cause?: unknown } = {},
+    opts: { hint?: string; cause?: unknown; display?: string } = {},
   ) {
     super(code, message, opts);
+    this.display = opts.display;
   }
+
+  /** A shorter reason for the slot's cell, when the message is too long for it. */
+  readonly display: string | undefined;
+}
+
+/** The code of a unit ended as `skipped` (journal unit.end, slot.result). */
+export const FOREIGN_CHIP_CODE = 'EID_NOT_FOR_THIS_STATION';
+
+/**
+ * A chip that is not for this station, under eidPolicy.unknownEid "skip": after the read-only
+ * identification, the store holds no BPP bound to its EID at all (whether or not its EID is in
+ * the imported eUICC data). A chip with BPPs but no eUICC data (EUM data not imported), with
+ * BPPs none of which is loadable, a CERT.EUICC that does not verify, closed FPA services or bad
+ * check digits are failures under either policy.
+ */
+function foreignChip(eid: string, why: 'no-euicc-data' | 'no-bpp'): UnitFailure {
+  const [long, short] =
+    why === 'no-euicc-data'
+      ? [`no BPP in the store is bound to EID ${eid}, nor is it in any imported eUICC data`, 'no BPP for this EID']
+      : [`no BPP in the store is bound to EID ${eid}`, 'no BPP for this EID'];
+  return new UnitFailure('skipped', 'choose', FOREIGN_CHIP_CODE, `not for this station (skipped, left untouched): ${long}`, 'none', {
+    display: `not for this station: ${short}`,
+  });
 }
 
 const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
@@ -82,6 +116,7 @@ const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
   unreachable: 'unreachable',
   interrupted: 'interrupted',
   unknown: 'unknown',
+  skipped: 'skipped',
 };
 
 export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResult> {
@@ -89,6 +124,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
   const t0 = now();
   const unit = randomUUID();
   const { bus, journal, store, policy } = deps;
+  const skipForeign = policy.unknownEid === 'skip';
   const emitState = (state: SlotState, reason?: string, code?: string) =>
     bus.emit({ type: 'slot.state', t: now(), slot: slot.id, state, ...(reason ? { reason } : {}), ...(code ? { code } : {}) });
 
@@ -153,12 +189,16 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       const checked = await (certCheck ?? whileCardWorks(() => deps.trust.certificateFor(eid!)));
       if (!checked.ok) {
         const e = checked.error;
+        // Foreign only when nothing in the store is for it either: a chip with BPPs but no eUICC
+        // data is ours with its EUM data missing, and must not be skipped quietly.
+        if (skipForeign && codeOf(e, '') === 'EUICC_UNKNOWN' && store.findByEid(eidToBytes(eid)).length === 0) throw foreignChip(eid, 'no-euicc-data');
         throw new UnitFailure('no-bpp', 'choose', codeOf(e, 'EUICC_UNKNOWN'), messageOf(e), 'none', { cause: e, ...(isIfppError(e) && e.hint ? { hint: e.hint } : {}) });
       }
       const certEuicc = checked.value;
       chosen = pick(store, eid, unused, excluded, trustedCis ?? []);
       if (!chosen) {
         const all = store.findByEid(eidToBytes(eid));
+        if (skipForeign && all.length === 0) throw foreignChip(eid, 'no-bpp');
         const why =
           unused.length === 0
             ? `chip ${eid} has no unused one-time key left`
@@ -302,13 +342,19 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
   }
   const f = last!;
   const outcome: UnitOutcomeCode = deps.signal.aborted ? 'interrupted' : f.outcome;
-  emitState(outcome === 'interrupted' ? 'interrupted' : 'fail', f.message + (f.hint ? ` — ${f.hint}` : ''), f.code);
+  if (outcome === 'skipped') {
+    // Not a failure: the slot says why in a few words; the journal and the result name the EID.
+    emitState('skipped', f.display ?? f.message, f.code);
+  } else {
+    emitState(outcome === 'interrupted' ? 'interrupted' : 'fail', f.message + (f.hint ? ` — ${f.hint}` : ''), f.code);
+  }
   return finish(
     { unit, slot: slot.id, ...(eid ? { eid } : {}), ...(iccid ? { iccid } : {}), outcome, code: f.code, reason: f.message, attempts: attempt, millis: now() - t0 },
     false,
+    outcome === 'skipped' ? f.display : undefined,
   );
 
-  function finish(r: UnitResult, passFirstTime: boolean): UnitResult {
+  function finish(r: UnitResult, passFirstTime: boolean, shownReason?: string): UnitResult {
     bus.emit({
       type: 'slot.result',
       t: now(),
@@ -317,7 +363,7 @@ export async function runUnit(slot: CardSlot, deps: UnitDeps): Promise<UnitResul
       ...(r.iccid ? { iccid: r.iccid } : {}),
       outcome: OUTCOME_EVENT[r.outcome],
       ...(r.code ? { code: r.code } : {}),
-      ...(r.reason ? { reason: r.reason } : {}),
+      ...((shownReason ?? r.reason) ? { reason: shownReason ?? r.reason } : {}),
       millis: r.millis,
       attempt: r.attempts,
     });

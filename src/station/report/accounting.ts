@@ -26,6 +26,7 @@ export const OUTCOME_CODES: readonly UnitOutcomeCode[] = [
   'unreachable',
   'interrupted',
   'unknown',
+  'skipped',
 ];
 export const UNIT_STATUSES: readonly UnitStatus[] = [...OUTCOME_CODES, 'open'];
 
@@ -131,6 +132,7 @@ export function keyBurnt(u: UnitAccount): boolean | 'unknown' {
     case 'failed-before-secure-channel':
     case 'no-bpp':
     case 'unreachable':
+    case 'skipped':
       return false;
     default:
       // bf23.sending is journaled before BF23 goes out: without it the key was never offered.

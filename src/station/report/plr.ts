@@ -7,7 +7,8 @@
  *
  * Each attempt appears exactly once per file: in `results` when the chip answered with a PIR
  * (or it was settled as installed), otherwise in `failures` — open attempts included, with
- * outcome "open".
+ * outcome "open". Skipped attempts (a chip not for this station, eidPolicy.unknownEid "skip")
+ * are in no PLR: no BPP and no SM-DPf is involved, and they are not failures. The CSV has them.
  */
 import { fromHex } from '../../core/bytes.ts';
 import { decodePir } from '../../core/rsp/pir.ts';
@@ -27,7 +28,10 @@ export interface PlrCounts {
   open: number;
 }
 
-const COUNT_KEY: Record<UnitStatus, keyof PlrCounts> = {
+/** Statuses a PLR can hold: every one but `skipped`. */
+export type PlrStatus = Exclude<UnitStatus, 'skipped'>;
+
+const COUNT_KEY: Record<PlrStatus, keyof PlrCounts> = {
   installed: 'installed',
   'failed-key-burnt': 'failedKeyBurnt',
   'failed-before-secure-channel': 'failedBeforeSecureChannel',
@@ -42,8 +46,13 @@ export function plrCounts(units: Iterable<UnitAccount>): PlrCounts {
   const c = emptyCounts();
   for (const u of units) c[u.status]++;
   const out = {} as PlrCounts;
-  for (const [status, key] of Object.entries(COUNT_KEY)) out[key] = c[status as UnitStatus];
+  for (const [status, key] of Object.entries(COUNT_KEY)) out[key] = c[status as PlrStatus];
   return out;
+}
+
+/** Whether an attempt belongs in a Profile Loading Report at all (see the module comment). */
+export function inPlr(u: UnitAccount): boolean {
+  return u.status !== 'skipped';
 }
 
 export interface PlrResult {
@@ -250,11 +259,12 @@ export function safeFileName(s: string): string {
   return s.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100) || '_';
 }
 
-/** Attempts grouped by batch (sorted by batch id), and those without one. */
+/** Attempts grouped by batch (sorted by batch id), and those without one; skipped ones in neither. */
 export function groupByBatch(acc: Accounting): { batches: Map<string, UnitAccount[]>; unassigned: UnitAccount[] } {
   const batches = new Map<string, UnitAccount[]>();
   const unassigned: UnitAccount[] = [];
   for (const u of acc.units) {
+    if (!inPlr(u)) continue;
     if (u.batchId === undefined) {
       unassigned.push(u);
       continue;

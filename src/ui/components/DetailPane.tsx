@@ -1,7 +1,7 @@
 /**
  * Everything about the selected slot: identity and wiring, the card (EID, ICCID, BPP), load
- * progress, what stopped an interrupted unit, the last error, an APDU summary with the latest
- * exchanges, and recent events. It takes the grid's place, so it gets the same height.
+ * progress, what stopped an interrupted unit, why a chip was skipped, the last error, an APDU
+ * summary with the latest exchanges, and recent events. It takes the grid's place, so it gets the same height.
  */
 import { Box } from 'ink';
 import type { SlotView, ViewModel } from '../state/view-model.ts';
@@ -56,6 +56,10 @@ export function detailLines(m: ViewModel, s: SlotView, now: number, w: number, m
   if (s.state === 'interrupted' && s.interruptedBy) {
     // The cause; the last error below keeps what it did to the load and the BPP.
     head.push([{ text: 'Stopped by ', dim: true }, { text: fitHead(s.interruptedBy, w - 11), color: 'yellow', bold: true }]);
+  }
+  if (s.state === 'skipped' && s.reason) {
+    // Not an error: why the chip was left untouched.
+    head.push([{ text: 'Skipped ', dim: true }, { text: fitHead(s.reason, w - 8) }]);
   }
   const err = s.lastError;
   head.push(

@@ -1,7 +1,7 @@
 /**
- * Station name, config and phase; unit counters (pass, fail and interrupted apart), first-pass
- * yield, throughput and uptime; BPP stock per batch; then one or two warning lines (low stock,
- * disconnected bridges, station warnings).
+ * Station name, config and phase; unit counters (pass, fail, interrupted and skipped apart),
+ * first-pass yield, throughput and uptime; BPP stock per batch; then one or two warning lines
+ * (low stock, disconnected bridges, station warnings).
  */
 import { Box } from 'ink';
 import type { UiWarning, ViewModel } from '../state/view-model.ts';
@@ -61,12 +61,15 @@ function titleLine(m: ViewModel, now: number, width: number): Segment[] {
 interface Counter {
   /** Label with its trailing space, e.g. '✓ Pass '. */
   label: string;
-  /** The label when space is short: the symbol alone for unit outcomes (never colour alone). */
+  /** The label when space is short: the symbol alone for unit outcomes (never colour alone), or a word. */
   short: string;
   value: string;
   color?: UiColor;
-  /** May be left out, when space is short, while its value is 0. */
-  hideWhenZero?: boolean;
+  /**
+   * While its value is 0: 'when-short' leaves it out when space is short, 'always' leaves it out
+   * whatever the width (a counter most stations never use).
+   */
+  hideWhenZero?: 'when-short' | 'always';
   zero?: boolean;
 }
 
@@ -85,9 +88,10 @@ const COUNTER_FORMS: readonly CounterForm[] = [
 ];
 
 /**
- * Done = pass + fail + interrupted. Interrupted units (abort, e-stop, guard…) are counted apart,
- * not as failures, and FPY = units passed at their first attempt / units that ended pass or fail.
- * Exported for tests.
+ * Done = pass + fail + interrupted + skipped. Interrupted units (abort, e-stop, guard…) and
+ * skipped ones (chips not for this station) are counted apart, not as failures, and FPY = units
+ * passed at their first attempt / units that ended pass or fail. The skipped counter shows only
+ * once a chip was skipped. Exported for tests.
  */
 export function counterLine(m: ViewModel, now: number, width: number): Segment[] {
   const c = m.counters;
@@ -97,11 +101,14 @@ export function counterLine(m: ViewModel, now: number, width: number): Segment[]
   const pass = STATE_LOOK.pass;
   const fail = STATE_LOOK.fail;
   const intr = STATE_LOOK.interrupted;
+  const skip = STATE_LOOK.skipped;
   const items: Counter[] = [
     { label: 'Done ', short: 'Done ', value: String(c.done) },
     { label: `${pass.symbol} Pass `, short: pass.symbol, value: String(c.pass), color: pass.color },
     { label: `${fail.symbol} Fail `, short: fail.symbol, value: String(c.fail), color: fail.color },
-    { label: `${intr.symbol} Intr `, short: intr.symbol, value: String(c.interrupted), color: intr.color, hideWhenZero: true, zero: c.interrupted === 0 },
+    { label: `${intr.symbol} Intr `, short: intr.symbol, value: String(c.interrupted), color: intr.color, hideWhenZero: 'when-short', zero: c.interrupted === 0 },
+    // Short form 'Skip ', not the dash alone: '–3' would read as minus three.
+    { label: `${skip.symbol} Skip `, short: 'Skip ', value: String(c.skipped), color: skip.color, hideWhenZero: 'always', zero: c.skipped === 0 },
     { label: 'FPY ', short: 'FPY ', value: fpy === null ? '—' : `${(fpy * 100).toFixed(1)}%` },
     { label: 'Rate ', short: 'Rate ', value: rate === null ? '—' : `${Math.round(rate)}/h` },
     { label: 'Busy ', short: 'Busy ', value: `${busy}/${m.slotOrder.length}` },
@@ -117,7 +124,7 @@ export function counterLine(m: ViewModel, now: number, width: number): Segment[]
 function counterSegments(items: readonly Counter[], form: CounterForm): Segment[] {
   const out: Segment[] = [];
   for (const it of items) {
-    if (form.hideZeros && it.hideWhenZero && it.zero) continue;
+    if (it.zero && (it.hideWhenZero === 'always' || (form.hideZeros && it.hideWhenZero === 'when-short'))) continue;
     if (out.length > 0) out.push({ text: form.gap });
     out.push(it.color ? { text: form.short ? it.short : it.label, color: it.color } : { text: form.short ? it.short : it.label, dim: true });
     out.push({ text: it.value, bold: true });

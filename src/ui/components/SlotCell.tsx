@@ -1,15 +1,16 @@
 /**
  * One slot of the jig. Full form: a bordered box of five lines (id and elapsed time, state,
  * short EID, ICCID, progress bar; a failed slot shows its reason on two lines instead of the
- * ICCID and bar, an interrupted one what stopped it). Compact form: two unbordered lines. The
- * state always shows as symbol + word + colour, so it reads without colour too.
+ * ICCID and bar, an interrupted one what stopped it, a skipped one, dimmed, why the chip is not
+ * for this station). Compact form: two unbordered lines. The state always shows as symbol +
+ * word + colour, so it reads without colour too.
  */
 import { memo } from 'react';
 import { Box } from 'ink';
 import type { SlotView } from '../state/view-model.ts';
 import { slotWhy } from '../state/view-model.ts';
 import type { CellForm } from '../state/layout.ts';
-import { STATE_LOOK, fitHead, fitTail, progressText, shortEid } from '../format.ts';
+import { STATE_LOOK, fitHead, fitTail, isQuietState, progressText, shortEid } from '../format.ts';
 import { Line, fit, useColors } from './theme.tsx';
 import type { Segment } from './theme.tsx';
 
@@ -36,7 +37,7 @@ function FullCell({ slot, width, selected, elapsed }: SlotCellProps) {
   const cw = Math.max(1, width - 2);
   const lines = fullLines(slot, cw, selected, elapsed);
   return (
-    <Box flexDirection="column" width={width} height={7} borderStyle={selected ? 'double' : 'round'} borderColor={colors ? look.color : undefined} borderDimColor={slot.state === 'idle'}>
+    <Box flexDirection="column" width={width} height={7} borderStyle={selected ? 'double' : 'round'} borderColor={colors ? look.color : undefined} borderDimColor={isQuietState(slot.state)}>
       {lines.map((segs, i) => (
         <Line key={i} segments={segs} />
       ))}
@@ -47,16 +48,22 @@ function FullCell({ slot, width, selected, elapsed }: SlotCellProps) {
 /** The five content lines of a full cell, each at most `cw` wide. Exported for tests. */
 export function fullLines(slot: SlotView, cw: number, selected: boolean, elapsed: string): Segment[][] {
   const look = STATE_LOOK[slot.state];
-  const idle = slot.state === 'idle';
+  const quiet = isQuietState(slot.state);
   const id = fitHead(`${selected ? '›' : ''}${slot.id}`, Math.max(1, cw - (elapsed ? elapsed.length + 1 : 0)));
   const top: Segment[] = [{ text: id, bold: true, inverse: selected }, { text: elapsed.padStart(cw - id.length), dim: true }];
-  const state: Segment[] = [{ text: fit(`${look.symbol} ${look.word}`, cw), color: look.color, bold: !idle, dim: idle }];
+  const state: Segment[] = [{ text: fit(`${look.symbol} ${look.word}`, cw), color: look.color, bold: !quiet, dim: quiet }];
   const eid: Segment[] = slot.eid ? [{ text: 'EID ', dim: true }, { text: fitTail(shortEid(slot.eid), cw - 4) }] : [];
   const iccid: Segment[] = slot.iccid ? [{ text: 'ICCID ', dim: true }, { text: fitTail(slot.iccid, cw - 6) }] : [];
   if (slot.state === 'fail' || slot.state === 'interrupted') {
     // The reason matters more than the ICCID here (the detail pane has both): two lines for it.
     const reason = wrapWords(slotWhy(slot), cw, 2).map((t): Segment[] => [{ text: t, color: look.color }]);
     return [top, state, eid, reason[0] ?? [], reason[1] ?? []];
+  }
+  if (slot.state === 'skipped') {
+    // Why the chip is not for this station, dim: nothing to act on at once. When the reason
+    // needs three lines it takes the EID's (the detail pane has the EID).
+    const reason = wrapWords(slotWhy(slot), cw, 3).map((t): Segment[] => [{ text: t, dim: true }]);
+    return reason.length <= 2 ? [top, state, eid, reason[0] ?? [], reason[1] ?? []] : [top, state, ...reason];
   }
   return [top, state, eid, iccid, detailLine(slot, cw)];
 }
@@ -92,6 +99,7 @@ function CompactCell({ slot, width, selected, elapsed }: SlotCellProps) {
 export function compactLines(slot: SlotView, w: number, selected: boolean, elapsed: string): Segment[][] {
   const look = STATE_LOOK[slot.state];
   const idle = slot.state === 'idle';
+  const quiet = isQuietState(slot.state);
   const marker = selected ? '›' : ' ';
   const id = fitHead(slot.id, Math.max(1, w - 4));
   const room = w - 1 - id.length - 3;
@@ -101,7 +109,7 @@ export function compactLines(slot: SlotView, w: number, selected: boolean, elaps
   const first: Segment[] = [
     { text: marker, bold: true },
     { text: id, bold: true, inverse: selected },
-    { text: ` ${look.symbol} ${word}`.slice(0, Math.max(0, w - 1 - id.length)), color: look.color, bold: !idle, dim: idle },
+    { text: ` ${look.symbol} ${word}`.slice(0, Math.max(0, w - 1 - id.length)), color: look.color, bold: !quiet, dim: quiet },
     { text: right, dim: true },
   ];
   const cw = w - 1;
@@ -109,6 +117,7 @@ export function compactLines(slot: SlotView, w: number, selected: boolean, elaps
   let second: Segment[];
   if (slot.state === 'loading' && p) second = [{ text: ' ' }, { text: progressText(p.bytesSent, p.bytesTotal, cw), color: 'cyan' }];
   else if (slot.state === 'fail' || slot.state === 'interrupted') second = [{ text: ' ' }, { text: fitHead(slotWhy(slot), cw), color: look.color }];
+  else if (slot.state === 'skipped') second = [{ text: ' ' }, { text: fitHead(slotWhy(slot), cw), dim: true }];
   else if (slot.eid) second = [{ text: ' ' }, { text: fitTail(shortEid(slot.eid), cw), dim: idle }];
   else second = [];
   return [first, second];

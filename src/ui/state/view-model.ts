@@ -66,7 +66,7 @@ export interface SlotView {
   stateSince: number | null;
   /** Start of the current unit's cycle (or of the current retry); null when idle. */
   startedAt: number | null;
-  /** Set when the cycle reached pass, fail or interrupted: the elapsed time freezes there. */
+  /** Set when the cycle reached pass, fail, interrupted or skipped: the elapsed time freezes there. */
   endedAt: number | null;
   eid: string | null;
   iccid: string | null;
@@ -75,7 +75,7 @@ export interface SlotView {
   attempt: number;
   unusedKeys: number | null;
   progress: Progress | null;
-  /** Why the slot failed or was interrupted, in words; null otherwise. */
+  /** Why the slot failed, was interrupted or skipped its chip, in words; null otherwise. */
   reason: string | null;
   /**
    * What stopped an interrupted unit (the station's abort: operator, e-stop, guard…), when the
@@ -116,13 +116,15 @@ export interface StationWarning {
 }
 
 export interface Counters {
-  /** Units that ended, whatever the outcome: pass + fail + interrupted. */
+  /** Units that ended, whatever the outcome: pass + fail + interrupted + skipped. */
   done: number;
   pass: number;
-  /** Real failures: every outcome but installed and interrupted. */
+  /** Real failures: every outcome but installed, interrupted and skipped. */
   fail: number;
   /** Units stopped part way (abort, e-stop, guard…): no verdict on the chip, to be re-run. */
   interrupted: number;
+  /** Chips not for this station, left untouched (eidPolicy.unknownEid "skip"): not failures. */
+  skipped: number;
   passFirstTime: number;
   byOutcome: Readonly<Partial<Record<UnitOutcome, number>>>;
 }
@@ -164,7 +166,7 @@ export function createViewModel(options: Partial<ViewModelOptions> = {}): ViewMo
     prompt: null,
     slotOrder: [],
     slots: {},
-    counters: { done: 0, pass: 0, fail: 0, interrupted: 0, passFirstTime: 0, byOutcome: {} },
+    counters: { done: 0, pass: 0, fail: 0, interrupted: 0, skipped: 0, passFirstTime: 0, byOutcome: {} },
     doneTimes: [],
     stock: null,
     bridges: {},
@@ -265,11 +267,13 @@ function unitDone(m: ViewModel, e: EventOf<'unit.done'>): ViewModel {
   const c = m.counters;
   const pass = e.outcome === 'installed';
   const interrupted = e.outcome === 'interrupted';
+  const skipped = e.outcome === 'skipped';
   const counters: Counters = {
     done: c.done + 1,
     pass: c.pass + (pass ? 1 : 0),
-    fail: c.fail + (pass || interrupted ? 0 : 1),
+    fail: c.fail + (pass || interrupted || skipped ? 0 : 1),
     interrupted: c.interrupted + (interrupted ? 1 : 0),
+    skipped: c.skipped + (skipped ? 1 : 0),
     passFirstTime: c.passFirstTime + (pass && e.passFirstTime ? 1 : 0),
     byOutcome: { ...c.byOutcome, [e.outcome]: (c.byOutcome[e.outcome] ?? 0) + 1 },
   };
@@ -298,7 +302,7 @@ function updateSlot(m: ViewModel, id: string, fn: (s: SlotView) => SlotView): Vi
 
 const STRAY_CHANNEL = -1;
 
-const TERMINAL: ReadonlySet<SlotState> = new Set(['pass', 'fail', 'interrupted']);
+const TERMINAL: ReadonlySet<SlotState> = new Set(['pass', 'fail', 'interrupted', 'skipped']);
 
 /** Fields that belong to the card in the slot, cleared when a new card arrives. */
 function clearUnit(s: SlotView): SlotView {
@@ -332,6 +336,8 @@ function slotEvent(s: SlotView, e: Exclude<SlotEvent, EventOf<'unit.done'>>, m: 
       };
       if (e.outcome === 'installed') return base;
       const reason = e.reason ?? OUTCOME_WORDS[e.outcome];
+      // A skipped chip is no error: the slot says why, the last error stays what it was.
+      if (e.outcome === 'skipped') return { ...base, reason, code: e.code ?? null };
       return { ...base, reason, code: e.code ?? null, lastError: { t: e.t, code: e.code ?? null, reason } };
     }
   }
@@ -356,6 +362,7 @@ function slotState(s: SlotView, e: EventOf<'slot.state'>, abort: ViewModel['last
 function withTerminal(s: SlotView, e: EventOf<'slot.state'>, abort: ViewModel['lastAbort']): SlotView {
   if (!TERMINAL.has(e.state)) return s;
   if (e.state === 'pass') return { ...s, endedAt: e.t, reason: null, interruptedBy: null, code: null };
+  if (e.state === 'skipped') return { ...s, endedAt: e.t, reason: e.reason ?? s.reason ?? OUTCOME_WORDS.skipped, interruptedBy: null, code: e.code ?? s.code };
   // The slot's own reason for an interruption is what it did to the load (e.g. "load failed
   // after the secure channel opened"); the cause is the abort the station announced while this
   // unit ran. An abort from before the unit started is not its cause.
@@ -405,6 +412,7 @@ export function busySlotIds(m: ViewModel): string[] {
 /**
  * First-pass yield: units that passed at their first attempt over units that ended pass or fail.
  * Interrupted units are left out: an abort says nothing about the chip, and they are re-run.
+ * Skipped units (chips not for this station) are left out too.
  * Null until the first pass or fail.
  */
 export function firstPassYield(m: ViewModel): number | null {
@@ -413,8 +421,8 @@ export function firstPassYield(m: ViewModel): number | null {
 }
 
 /**
- * What a FAIL or INTERRUPTED cell says: for an interrupted unit, what stopped it when known,
- * rather than what that did to the load (the detail pane shows both).
+ * What a FAIL, INTERRUPTED or SKIPPED cell says: for an interrupted unit, what stopped it when
+ * known, rather than what that did to the load (the detail pane shows both).
  */
 export function slotWhy(s: SlotView): string {
   return (s.state === 'interrupted' ? s.interruptedBy ?? s.reason : s.reason) ?? '';
