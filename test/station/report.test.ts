@@ -658,6 +658,8 @@ describe('ifpp report', () => {
     loaded = await load(w, 'c1', 'S1', 1, batchId, 0, true);
     await w.start({ unit: 'c2', slot: 'S1', attempt: 1 });
     await w.end({ unit: 'c2', slot: 'S1', outcome: 'unreachable', stage: 'activate', code: 'NO_ATR', reason: 'no ATR', millis: 10 });
+    await w.start({ unit: 'c3', slot: 'S1', attempt: 1 });
+    await w.end({ unit: 'c3', slot: 'S1', outcome: 'skipped', stage: 'choose', code: 'EID_NOT_FOR_THIS_STATION', reason: 'not for this station', millis: 10 });
     await journal.close();
   });
 
@@ -670,7 +672,8 @@ describe('ifpp report', () => {
     const batchFile = files.find((f) => f.startsWith(`plr-${batchId}-`))!;
     expect(r.stdout).toContain(`wrote reports/${batchFile}: batch ${batchId} (SM-DPf ${smdpfName}): 1 installed`);
     expect(r.stdout).toMatch(/wrote reports\/plr-unassigned-\d{8}T\d{6}Z\.json: units without a BPP: 1 unreachable/);
-    expect(r.stdout).toMatch(/wrote reports\/units-\d{8}T\d{6}Z\.csv: 2 unit attempts/);
+    expect(r.stdout).toMatch(/wrote reports\/units-\d{8}T\d{6}Z\.csv: 3 unit attempts/);
+    expect(r.stdout).toContain('skipped: 1 unit attempt with a chip not for this station');
     const plr = readJson(join(root, 'reports', batchFile));
     expect(plr.smdpf.name).toBe(smdpfName);
     expect(plr.station).toEqual({ name: 'CLI test station' });
