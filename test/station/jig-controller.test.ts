@@ -443,6 +443,13 @@ describe('panel jig: clamp and slots', () => {
     rig.jig.setSlotLeds('A2', 'off');
     await rig.board.waitForOutput(PASS[0]!, 0);
     await rig.board.waitForOutput(FAIL[1]!, 0);
+    // A skipped chip: both lamps steady together.
+    rig.jig.setSlotLeds('A2', 'both');
+    await rig.board.waitForOutput(PASS[1]!, 1);
+    await rig.board.waitForOutput(FAIL[1]!, 1);
+    rig.jig.setSlotLeds('A2', 'off');
+    await rig.board.waitForOutput(PASS[1]!, 0);
+    await rig.board.waitForOutput(FAIL[1]!, 0);
 
     const tower = (want: number[]) => untilBoard(rig.board, () => [RED, AMBER, GREEN, BUZZER].every((p, i) => rig.board.getOutput(p) === want[i]));
     rig.jig.setTower('idle');

@@ -192,6 +192,6 @@ describe('station against the simulated factory (bridge simulator on a pty)', ()
     expect(resultLeds('installed')).toBe('pass');
     expect(resultLeds('no-bpp')).toBe('fail');
     expect(resultLeds('failed-key-burnt')).toBe('fail');
-    expect(resultLeds('skipped')).toBe('off');
+    expect(resultLeds('skipped')).toBe('both');
   });
 });

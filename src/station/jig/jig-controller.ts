@@ -26,7 +26,8 @@ import { PROMPTS, guardName, safetyPrompt } from './prompts.ts';
 import { TwoHandStart, type TwoHandOutcome } from './two-hand.ts';
 
 export type TowerMode = 'idle' | 'running' | 'attention' | 'fault' | 'off';
-export type SlotLedMode = 'pass' | 'fail' | 'busy' | 'off';
+/** `both`: pass and fail LEDs steady together (a chip not for this station: take it out, pass it on). */
+export type SlotLedMode = 'pass' | 'fail' | 'busy' | 'both' | 'off';
 export type AbortReason = 'estop' | 'guard' | 'clamp-lost' | 'board-lost';
 export type ClampState = 'open' | 'closing' | 'closed' | 'opening';
 
@@ -377,9 +378,9 @@ export class JigController extends EventEmitter<JigControllerEvents> {
     const io = this.io;
     if (!io) return;
     this.leds.set(slot, mode);
-    io.set('fail-led', slot, mode === 'fail');
+    io.set('fail-led', slot, mode === 'fail' || mode === 'both');
     if (mode === 'busy') io.blink('pass-led', slot);
-    else io.set('pass-led', slot, mode === 'pass');
+    else io.set('pass-led', slot, mode === 'pass' || mode === 'both');
   }
 
   /**

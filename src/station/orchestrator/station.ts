@@ -33,7 +33,8 @@ export class StationError extends IfppError {}
  * station) lights neither, so it is neither taken for a good unit nor set aside as a bad one.
  */
 export function resultLeds(outcome: UnitOutcomeCode): SlotLedMode {
-  return outcome === 'installed' ? 'pass' : outcome === 'skipped' ? 'off' : 'fail';
+  // A skipped chip still needs a steady lamp, or an operator at a socket would wait on it.
+  return outcome === 'installed' ? 'pass' : outcome === 'skipped' ? 'both' : 'fail';
 }
 
 export interface StationOpenOptions {
