@@ -251,7 +251,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   retry(slotId: string): void {
     const s = this.slots.get(slotId);
     if (!s || s.busy) return;
-    if (s.lastResult?.outcome === 'installed') return;
+    // Nothing to retry: a pass, or a chip not for this station (it would be skipped again).
+    if (s.lastResult?.outcome === 'installed' || s.lastResult?.outcome === 'skipped') return;
     this.track(this.runOne(s));
   }
 
