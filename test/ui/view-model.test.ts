@@ -184,7 +184,14 @@ describe('view model', () => {
 
   it('computes a rolling throughput from event times, not the wall clock', () => {
     let m = reduce(createViewModel({ throughputWindowMs: 10 * MIN }), started(jig(1, 1)));
-    expect(throughputPerHour(m, T0 + 30_000)).toBeNull(); // too early to call it a rate
+    expect(throughputPerHour(m, T0 + 30_000)).toBeNull(); // nothing done yet: no rate
+    m = reduce(m, unitDone('A1', T0 + 2_000, 'installed', true));
+    m = reduce(m, unitDone('A1', T0 + 4_000, 'installed', true));
+    expect(throughputPerHour(m, T0 + 5_000)).toBeNull(); // 5 s in: too early to call it a rate
+    expect(throughputPerHour(m, T0 + 30_000)).toBeNull(); // two units are not a rate either
+    m = reduce(m, unitDone('A1', T0 + 6_000, 'installed', true));
+    expect(throughputPerHour(m, T0 + 30_000)).toBeCloseTo(360, 6); // 3 in the first 30 s
+    m = reduce(createViewModel({ throughputWindowMs: 10 * MIN }), started(jig(1, 1)));
     // 12 units in the first 6 minutes: 2 a minute.
     for (let i = 1; i <= 12; i++) m = reduce(m, unitDone('A1', T0 + i * 30_000, 'installed', true));
     expect(throughputPerHour(m, T0 + 6 * MIN)).toBeCloseTo(120, 6);

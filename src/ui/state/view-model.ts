@@ -17,8 +17,9 @@ export interface ViewModelOptions {
   apduLimit: number;
   /** Rolling window for the units-per-hour figure. */
   throughputWindowMs: number;
-  /** No rate is shown until the station has run this long (one early unit is not a rate). */
+  /** No rate is shown until the station has run this long and done this many units (one early unit is not a rate). */
   minThroughputSpanMs: number;
+  minThroughputUnits: number;
   /** Warn when the BPPs left over all batches fall to this or below. */
   lowStockThreshold: number;
   /** How long a `station.warning` stays in the header. */
@@ -29,7 +30,8 @@ export const DEFAULT_VIEW_OPTIONS: Readonly<ViewModelOptions> = {
   recentLimit: 20,
   apduLimit: 12,
   throughputWindowMs: 15 * 60_000,
-  minThroughputSpanMs: 60_000,
+  minThroughputSpanMs: 10_000,
+  minThroughputUnits: 3,
   lowStockThreshold: 100,
   warningTtlMs: 5 * 60_000,
 };
@@ -435,7 +437,7 @@ export function slotWhy(s: SlotView): string {
 export function throughputPerHour(m: ViewModel, now: number): number | null {
   if (m.startedAt === null) return null;
   const span = Math.min(m.options.throughputWindowMs, now - m.startedAt);
-  if (span < m.options.minThroughputSpanMs || span <= 0) return null;
+  if (span < m.options.minThroughputSpanMs || span <= 0 || m.counters.done < m.options.minThroughputUnits) return null;
   const from = now - span;
   const n = m.doneTimes.filter((t) => t > from && t <= now).length;
   return (n * 3_600_000) / span;
