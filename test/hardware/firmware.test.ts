@@ -59,7 +59,7 @@ describe.skipIf(noCompiler !== undefined)('bridge firmware core: C unit tests on
     expect(summary, out).not.toBeNull();
     expect(Number(summary![2]), out).toBe(0);
     expect(Number(summary![1])).toBeGreaterThan(1000);
-    for (const t of ['test_t0_procedure_bytes', 'test_atr_inverse', 'test_pps_declined_and_refused', 'test_parity_errors', 'test_wwt_and_null']) {
+    for (const t of ['test_t0_procedure_bytes', 'test_atr_inverse', 'test_pps_declined_and_refused', 'test_parity_errors', 'test_wwt_and_null', 'test_apdu']) {
       expect(out).toContain(`ok   ${t}`);
     }
   }, 120_000);
@@ -118,7 +118,9 @@ describe.skipIf(noCompiler !== undefined)('station against the firmware core on 
     const cert = parseCertificate(new Uint8Array(Buffer.from(chip.certEuicc, 'base64')));
     expect(ecdsaVerify('nist', cert.publicKey.point, pir.bf27Raw, pir.signature)).toBe(true);
     expect((await fpa.listProfiles()).ok).toBe(true);
-    expect(slot.stats.tpdus).toBeGreaterThan(50);
+    // The firmware advertises APDU=1: each APDU is one request (GET RESPONSE runs at the bridge).
+    expect(driver.info?.apdu).toBe(true);
+    expect(slot.stats.apdus).toBeGreaterThan(50);
     expect(bridge.violations()).toEqual([]);
   });
 

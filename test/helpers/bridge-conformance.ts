@@ -132,6 +132,7 @@ export class TestHost {
 }
 
 export const tpdu = (hex: string) => ({ verb: 'TPDU', slot: 0, tpdu: fromHex(hex) }) as const;
+export const apdu = (hex: string, slot = 0) => ({ verb: 'APDU', slot, apdu: fromHex(hex) }) as const;
 export const resp = (r: { data: Uint8Array }) => toHex(r.data).toUpperCase();
 
 /** A card whose TPDU answers wait until the test opens the gate. */
@@ -159,6 +160,33 @@ export class GatedCard implements SimCard {
   async transmitTpdu(t: Uint8Array): Promise<TpduResult> {
     if (this.gate) await this.gate;
     return this.inner.transmitTpdu(t);
+  }
+  powerOff() {
+    this.inner.powerOff();
+  }
+}
+
+/**
+ * Records the TPDUs a card receives, and hands the echo card commands on any logical channel
+ * (CLA 81, C5 ... become 80) so a test can see which CLA the bridge gave GET RESPONSE.
+ */
+export class RecordingCard implements SimCard {
+  readonly tpdus: string[] = [];
+  readonly atrDelayClocks: number;
+  constructor(private readonly inner: EchoCard) {
+    this.atrDelayClocks = inner.atrDelayClocks;
+  }
+  atr(kind: 'cold' | 'warm') {
+    return this.inner.atr(kind);
+  }
+  pps(r: Uint8Array) {
+    return this.inner.pps(r);
+  }
+  transmitTpdu(t: Uint8Array): Promise<TpduResult> {
+    this.tpdus.push(toHex(t).toUpperCase());
+    const fwd = t.slice();
+    if (fwd[1] !== 0xc0 && (fwd[0]! & 0x80) !== 0) fwd[0] = 0x80;
+    return this.inner.transmitTpdu(fwd);
   }
   powerOff() {
     this.inner.powerOff();
@@ -258,6 +286,47 @@ export function bridgeConformance(factory: BridgeFactory): void {
       expect(resp(await host.call(tpdu('80CA000010')))).toBe('000102030405060708090A0B0C0D0E0F9000');
       expect(resp(await host.call(tpdu('80E2910003010203')))).toBe('9000');
       expect(resp(await host.call(tpdu('80770000020102')))).toBe('6D00');
+    });
+
+    it('APDU verb (INFO APDU=1): cases 1 to 4 in one request each, 6Cxx and 61xx chains followed at the bridge, GET RESPONSE on the logical channel', async () => {
+      const card = new RecordingCard(new EchoCard());
+      const chained = new RecordingCard(new EchoCard({ data: 'A5'.repeat(250), chunk: 100 }));
+      const { host } = await setup([card, chained]);
+      expect((await host.call({ verb: 'INFO' })).apdu).toBe(true);
+      expect(await host.error(apdu('80CA000010'))).toBe('STATE'); // not reset yet
+      await activate(host, 0);
+      const run = async (cmd: string, slot = 0) => {
+        const rec = slot === 0 ? card : chained;
+        const from = rec.tpdus.length;
+        const r = await host.call(apdu(cmd, slot));
+        expect(r.micros).toBeGreaterThan(0);
+        return { resp: resp(r), tpdus: rec.tpdus.slice(from) };
+      };
+      expect(await run('80E20000')).toEqual({ resp: '9000', tpdus: ['80E2000000'] }); // case 1: P3 = 00
+      expect(await run('80CA000010')).toEqual({ resp: '000102030405060708090A0B0C0D0E0F9000', tpdus: ['80CA000010'] }); // case 2
+      expect(await run('80CA000008')).toEqual({ resp: '000102030405060708090A0B0C0D0E0F9000', tpdus: ['80CA000008', '80CA000010'] }); // 6C10
+      expect(await run('80E2910003010203')).toEqual({ resp: '9000', tpdus: ['80E2910003010203'] }); // case 3
+      expect(await run('80EE000004CAFEBABE00')).toEqual({ resp: 'CAFEBABE9000', tpdus: ['80EE000004CAFEBABE', '00C0000004'] }); // case 4: Le not sent
+      expect(await run('81EE000002CAFE00')).toEqual({ resp: 'CAFE9000', tpdus: ['81EE000002CAFE', '01C0000002'] }); // channel 1
+      expect(await run('C5EE000001AA00')).toEqual({ resp: 'AA9000', tpdus: ['C5EE000001AA', '45C0000001'] }); // channel 9
+      expect(await run('80770000')).toEqual({ resp: '6D00', tpdus: ['8077000000'] }); // error SW as it is
+      // A 250-byte answer in pieces of 100: 6C64, then 6164, 6132 followed with GET RESPONSE.
+      await activate(host, 1);
+      expect(await run('80CA000000', 1)).toEqual({ resp: 'A5'.repeat(250) + '9000', tpdus: ['80CA000000', '80CA000064', '00C0000064', '00C0000032'] });
+      expect(await host.error(apdu('80CA00'))).toBe('ARG');
+      expect(await host.error(apdu('80E2000000AA'))).toBe('ARG'); // Lc 00: extended length
+      expect(await host.error(apdu('80E2000002AABBCCDD'))).toBe('ARG');
+    });
+
+    it('APDU verb stops at 256 bytes of response data and answers the 61xx; the host fetches the rest with TPDU', async () => {
+      const big = Array.from({ length: 300 }, (_, i) => (i & 0xff).toString(16).padStart(2, '0')).join('').toUpperCase();
+      const { host } = await setup([new EchoCard({ data: big })]);
+      await activate(host, 0);
+      expect(resp(await host.call(apdu('80CA000008')))).toBe(big.slice(0, 512) + '612C'); // 6C00, then 256 + 612C
+      expect(resp(await host.call(tpdu('00C000002C')))).toBe(big.slice(512) + '9000');
+      // A card failure during an APDU is reported as for TPDU and ends the activation.
+      expect(await host.error(apdu('80DE000000'))).toBe('TIMEOUT');
+      expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ state: 'OFF' });
     });
 
     it('carries the longest TPDUs both ways: 256 response bytes (P3 = 00) and 255 command bytes', async () => {

@@ -109,6 +109,10 @@ describe('frame codec', () => {
     expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 - TPDU 00')))).wire).toBe('SLOT');
     expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 TPDU 00B0')))).wire).toBe('ARG');
     expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 TPDU 80E2000003AABB')))).wire).toBe('ARG'); // P3 says 3, 2 follow
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 APDU 00B000')))).wire).toBe('ARG'); // under 4 bytes
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 APDU 80E2000003AABB')))).wire).toBe('ARG'); // Lc says 3, 2 follow
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 APDU 80E2000003AABBCCDDEE')))).wire).toBe('ARG'); // 3 + Le + 1 too many
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 APDU 80E2000000000200AA')))).wire).toBe('ARG'); // extended length
     expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 POWER D')))).wire).toBe('ARG');
     expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 CLOCK 5MHz')))).wire).toBe('ARG');
   });
@@ -137,19 +141,23 @@ describe('frame codec', () => {
       { verb: 'RESET', slot: 4, kind: 'WARM' },
       { verb: 'PPS', slot: 5, pps: buildPps(0x96) },
       { verb: 'TPDU', slot: 15, tpdu: Uint8Array.from([0x00, 0xc0, 0x00, 0x00, 0x10]) },
+      { verb: 'APDU', slot: 1, apdu: Uint8Array.of(0x80, 0xca, 0x00, 0x00) },
+      { verb: 'APDU', slot: 1, apdu: Uint8Array.of(0x80, 0xee, 0x00, 0x00, 0x02, 0xaa, 0xbb, 0x00) },
+      { verb: 'APDU', slot: 15, apdu: Uint8Array.of(0x80, 0xe2, 0x91, 0x00, 0xff, ...new Uint8Array(255).fill(0x5a), 0x00) }, // the longest: case 4, 261 bytes
     ];
     reqs.forEach((r, i) => expect(decodeRequest(parseRequest(encodeRequest(i + 1, r)))).toEqual(r));
   });
 
   it('round-trips every typed reply and event', () => {
     const replies: { [V in Verb]: ReplyMap[V] } = {
-      INFO: { protocol: 1, firmware: 'fw-1.2', slots: 16, fminHz: 1e6, fmaxHz: 2e7, fdefHz: 4e6, classes: 'BC', ta1: Uint8Array.of(0x11, 0x96), maxLine: 600 },
+      INFO: { protocol: 1, firmware: 'fw-1.2', slots: 16, fminHz: 1e6, fmaxHz: 2e7, fdefHz: 4e6, classes: 'BC', ta1: Uint8Array.of(0x11, 0x96), maxLine: 600, apdu: true },
       STATUS: { state: 'READY', busy: true, lastId: 0xbeef, vcc: 'B', clockHz: 5e6, ta1: 0x97 },
       POWER: {},
       CLOCK: { hz: 4_000_000 },
       RESET: { data: buildAtr({ ta1: 0x96 }), micros: 1234 },
       PPS: { data: buildPps(0x96), micros: 12 },
       TPDU: { data: Uint8Array.of(0x61, 0x10), micros: 960 },
+      APDU: { data: new Uint8Array(258), micros: 12345 },
     };
     for (const verb of Object.keys(replies) as Verb[]) {
       const line = formatOk(9, verb === 'INFO' ? null : 1, encodeReply(verb, replies[verb]));

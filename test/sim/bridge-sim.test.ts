@@ -8,7 +8,7 @@ import { BridgeSim } from '../../src/sim/bridge/bridge-sim.ts';
 import { spawnBridgeProcess, type SpawnedBridge } from '../../src/sim/bridge/bridge-process.ts';
 import { EchoCard } from '../../src/sim/card/echo-card.ts';
 import type { SimCard } from '../../src/sim/card/card-model.ts';
-import { TestHost, activate, bridgeConformance, resp, tpdu } from '../helpers/bridge-conformance.ts';
+import { TestHost, activate, apdu, bridgeConformance, resp, tpdu } from '../helpers/bridge-conformance.ts';
 
 // The line-protocol suite shared with the firmware core (test/hardware/firmware.test.ts).
 bridgeConformance({
@@ -64,6 +64,32 @@ describe('bridge simulator on a pty: timing model', () => {
     // header 5, then INS + 16 data + SW = 19 from the card; one direction change
     const readExpected = ((5 + 19) * 12 + 4) * etu + 0.001;
     expect(read.micros).toBe(Math.round(readExpected * 1e6));
+  });
+});
+
+describe('bridge simulator: APDU verb timing', () => {
+  it('reports the sum of the modeled times of the TPDUs it ran, equal to the same TPDUs sent one by one', async () => {
+    const card = new EchoCard({ processingSeconds: 0.0007, data: '5A'.repeat(40), chunk: 16 });
+    const { bridge, host } = await setup([card]);
+    await activate(host, 0);
+    await host.call({ verb: 'PPS', slot: 0, pps: buildPps(0x96) });
+    const records: { id: number; seconds: number }[] = [];
+    bridge.on('exchange', (r) => records.push(r));
+    const id = host.upcomingId;
+    // 40 bytes in pieces of 16: 6C10 to the command, then 1610 + 6110, GET RESPONSE 16 + 6108, GET RESPONSE 8 + 9000
+    const whole = await host.call(apdu('80CA000028'));
+    expect(resp(whole)).toBe('5A'.repeat(40) + '9000');
+    const ran = records.filter((r) => r.id === id);
+    expect(ran.length).toBe(4);
+    expect(whole.micros).toBe(ran.reduce((t, r) => t + Math.round(r.seconds * 1e6), 0));
+    // The same exchanges as TPDU requests take the same card time, TPDU by TPDU.
+    const one = ['80CA000028', '80CA000010', '00C0000010', '00C0000008'];
+    let sum = 0;
+    for (const t of one) sum += (await host.call(tpdu(t))).micros;
+    expect(whole.micros).toBe(sum);
+    // One of them against the closed form (§8): header 5, then INS + 16 data + SW from the card, one turn, 0.7 ms in the card.
+    const etu = 512 / 32 / 4e6;
+    expect(Math.round(ran[1]!.seconds * 1e6)).toBe(Math.round((((5 + 19) * 12 + 4) * etu + 0.0007) * 1e6));
   });
 });
 

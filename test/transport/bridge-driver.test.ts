@@ -63,7 +63,7 @@ function tempLink(name: string): string {
   return join(dir, name);
 }
 
-async function startBridge(cards: (SimCard | undefined)[], opts: { link?: string; supportedTa1?: Uint8Array } = {}) {
+async function startBridge(cards: (SimCard | undefined)[], opts: { link?: string; supportedTa1?: Uint8Array; apduVerb?: boolean } = {}) {
   const bridge = await BridgeSim.start({ slots: cards.length, cards, timeScale: 0, ...opts });
   cleanup.push(() => bridge.close());
   return bridge;
@@ -148,10 +148,14 @@ describe('bridge driver on the simulated bridge', () => {
     expect(slots[3]!.activation?.ppsTa1).toBeUndefined();
   });
 
-  it('carries APDUs through T0ApduChannel: 61xx with GET RESPONSE, 6Cxx with the right Le', async () => {
-    const bridge = await startBridge([new EchoCard()]);
+  it('on a bridge without the APDU verb, carries APDUs as TPDUs: 61xx with GET RESPONSE, 6Cxx with the right Le', async () => {
+    const bridge = await startBridge([new EchoCard()], { apduVerb: false });
+    const rx: string[] = [];
+    bridge.on('line', (dir, line) => dir === 'rx' && rx.push(line));
     const driver = await openDriver(bridge.path);
+    expect(driver.info?.apdu).toBe(false);
     const slot = new SlotLink(driver, 0);
+    expect(slot.canExchangeApdu()).toBe(false);
     await slot.activate({ vcc: 'C', clockHz: 5_000_000 });
     // case 4: the card answers 6104; the channel fetches the data with GET RESPONSE
     const echo = await slot.apdu(fromHex('80EE000004CAFEBABE00'));
@@ -163,6 +167,37 @@ describe('bridge driver on the simulated bridge', () => {
     expect(slot.stats.tpdus).toBe(4);
     // unknown instruction: the status word comes back as it is
     expect((await slot.apdu(fromHex('80770000020102'))).sw).toBe(0x6d00);
+    expect(slot.stats.apdus).toBe(0);
+    const cardLines = rx.map((l) => l.split(' ')[2]).filter((v) => v === 'TPDU' || v === 'APDU');
+    expect(cardLines).toEqual(['TPDU', 'TPDU', 'TPDU', 'TPDU', 'TPDU']);
+    expect(rx.filter((l) => / TPDU 00C0000004 /.test(l)).length).toBe(1); // the host's own GET RESPONSE
+  });
+
+  it('on a bridge with the APDU verb (INFO APDU=1), sends each APDU in one request; the bridge follows 61xx / 6Cxx', async () => {
+    const big = Array.from({ length: 300 }, (_, i) => (i & 0xff).toString(16).padStart(2, '0')).join('').toUpperCase();
+    const bridge = await startBridge([new EchoCard(), new EchoCard({ data: big })]);
+    const rx: string[] = [];
+    bridge.on('line', (dir, line) => dir === 'rx' && rx.push(line));
+    const driver = await openDriver(bridge.path);
+    expect(driver.info?.apdu).toBe(true);
+    const slot = new SlotLink(driver, 0);
+    expect(slot.canExchangeApdu()).toBe(true);
+    await slot.activate({ vcc: 'C', clockHz: 5_000_000 });
+    const echo = await slot.apdu(fromHex('80EE000004CAFEBABE00'));
+    expect({ data: hex(echo.data), sw: echo.sw }).toEqual({ data: 'CAFEBABE', sw: 0x9000 });
+    const data = await slot.apdu(fromHex('80CA000008'));
+    expect({ data: hex(data.data), sw: data.sw }).toEqual({ data: '000102030405060708090A0B0C0D0E0F', sw: 0x9000 });
+    expect((await slot.apdu(fromHex('80770000020102'))).sw).toBe(0x6d00);
+    expect(slot.stats).toMatchObject({ apdus: 3, tpdus: 0 });
+    expect(slot.stats.cardMicros).toBeGreaterThan(0);
+
+    // 300 bytes: the bridge stops at 256 and answers 612C; the channel fetches the rest with a TPDU GET RESPONSE.
+    const long = new SlotLink(driver, 1);
+    await long.activate({ vcc: 'C' });
+    const r = await long.apdu(fromHex('80CA000000'));
+    expect({ data: hex(r.data), sw: r.sw }).toEqual({ data: big, sw: 0x9000 });
+    expect(long.stats).toMatchObject({ apdus: 1, tpdus: 1 });
+    expect(rx.filter((l) => / 1 TPDU 00C000002C /.test(l)).length).toBe(1);
   });
 
   it('runs the four slots concurrently, answers each by id, and queues a second request for a busy slot instead of drawing ERR BUSY', async () => {

@@ -66,7 +66,7 @@ static bool is_word(const struct tok *t)
     return true;
 }
 
-static const char *const VERBS[] = {"INFO", "STATUS", "POWER", "CLOCK", "RESET", "PPS", "TPDU"};
+static const char *const VERBS[] = {"INFO", "STATUS", "POWER", "CLOCK", "RESET", "PPS", "TPDU", "APDU"};
 
 /* ---- INFO / STATUS ---- */
 
@@ -84,6 +84,7 @@ static void answer_info(uint16_t id)
     out_kv_str("CLASSES=", c->classes);
     out_kv_hex("TA1=", c->ta1, c->n_ta1);
     out_kv_dec("LINE=", LINE_MAX);
+    out_kv_dec("APDU=", 1);
     out_end();
 }
 
@@ -135,6 +136,11 @@ static bool decode_args(const struct tok *a, size_t nargs)
         req.len = (uint16_t)len;
         /* T=0 shape: a 5-byte header, or a header whose P3 counts the data bytes that follow. */
         return len == 5 || (len > 5 && req.data[4] == len - 5);
+    case VERB_APDU:
+        if (nargs != 1 || !parse_hex_bytes(a->s, a->n, req.data, APDU_MAX, &len)) return false;
+        req.len = (uint16_t)len;
+        /* Short APDU: case 1 (4 bytes), 2 (5), 3 (5 + Lc), 4 (6 + Lc), Lc 1..255. */
+        return len == 4 || len == 5 || (len > 5 && req.data[4] != 0 && (len == 5u + req.data[4] || len == 6u + req.data[4]));
     default:
         return false;
     }

@@ -8,6 +8,12 @@
 #define LINE_MAX 600
 /* T=0 TPDU: 5-byte header + 255 data bytes; the answer: 256 data bytes (+ SW1 SW2 kept apart). */
 #define TPDU_MAX 260
+/* Short command APDU (APDU verb): header, Lc, 255 data bytes, Le. */
+#define APDU_MAX 261
+/* The APDU verb stops following 61xx before its response data would pass this many bytes ... */
+#define APDU_DATA_MAX 256
+/* ... or after this many GET RESPONSE commands (repeats after 6Cxx not counted). */
+#define APDU_MAX_GET_RESPONSES 4
 #define ATR_MAX 33
 #define PPS_MAX 6
 /* A character is repeated at most this many times after a parity error (EMV), either way. */

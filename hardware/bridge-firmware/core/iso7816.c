@@ -97,14 +97,14 @@ static void answer_ok(struct slot *s)
     done(s);
 }
 
-/* `OK <card bytes> <µs>`: buf[0..n_in), then SW1 SW2 for a TPDU. */
+/* `OK <card bytes> <µs>`: buf[0..n_in), then SW1 SW2 for a TPDU or APDU (whose µs add up its TPDUs). */
 static void answer_card(struct slot *s)
 {
-    uint32_t us = hal_micros() - s->t_start;
+    uint32_t us = s->verb == VERB_APDU ? s->apdu_us : hal_micros() - s->t_start;
     out_begin(s->id, s->index, false);
     out_word("OK");
     out_hex(s->buf, s->n_in);
-    if (s->verb == VERB_TPDU) out_hex_more(s->sw, 2);
+    if (s->verb == VERB_TPDU || s->verb == VERB_APDU) out_hex_more(s->sw, 2);
     out_dec(us);
     out_end();
     done(s);
@@ -372,6 +372,72 @@ static void rx_pps(struct slot *s, uint8_t b)
     wait_card(s);
 }
 
+/*
+ * Starts one T=0 TPDU: s->hdr set, n_cmd command bytes in buf; response data goes to buf from
+ * n_in on (ne = n_in + P3, P3 = 0 meaning 256). Measured from the first header character.
+ */
+static void t0_run(struct slot *s, uint16_t n_cmd)
+{
+    s->n_cmd = n_cmd;
+    s->data_out = n_cmd > 0;
+    s->n_sent = 0;
+    s->ne = (uint16_t)(s->n_in + (s->hdr[4] ? s->hdr[4] : 256));
+    s->want = 0;
+    s->rx_errors = 0;
+    s->phase = PH_T0_HDR;
+    s->mark_start = true;
+    tx_begin(s, s->hdr, 5);
+}
+
+/* CLA of GET RESPONSE on the command's logical channel (first and further interindustry forms). */
+static uint8_t get_response_cla(uint8_t cla) { return (cla & 0x40u) ? (uint8_t)(0x40u | (cla & 0x0fu)) : (uint8_t)(cla & 0x03u); }
+
+/*
+ * APDU verb, after each TPDU's SW2: as the host's T=0 APDU layer does, repeat a case 2 command
+ * with P3 = xx after 6Cxx, send GET RESPONSE while the card answers 61xx (repeated with P3 = xx
+ * after a 6Cxx), and answer the data and the last SW. Stops, answering 61xx, before the data
+ * would pass APDU_DATA_MAX bytes or after APDU_MAX_GET_RESPONSES; the host continues with TPDU.
+ */
+static void apdu_next(struct slot *s)
+{
+    s->apdu_us = sat32((uint64_t)s->apdu_us + (uint32_t)(hal_micros() - s->t_start));
+    uint8_t sw1 = s->sw[0], sw2 = s->sw[1];
+    uint16_t xx = sw2 ? sw2 : 256;
+    if (sw1 == 0x6c && s->apdu_step == APDU_CMD && s->apdu_case2) {
+        s->apdu_step = APDU_CMD_AGAIN;
+        s->hdr[4] = sw2;
+        s->n_in = 0; /* the repeat's answer replaces anything the first one sent */
+        t0_run(s, 0);
+        return;
+    }
+    if (sw1 == 0x6c && s->apdu_step == APDU_GR) {
+        if (s->apdu_base + xx > APDU_DATA_MAX) {
+            s->n_in = s->apdu_base;
+            s->sw[0] = 0x61; /* the card holds xx bytes: the host fetches them */
+            answer_card(s);
+            return;
+        }
+        s->apdu_step = APDU_GR_AGAIN;
+        s->hdr[4] = sw2;
+        s->n_in = s->apdu_base;
+        t0_run(s, 0);
+        return;
+    }
+    if (sw1 == 0x61 && s->apdu_grs < APDU_MAX_GET_RESPONSES && s->n_in + xx <= APDU_DATA_MAX) {
+        s->apdu_grs++;
+        s->apdu_step = APDU_GR;
+        s->apdu_base = s->n_in;
+        s->hdr[0] = get_response_cla(s->apdu_cla);
+        s->hdr[1] = 0xc0;
+        s->hdr[2] = 0x00;
+        s->hdr[3] = 0x00;
+        s->hdr[4] = sw2;
+        t0_run(s, 0);
+        return;
+    }
+    answer_card(s);
+}
+
 /* ISO 7816-3 §10.3.3: NULL, INS, INS xor FF, SW1; anything else breaks the protocol. */
 static void rx_procedure(struct slot *s, uint8_t b)
 {
@@ -464,7 +530,8 @@ void engine_rx(struct slot *s, uint8_t raw, bool parity_ok)
     case PH_T0_SW2:
         s->sw[1] = b;
         disarm(s);
-        answer_card(s);
+        if (s->verb == VERB_APDU) apdu_next(s);
+        else answer_card(s);
         break;
     default:
         break;
@@ -643,17 +710,42 @@ static void start_tpdu(struct slot *s, const struct request *r)
     }
     s->pps_allowed = false;
     for (int i = 0; i < 5; i++) s->hdr[i] = r->data[i];
-    s->n_cmd = (uint16_t)(r->len - 5);
-    s->data_out = s->n_cmd > 0;
-    for (uint16_t i = 0; i < s->n_cmd; i++) s->buf[i] = r->data[5 + i];
-    s->n_sent = 0;
-    s->ne = s->hdr[4] ? s->hdr[4] : 256;
+    uint16_t n_cmd = (uint16_t)(r->len - 5);
+    for (uint16_t i = 0; i < n_cmd; i++) s->buf[i] = r->data[5 + i];
     s->n_in = 0;
-    s->want = 0;
-    s->rx_errors = 0;
-    s->phase = PH_T0_HDR;
-    s->mark_start = true;
-    tx_begin(s, s->hdr, 5);
+    t0_run(s, n_cmd);
+}
+
+/* APDU verb: the command as its T=0 TPDU (case 1: P3 = 00; case 4: without Le); apdu_next() goes on. */
+static void start_apdu(struct slot *s, const struct request *r)
+{
+    if (s->state == ST_FAULT) {
+        answer_err(s, E_FAULT);
+        return;
+    }
+    if (!s->present) {
+        answer_err(s, E_NOCARD);
+        return;
+    }
+    if (s->state != ST_READY) {
+        answer_err(s, E_STATE);
+        return;
+    }
+    s->pps_allowed = false;
+    for (int i = 0; i < 4; i++) s->hdr[i] = r->data[i];
+    uint16_t n_cmd = 0;
+    s->hdr[4] = 0;
+    if (r->len >= 5) s->hdr[4] = r->data[4];
+    if (r->len > 5) n_cmd = r->data[4];
+    for (uint16_t i = 0; i < n_cmd; i++) s->buf[i] = r->data[5 + i];
+    s->apdu_cla = r->data[0];
+    s->apdu_case2 = r->len == 5;
+    s->apdu_step = APDU_CMD;
+    s->apdu_grs = 0;
+    s->apdu_base = 0;
+    s->apdu_us = 0;
+    s->n_in = 0;
+    t0_run(s, n_cmd);
 }
 
 void engine_start(struct slot *s, const struct request *r)
@@ -676,6 +768,9 @@ void engine_start(struct slot *s, const struct request *r)
         break;
     case VERB_TPDU:
         start_tpdu(s, r);
+        break;
+    case VERB_APDU:
+        start_apdu(s, r);
         break;
     default:
         answer_err(s, E_VERB);

@@ -12,7 +12,7 @@
 
 enum slot_state { ST_EMPTY, ST_OFF, ST_ON, ST_READY, ST_FAULT };
 
-enum verb { VERB_INFO, VERB_STATUS, VERB_POWER, VERB_CLOCK, VERB_RESET, VERB_PPS, VERB_TPDU };
+enum verb { VERB_INFO, VERB_STATUS, VERB_POWER, VERB_CLOCK, VERB_RESET, VERB_PPS, VERB_TPDU, VERB_APDU };
 
 /* Wire error codes, in the priority order of PROTOCOL.md §6. */
 enum wire_err {
@@ -28,11 +28,14 @@ struct request {
     char cls;       /* POWER: 'A' 'B' 'C', 0 = OFF */
     bool warm;      /* RESET */
     uint32_t hz;    /* CLOCK */
-    uint16_t len;   /* PPS, TPDU bytes in data */
-    uint8_t data[TPDU_MAX];
+    uint16_t len;   /* PPS, TPDU, APDU bytes in data */
+    uint8_t data[APDU_MAX];
 };
 
 /* Engine phases: what the slot is waiting for. */
+/* APDU verb: which TPDU of the command is running. */
+enum apdu_step { APDU_CMD, APDU_CMD_AGAIN, APDU_GR, APDU_GR_AGAIN };
+
 enum phase {
     PH_IDLE,
     PH_SETTLE,       /* POWER: supply settling */
@@ -93,10 +96,18 @@ struct slot {
     uint8_t pps_req[PPS_MAX];
     uint8_t n_pps;
     uint8_t buf[TPDU_MAX];
+
+    /* APDU verb: the TPDUs run so far; response data accumulates in buf */
+    uint8_t apdu_cla;       /* CLA of the command: GET RESPONSE goes on its logical channel */
+    bool apdu_case2;        /* 6Cxx to the command means: repeat it with P3 = xx */
+    uint8_t apdu_step;      /* enum apdu_step */
+    uint8_t apdu_grs;       /* GET RESPONSEs sent */
+    uint16_t apdu_base;     /* response bytes before the current GET RESPONSE */
+    uint32_t apdu_us;       /* card-contact time of the TPDUs done */
 };
 
 void engine_init(struct slot *s, uint8_t index, bool present, uint32_t clock_hz);
-/* Runs a slot verb (POWER, CLOCK, RESET, PPS, TPDU); the slot was idle. Answers when done. */
+/* Runs a slot verb (POWER, CLOCK, RESET, PPS, TPDU, APDU); the slot was idle. Answers when done. */
 void engine_start(struct slot *s, const struct request *r);
 void engine_rx(struct slot *s, uint8_t raw, bool parity_ok);
 void engine_tx_done(struct slot *s, bool nacked);

@@ -601,6 +601,41 @@ static void test_t0_bad_procedure_and_errors(void)
     }
 }
 
+/* The APDU verb: the TPDUs of every case run at the bridge, 61xx and 6Cxx followed up there. */
+static void test_apdu(void)
+{
+    enum proc_style styles[] = {PROC_INS, PROC_MIXED};
+    for (size_t i = 0; i < 2; i++) {
+        struct card_cfg c = card();
+        c.proc = styles[i];
+        c.work_etu = 50;
+        boot1(&c);
+        activate();
+        CHECK(strstr(q("- INFO"), " APDU=1") != NULL);
+        CHECK_PREFIX(q("0 PPS FF109679"), "0 OK ");
+        CHECK_PREFIX(q("0 APDU 80E20000"), "0 OK 9000 ");                                  /* case 1 */
+        CHECK_PREFIX(q("0 APDU 80CA000010"), "0 OK 000102030405060708090A0B0C0D0E0F9000 "); /* case 2 */
+        CHECK_PREFIX(q("0 APDU 80CA000008"), "0 OK 000102030405060708090A0B0C0D0E0F9000 "); /* 6C10, repeated */
+        CHECK_PREFIX(q("0 APDU 80E2910003010203"), "0 OK 9000 ");                          /* case 3 */
+        CHECK(sim_stats(0)->stored == 3);
+        CHECK_PREFIX(q("0 APDU 80EE000004CAFEBABE00"), "0 OK CAFEBABE9000 ");              /* case 4: 6104, GET RESPONSE */
+        CHECK_PREFIX(q("0 APDU 80EE000002CAFE"), "0 OK CAFE9000 ");                        /* case 3 form answered 61xx */
+        CHECK_PREFIX(q("0 APDU 80770000020102"), "0 OK 6D00 ");                            /* error SW as it is */
+        /* The duration is the sum of the TPDUs it ran: the same exchange as two TPDU requests. */
+        unsigned long apdu = micros(q("0 APDU 80EE000003A1B2C300"));
+        unsigned long t1 = micros(q("0 TPDU 80EE000003A1B2C3"));
+        unsigned long t2 = micros(q("0 TPDU 00C0000003"));
+        CHECK(apdu > 0 && apdu == t1 + t2);
+        CHECK_EQ_STR(q("0 APDU 80CA00"), "0 ERR ARG");
+        CHECK_EQ_STR(q("0 APDU 80E2000000AA"), "0 ERR ARG");  /* Lc 0: extended length */
+        CHECK_EQ_STR(q("0 APDU 80E2000002AABBCCDD"), "0 ERR ARG");
+        no_violations(1);
+    }
+    struct card_cfg c = card();
+    boot1(&c);
+    CHECK_EQ_STR(q("0 APDU 80CA000010"), "0 ERR STATE");  /* not powered */
+}
+
 static void test_wwt_and_null(void)
 {
     /* WWT at 4 MHz, WI 10, Fi 372: 3571200 clocks = 892.8 ms = 9600 etu. */
@@ -852,6 +887,7 @@ int main(void)
     RUN(test_t0_procedure_bytes);
     RUN(test_t0_256_and_long_case3);
     RUN(test_t0_bad_procedure_and_errors);
+    RUN(test_apdu);
     RUN(test_wwt_and_null);
     RUN(test_parity_errors);
     RUN(test_busy_and_concurrency);

@@ -223,3 +223,8 @@ export function ppsOutcome(request: Uint8Array, answer: Uint8Array): { ta1: numb
   if (ans.pps1 !== req.pps1) throw new Iso7816Error('ISO_BAD_PPS', 'PPS answer has a PPS1 other than the requested one');
   return { ta1: ans.pps1 };
 }
+
+/** CLA of GET RESPONSE on the logical channel of `cla` (ISO 7816-4 first and further interindustry forms). */
+export function getResponseCla(cla: number): number {
+  return (cla & 0x40) !== 0 ? 0x40 | (cla & 0x0f) : cla & 0x03;
+}

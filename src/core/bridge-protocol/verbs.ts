@@ -19,15 +19,23 @@ export type BridgeRequest =
   | { verb: 'CLOCK'; slot: number; hz: number }
   | { verb: 'RESET'; slot: number; kind: ResetKind }
   | { verb: 'PPS'; slot: number; pps: Uint8Array }
-  | { verb: 'TPDU'; slot: number; tpdu: Uint8Array };
+  | { verb: 'TPDU'; slot: number; tpdu: Uint8Array }
+  /** Optional (INFO `APDU=1`): one short command APDU, 61xx / 6Cxx followed up at the bridge. */
+  | { verb: 'APDU'; slot: number; apdu: Uint8Array };
 
 export type Verb = BridgeRequest['verb'];
-export const VERBS: readonly Verb[] = ['INFO', 'STATUS', 'POWER', 'CLOCK', 'RESET', 'PPS', 'TPDU'];
+export const VERBS: readonly Verb[] = ['INFO', 'STATUS', 'POWER', 'CLOCK', 'RESET', 'PPS', 'TPDU', 'APDU'];
 
 /** Largest T=0 TPDU: 5-byte header + 255 data bytes. */
 export const MAX_TPDU = 260;
 /** Largest card answer to a TPDU: 256 data bytes + SW1 SW2. */
 export const MAX_TPDU_RESPONSE = 258;
+/** Largest short command APDU: header, Lc, 255 data bytes, Le. */
+export const MAX_APDU = 261;
+/** The APDU verb stops collecting response data at this many bytes (one short Le's worth). */
+export const MAX_APDU_RESPONSE_DATA = 256;
+/** ... and after this many GET RESPONSE commands; the host fetches the rest with TPDU. */
+export const MAX_APDU_GET_RESPONSES = 4;
 /** Durations are unsigned 32-bit microsecond counts on the wire; longer ones saturate. */
 export const MAX_MICROS = 0xffffffff;
 
@@ -45,6 +53,8 @@ export interface BridgeInfo {
   ta1: Uint8Array;
   /** Line limit in bytes including `\n`. */
   maxLine: number;
+  /** The bridge runs the APDU verb (INFO key `APDU=1`); absent key = no. */
+  apdu: boolean;
 }
 
 export type SlotState = 'EMPTY' | 'OFF' | 'ON' | 'READY' | 'FAULT';
@@ -75,6 +85,7 @@ export interface ReplyMap {
   RESET: CardReply;
   PPS: CardReply;
   TPDU: CardReply;
+  APDU: CardReply;
 }
 
 export type BridgeEvent = { event: 'CARD'; slot: number; present: boolean } | { event: 'FAULT'; slot: SlotField; code: string };
@@ -113,6 +124,13 @@ export function tpduShapeOk(tpdu: Uint8Array): boolean {
   return tpdu.length > 5 && tpdu.length <= MAX_TPDU && tpdu[4] === tpdu.length - 5;
 }
 
+/** Checks a short command APDU: case 1 (4 bytes), 2 (5), 3 (5 + Lc), 4 (6 + Lc), Lc 1..255 (no extended length). */
+export function apduShapeOk(apdu: Uint8Array): boolean {
+  if (apdu.length === 4 || apdu.length === 5) return true;
+  const lc = apdu[4];
+  return apdu.length > 5 && apdu.length <= MAX_APDU && lc !== undefined && lc !== 0 && (apdu.length === 5 + lc || apdu.length === 6 + lc);
+}
+
 // ---- requests ----
 
 export function encodeRequest(id: number, req: BridgeRequest): string {
@@ -137,6 +155,9 @@ export function encodeRequest(id: number, req: BridgeRequest): string {
       break;
     case 'TPDU':
       args = [hexArg(req.tpdu)];
+      break;
+    case 'APDU':
+      args = [hexArg(req.apdu)];
       break;
   }
   return formatRequest({ id, slot, verb: req.verb, args });
@@ -184,6 +205,12 @@ export function decodeRequest(f: RequestFrame): BridgeRequest {
       if (pps.length < 3 || pps.length > 6) throw argError('a PPS request is 3 to 6 bytes', where);
       return { verb: 'PPS', slot, pps };
     }
+    case 'APDU': {
+      want(1);
+      const apdu = parseHex(f.args[0], 'APDU', where);
+      if (!apduShapeOk(apdu)) throw argError('an APDU is a short command APDU of case 1 to 4 (Lc 1..255, no extended length)', where);
+      return { verb: 'APDU', slot, apdu };
+    }
     default: {
       want(1);
       const tpdu = parseHex(f.args[0], 'TPDU', where);
@@ -214,6 +241,7 @@ export function encodeReply<V extends Verb>(verb: V, r: ReplyMap[V]): string[] {
         `CLASSES=${i.classes}`,
         `TA1=${hexArg(i.ta1)}`,
         `LINE=${i.maxLine}`,
+        ...(i.apdu ? ['APDU=1'] : []),
       ];
     }
     case 'STATUS': {
@@ -273,6 +301,7 @@ export function decodeReply<V extends Verb>(verb: V, args: readonly string[]): R
         classes: m.get('CLASSES') ?? '',
         ta1: replyHex(verb, m.get('TA1'), 'TA1'),
         maxLine: replyDec(verb, m.get('LINE'), 'LINE'),
+        apdu: m.get('APDU') === '1',
       };
       return info as ReplyMap[V];
     }

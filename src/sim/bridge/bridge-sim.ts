@@ -10,8 +10,10 @@ import { EventEmitter } from 'node:events';
 import { IfppError } from '../../core/errors.ts';
 import { BridgeProtocolError, type WireErrorCode } from '../../core/bridge-protocol/errors.ts';
 import { LineAssembler, MAX_LINE, MAX_SLOTS, formatErr, formatOk, parseRequest } from '../../core/bridge-protocol/frame.ts';
-import { FD, DD, TA1_DEFAULT, WI_DEFAULT, fiDiFromTa1, isValidTa1, parseAtr, parsePps, ppsOutcome } from '../../core/bridge-protocol/iso7816.ts';
+import { FD, DD, TA1_DEFAULT, WI_DEFAULT, fiDiFromTa1, getResponseCla, isValidTa1, parseAtr, parsePps, ppsOutcome } from '../../core/bridge-protocol/iso7816.ts';
 import {
+  MAX_APDU_GET_RESPONSES,
+  MAX_APDU_RESPONSE_DATA,
   PROTOCOL_VERSION,
   decodeRequest,
   encodeEvent,
@@ -59,6 +61,8 @@ export interface BridgeSimOptions {
   /** TA1-style Fi/Di bytes the bridge can run (PPS to anything else gets ERR UNSUPPORTED). */
   supportedTa1?: Uint8Array;
   rstLowClocks?: number;
+  /** Offer the APDU verb (INFO `APDU=1`). Default true; false answers it ERR VERB, like a bridge that predates it. */
+  apduVerb?: boolean;
   /** Time source for pacing (tests inject a fake one). */
   clock?: Clock;
 }
@@ -109,8 +113,12 @@ interface Slot {
 interface Outcome {
   line: string;
   seconds: number;
-  record?: ExchangeRecord;
+  /** The card exchanges behind it (an APDU runs several TPDUs). */
+  records?: ExchangeRecord[];
 }
+
+/** One TPDU run on the contact: the card's answer, or the failure that ended the activation. */
+type TpduRun = { ok: true; response: Uint8Array; seconds: number; record: ExchangeRecord } | { ok: false; outcome: Outcome };
 
 export interface BridgeSimEvents {
   exchange: [ExchangeRecord];
@@ -154,6 +162,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       classes: opts.classes ?? 'ABC',
       ta1: opts.supportedTa1 ?? DEFAULT_TA1,
       maxLine: MAX_LINE,
+      apdu: opts.apduVerb ?? true,
     };
     this.slots = Array.from({ length: opts.slots }, (_, index) => {
       const card = opts.cards?.[index];
@@ -340,6 +349,10 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       this.send(formatOk(id, null, encodeReply('INFO', this.info)), true);
       return;
     }
+    if (req.verb === 'APDU' && !this.info.apdu) {
+      this.send(formatErr(id, req.slot, 'VERB'), true);
+      return;
+    }
     if (req.slot >= this.slots.length) {
       this.send(formatErr(id, req.slot, 'SLOT'), true);
       return;
@@ -371,9 +384,9 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
           if (s.inflight !== inflight) return;
           s.inflight = undefined;
           s.lastId = id;
-          if (out.record) {
-            s.last = out.record;
-            this.emit('exchange', out.record);
+          for (const record of out.records ?? []) {
+            s.last = record;
+            this.emit('exchange', record);
           }
           this.send(out.line, true);
         };
@@ -468,6 +481,8 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
         return this.pps(s, id, req.pps, err);
       case 'TPDU':
         return this.tpdu(s, id, req.tpdu, err);
+      case 'APDU':
+        return this.apdu(s, id, req.apdu, err);
       default:
         return err('VERB');
     }
@@ -541,7 +556,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       extraSeconds: seconds - wire,
       seconds,
     };
-    return { line: formatOk(id, s.index, encodeReply('RESET', { data: bytes, micros: seconds * 1e6 })), seconds, record };
+    return { line: formatOk(id, s.index, encodeReply('RESET', { data: bytes, micros: seconds * 1e6 })), seconds, records: [record] };
   }
 
   private pps(s: Slot, id: number, request: Uint8Array, err: (c: WireErrorCode) => Outcome): Outcome {
@@ -591,22 +606,101 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       seconds,
     };
     s.ta1 = outcome.ta1;
-    return { line: formatOk(id, s.index, encodeReply('PPS', { data: answer, micros: seconds * 1e6 })), seconds, record };
+    return { line: formatOk(id, s.index, encodeReply('PPS', { data: answer, micros: seconds * 1e6 })), seconds, records: [record] };
   }
 
   private async tpdu(s: Slot, id: number, tpdu: Uint8Array, err: (c: WireErrorCode) => Outcome): Promise<Outcome> {
     if (s.state === 'FAULT') return err('FAULT');
-    const card = s.card;
-    if (!card) return err('NOCARD');
+    if (!s.card) return err('NOCARD');
     if (s.state !== 'READY') return err('STATE');
     s.ppsAllowed = false;
+    const run = await this.runTpdu(s, id, tpdu);
+    if (!run.ok) return run.outcome;
+    return { line: formatOk(id, s.index, encodeReply('TPDU', { data: run.response, micros: run.seconds * 1e6 })), seconds: run.seconds, records: [run.record] };
+  }
+
+  /**
+   * The APDU verb: the command as a T=0 TPDU, the case 2 repeat with P3 = xx after 6Cxx, then
+   * GET RESPONSE (CLA on the command's logical channel) while the card answers 61xx, repeated
+   * with P3 = xx after a 6Cxx, exactly as the host's T0ApduChannel does. Stops, answering the
+   * 61xx, before the data would pass 256 bytes or after MAX_APDU_GET_RESPONSES GET RESPONSEs.
+   * The duration is the sum of the TPDUs' (each rounded to µs as a TPDU answer would be).
+   */
+  private async apdu(s: Slot, id: number, apdu: Uint8Array, err: (c: WireErrorCode) => Outcome): Promise<Outcome> {
+    if (s.state === 'FAULT') return err('FAULT');
+    if (!s.card) return err('NOCARD');
+    if (s.state !== 'READY') return err('STATE');
+    s.ppsAllowed = false;
+    const records: ExchangeRecord[] = [];
+    let seconds = 0;
+    let micros = 0;
+    let failed: Outcome | undefined;
+    const run = async (tpdu: Uint8Array): Promise<Uint8Array | undefined> => {
+      const r = await this.runTpdu(s, id, tpdu);
+      if (!r.ok) {
+        failed = { line: r.outcome.line, seconds: seconds + r.outcome.seconds, records };
+        return undefined;
+      }
+      records.push(r.record);
+      seconds += r.seconds;
+      micros += Math.round(r.seconds * 1e6);
+      return r.response;
+    };
+    const swOf = (r: Uint8Array) => (r[r.length - 2]! << 8) | r[r.length - 1]!;
+    const header = apdu.subarray(0, 4);
+    const lc = apdu[4] ?? 0;
+    const command = apdu.length === 4 ? Uint8Array.of(...header, 0) : apdu.length === 6 + lc ? apdu.subarray(0, 5 + lc) : apdu;
+    let r = await run(command);
+    if (!r) return failed!;
+    let sw = swOf(r);
+    if (sw >> 8 === 0x6c && apdu.length === 5) {
+      r = await run(Uint8Array.of(...header, sw & 0xff));
+      if (!r) return failed!;
+      sw = swOf(r);
+    }
+    const parts: Uint8Array[] = [r.subarray(0, r.length - 2)];
+    let total = parts[0]!.length;
+    for (let n = 0; sw >> 8 === 0x61 && n < MAX_APDU_GET_RESPONSES; n++) {
+      if (total + ((sw & 0xff) || 256) > MAX_APDU_RESPONSE_DATA) break;
+      const gr = Uint8Array.of(getResponseCla(apdu[0]!), 0xc0, 0x00, 0x00, sw & 0xff);
+      let g = await run(gr);
+      if (!g) return failed!;
+      let gsw = swOf(g);
+      if (gsw >> 8 === 0x6c) {
+        if (total + ((gsw & 0xff) || 256) > MAX_APDU_RESPONSE_DATA) {
+          sw = 0x6100 | (gsw & 0xff); // the card still holds that many bytes: the host fetches them
+          break;
+        }
+        gr[4] = gsw & 0xff;
+        g = await run(gr);
+        if (!g) return failed!;
+        gsw = swOf(g);
+      }
+      parts.push(g.subarray(0, g.length - 2));
+      total += g.length - 2;
+      sw = gsw;
+    }
+    const data = new Uint8Array(total + 2);
+    let at = 0;
+    for (const p of parts) {
+      data.set(p, at);
+      at += p.length;
+    }
+    data[at] = sw >> 8;
+    data[at + 1] = sw & 0xff;
+    return { line: formatOk(id, s.index, encodeReply('APDU', { data, micros })), seconds, records };
+  }
+
+  /** One TPDU on the contact (the slot is READY, the card present): the card's answer checked against T=0, and its modeled time. */
+  private async runTpdu(s: Slot, id: number, tpdu: Uint8Array): Promise<TpduRun> {
+    const card = s.card!;
     const link = this.linkParams(s);
     const timeout = tpduTimeoutSeconds(link, s.wi);
     let result;
     try {
       result = await card.transmitTpdu(tpdu.slice());
     } catch (e) {
-      return this.cardFailed(s, id, 'TIMEOUT', timeout, e);
+      return { ok: false, outcome: this.cardFailed(s, id, 'TIMEOUT', timeout, e) };
     }
     const r = result.response;
     const commandData = tpdu.length - 5;
@@ -625,7 +719,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
               : !(result.processingSeconds >= 0)
                 ? 'reported a negative processing time'
                 : undefined;
-    if (why) return this.cardFailed(s, id, 'PROTO', timeout, new BridgeSimError('BRIDGE_SIM_CARD_T0', `card in slot ${s.index} ${why}`));
+    if (why) return { ok: false, outcome: this.cardFailed(s, id, 'PROTO', timeout, new BridgeSimError('BRIDGE_SIM_CARD_T0', `card in slot ${s.index} ${why}`)) };
     const shape = { commandData, responseData: dataLen, earlySw: result.earlySw === true };
     const runs = t0Runs(shape);
     const wire = tpduWireSeconds(shape, link);
@@ -644,7 +738,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       extraSeconds: result.processingSeconds,
       seconds,
     };
-    return { line: formatOk(id, s.index, encodeReply('TPDU', { data: r, micros: seconds * 1e6 })), seconds, record };
+    return { ok: true, response: r, seconds, record };
   }
 }
 

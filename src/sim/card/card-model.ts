@@ -75,6 +75,9 @@ function sw(v: number): Uint8Array {
 export class T0Responder {
   private pending: { data: Uint8Array; sw: number } | undefined;
 
+  /** maxChunk: most response data per answer (1..256); smaller pieces make a card chain 61xx (tests). */
+  constructor(private readonly maxChunk = 256) {}
+
   /**
    * What the card sends for `tpdu` whose processing produced `data` and `sw`. Clears
    * anything pending from an earlier command.
@@ -85,7 +88,7 @@ export class T0Responder {
     if (tpdu.length > 5) {
       // Case 4: the answer to a command with data cannot carry data under T=0.
       this.pending = { data, sw: status };
-      return sw(0x6100 | (Math.min(data.length, 256) & 0xff));
+      return sw(0x6100 | (Math.min(data.length, this.maxChunk) & 0xff));
     }
     this.pending = { data, sw: status };
     return this.drain(tpdu[4]!);
@@ -106,7 +109,7 @@ export class T0Responder {
   private drain(p3: number): Uint8Array {
     const p = this.pending!;
     const ne = p3 === 0 ? 256 : p3;
-    const chunk = Math.min(p.data.length, 256);
+    const chunk = Math.min(p.data.length, this.maxChunk);
     // Wrong length: tell the host the right one; the data stays pending.
     if (ne !== chunk) return sw(0x6c00 | (chunk & 0xff));
     const rest = p.data.subarray(chunk);
@@ -114,7 +117,7 @@ export class T0Responder {
     out.set(p.data.subarray(0, chunk));
     if (rest.length > 0) {
       this.pending = { data: rest, sw: p.sw };
-      out.set(sw(0x6100 | (Math.min(rest.length, 256) & 0xff)), chunk);
+      out.set(sw(0x6100 | (Math.min(rest.length, this.maxChunk) & 0xff)), chunk);
     } else {
       this.pending = undefined;
       out.set(sw(p.sw), chunk);

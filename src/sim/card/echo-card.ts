@@ -32,11 +32,13 @@ export interface EchoCardOptions {
   data?: string;
   /** The card never answers a reset. */
   muteAtr?: boolean;
+  /** Most response data per answer (default 256); less makes longer answers chain 61xx. */
+  chunk?: number;
 }
 
 export class EchoCard implements SimCard {
   readonly atrDelayClocks: number;
-  private readonly responder = new T0Responder();
+  private readonly responder: T0Responder;
   private readonly atrBytes: Uint8Array;
   private readonly data: Uint8Array;
   private mute = false;
@@ -45,6 +47,7 @@ export class EchoCard implements SimCard {
 
   constructor(private readonly opts: EchoCardOptions = {}) {
     this.atrDelayClocks = opts.atrDelayClocks ?? 400;
+    this.responder = new T0Responder(opts.chunk);
     this.atrBytes = buildAtr({
       ta1: opts.ta1 ?? 0x96,
       ...(opts.tc1 !== undefined ? { tc1: opts.tc1 } : {}),

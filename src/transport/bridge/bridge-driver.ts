@@ -237,6 +237,11 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     return this.request({ verb: 'TPDU', slot, tpdu });
   }
 
+  /** One short command APDU run at the bridge; only when `info.apdu` (else the bridge answers ERR VERB). */
+  apdu(slot: number, apdu: Uint8Array): Promise<CardReply> {
+    return this.request({ verb: 'APDU', slot, apdu });
+  }
+
   /** Sends one request and resolves with its decoded OK answer; rejects with a BridgeError. */
   request<R extends BridgeRequest>(req: R): Promise<ReplyMap[R['verb']]> {
     return new Promise<ReplyMap[R['verb']]>((resolve, reject) => {

@@ -1,6 +1,8 @@
 /**
  * One card slot of a bridge: power, activation (cold reset, ATR, PPS to the fastest Fi/Di both
- * card and bridge run), TPDUs, and an APDU channel on top (T0ApduChannel does 61xx / 6Cxx).
+ * card and bridge run), TPDUs, and an APDU channel on top (T0ApduChannel does 61xx / 6Cxx, or
+ * hands the whole APDU to the bridge's APDU verb when INFO advertises it: one host round trip
+ * instead of one per TPDU).
  * Logical channels live above this (the FPA client sets CLA bits); CLA passes through as is.
  */
 import { TA1_DEFAULT, buildPps, fiDiFromTa1, parseAtr, type Atr } from '../../core/bridge-protocol/iso7816.ts';
@@ -55,8 +57,11 @@ export interface Activation {
 }
 
 export interface SlotLinkStats {
+  /** TPDU requests sent (host-side T=0). */
   tpdus: number;
-  /** Card-contact time reported by the bridge, summed over this activation's TPDUs, µs. */
+  /** APDU requests sent (each runs one or more TPDUs at the bridge). */
+  apdus: number;
+  /** Card-contact time reported by the bridge, summed over this activation's TPDUs and APDUs, µs. */
   cardMicros: number;
 }
 
@@ -64,7 +69,7 @@ export class SlotLink implements TpduLink {
   private current: { activation: Activation; generation: number } | undefined;
   private vcc: VccClass | undefined;
   private apduChannel: T0ApduChannel | undefined;
-  readonly stats: SlotLinkStats = { tpdus: 0, cardMicros: 0 };
+  readonly stats: SlotLinkStats = { tpdus: 0, apdus: 0, cardMicros: 0 };
 
   constructor(
     readonly driver: BridgeDriver,
@@ -163,6 +168,7 @@ export class SlotLink implements TpduLink {
     };
     this.current = { activation, generation: this.driver.slotGeneration(this.slot) };
     this.stats.tpdus = 0;
+    this.stats.apdus = 0;
     this.stats.cardMicros = 0;
     return activation;
   }
@@ -174,18 +180,36 @@ export class SlotLink implements TpduLink {
 
   /** One T=0 TPDU with the card-contact time the bridge measured. */
   async exchangeTimed(tpdu: Uint8Array): Promise<CardReply> {
+    this.requireActive('TPDU');
+    const r = await this.driver.tpdu(this.slot, tpdu);
+    this.stats.tpdus++;
+    this.stats.cardMicros += r.micros;
+    return r;
+  }
+
+  /** TpduLink: the bridge in force advertised the APDU verb (INFO APDU=1). */
+  canExchangeApdu(): boolean {
+    return this.driver.info?.apdu === true;
+  }
+
+  /** TpduLink: one whole short APDU run by the bridge (61xx / 6Cxx followed up there). */
+  async exchangeApdu(apdu: Uint8Array): Promise<Uint8Array> {
+    this.requireActive('APDU');
+    const r = await this.driver.apdu(this.slot, apdu);
+    this.stats.apdus++;
+    this.stats.cardMicros += r.micros;
+    return r.data;
+  }
+
+  private requireActive(verb: string): void {
     // While the bridge is away the driver's BRIDGE_DISCONNECTED is the clearer answer.
     if (!this.activation && this.driver.connected) {
       throw new BridgeError('BRIDGE_SLOT_INACTIVE', `slot ${this.slot} of bridge ${this.driver.path} is not activated (never, or lost since by a reconnect, card removal, fault or card failure)`, {
         port: this.driver.path,
         slot: this.slot,
-        verb: 'TPDU',
+        verb,
       }, { hint: 'power and activate the slot again' });
     }
-    const r = await this.driver.tpdu(this.slot, tpdu);
-    this.stats.tpdus++;
-    this.stats.cardMicros += r.micros;
-    return r;
   }
 
   private async coldReset(): Promise<Atr> {

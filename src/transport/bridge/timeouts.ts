@@ -4,6 +4,8 @@
  * slack for the OS, USB and the bridge's line handling:
  *
  *   TPDU   line time + contact time of all its characters at the negotiated etu + WWT
+ *   APDU   line time + the TPDUs the bridge may run for it: the command (twice for case 2,
+ *          6Cxx), and up to MAX_APDU_GET_RESPONSES GET RESPONSEs of 256 bytes (each twice, 6Cxx)
  *   RESET  line time + RST low and the 40000-clock ATR limit + the longest ATR at Fd/Dd + one
  *          9600-etu character wait
  *   PPS    line time + request and answer characters at Fd/Dd + the 9600-etu answer wait
@@ -15,7 +17,7 @@
  * host: raise the factor for such chips. Pure functions; times in seconds unless named Ms.
  */
 import { DD, FD, WI_DEFAULT } from '../../core/bridge-protocol/iso7816.ts';
-import type { BridgeRequest } from '../../core/bridge-protocol/verbs.ts';
+import { MAX_APDU_GET_RESPONSES, type BridgeRequest } from '../../core/bridge-protocol/verbs.ts';
 
 /** Transmission parameters of one slot as the driver last saw them negotiated. */
 export interface SlotLinkParams {
@@ -86,6 +88,21 @@ export function tpduBoundSeconds(tpdu: Uint8Array, link: SlotLinkParams): number
   return etus * etuSeconds(link.fi, link.di, link.clockHz) + wwtSeconds(link);
 }
 
+/** The TPDU that carries a short APDU's command under T=0: case 1 gets P3 = 00, case 4 loses Le. */
+function commandTpdu(apdu: Uint8Array): Uint8Array {
+  if (apdu.length === 4) return Uint8Array.of(...apdu, 0);
+  if (apdu.length > 5 && apdu.length === 6 + apdu[4]!) return apdu.subarray(0, apdu.length - 1);
+  return apdu;
+}
+
+const GET_RESPONSE_256 = Uint8Array.of(0x00, 0xc0, 0x00, 0x00, 0x00);
+
+/** Longest legitimate duration of an APDU request: every TPDU the bridge may run for it. */
+export function apduBoundSeconds(apdu: Uint8Array, link: SlotLinkParams): number {
+  const commandRuns = apdu.length === 5 ? 2 : 1;
+  return commandRuns * tpduBoundSeconds(commandTpdu(apdu), link) + 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
+}
+
 export function resetBoundSeconds(clockHz: number): number {
   return (RST_LOW_CLOCKS + ATR_START_CLOCKS) / clockHz + (CHAR_ETU * MAX_ATR + INITIAL_WAIT_ETU) * etuSeconds(FD, DD, clockHz);
 }
@@ -99,6 +116,8 @@ function lineBytes(req: BridgeRequest): number {
   switch (req.verb) {
     case 'TPDU':
       return 20 + 2 * req.tpdu.length + REPLY_OVERHEAD + 2 * tpduReplyBytes(req.tpdu);
+    case 'APDU':
+      return 20 + 2 * req.apdu.length + REPLY_OVERHEAD + 2 * 258;
     case 'RESET':
       return 24 + REPLY_OVERHEAD + 2 * MAX_ATR;
     case 'PPS':
@@ -114,6 +133,8 @@ export function requestTimeoutMs(req: BridgeRequest, link: SlotLinkParams, polic
   switch (req.verb) {
     case 'TPDU':
       return policy.factor * (line + tpduBoundSeconds(req.tpdu, link)) * 1000 + policy.slackMs;
+    case 'APDU':
+      return policy.factor * (line + apduBoundSeconds(req.apdu, link)) * 1000 + policy.slackMs;
     case 'RESET':
       return policy.factor * (line + resetBoundSeconds(link.clockHz)) * 1000 + policy.slackMs;
     case 'PPS':

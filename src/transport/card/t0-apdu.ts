@@ -1,16 +1,27 @@
 /**
  * APDUs over T=0 (ISO 7816-3 §12.2, 7816-4 §5.3): the bridge carries TPDUs; this turns an APDU
  * of any case into the TPDUs T=0 needs, fetches response data announced with 61xx through GET
- * RESPONSE, and repeats a command with the length a card asks for with 6Cxx.
+ * RESPONSE, and repeats a command with the length a card asks for with 6Cxx. A link that can
+ * run a whole APDU at the far end (the bridge's APDU verb, hardware/PROTOCOL.md §4) gets the
+ * APDU in one exchange instead; a 61xx it still answers (it stops at 256 bytes) is followed up
+ * here as usual.
  */
 import { IfppError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
+import { getResponseCla } from '../../core/bridge-protocol/iso7816.ts';
 
 export class ApduError extends IfppError {}
 
 /** Sends one TPDU and returns what the card answered: response data then SW1 SW2. */
 export interface TpduLink {
   exchange(tpdu: Uint8Array): Promise<Uint8Array>;
+  /** Whether exchangeApdu may be used now (asked per APDU: the bridge may change on a reconnect). */
+  canExchangeApdu?(): boolean;
+  /**
+   * Runs one whole short APDU at the far end, with the same 61xx / 6Cxx handling as transmit();
+   * returns response data then SW1 SW2, where a final 61xx means more data waits for GET RESPONSE.
+   */
+  exchangeApdu?(apdu: Uint8Array): Promise<Uint8Array>;
 }
 
 export interface ApduResponse {
@@ -20,11 +31,6 @@ export interface ApduResponse {
 
 export function swHex(sw: number): string {
   return sw.toString(16).toUpperCase().padStart(4, '0');
-}
-
-/** CLA of GET RESPONSE on the same logical channel as `cla` (first and further interindustry forms). */
-function getResponseCla(cla: number): number {
-  return (cla & 0x40) !== 0 ? 0x40 | (cla & 0x0f) : cla & 0x03;
 }
 
 /** How many GET RESPONSE rounds we follow before calling the card broken (64 kB of data). */
@@ -48,12 +54,20 @@ export class T0ApduChannel {
       else if (apdu.length === 6 + lc) tpdu = apdu.subarray(0, 5 + lc); // case 4: Le is not sent under T=0
       else throw new ApduError('APDU_MALFORMED', `Lc ${lc} does not match the APDU length ${apdu.length}`);
     }
-    let r = await this.exchangeChecked(tpdu);
-    let sw = this.swOf(r);
-    if (sw >> 8 === 0x6c && apdu.length === 5) {
-      // Wrong Le: the card tells us the right one; repeat the command with it.
-      r = await this.exchangeChecked(concatBytes(header, Uint8Array.of(sw & 0xff)));
+    let r: Uint8Array;
+    let sw: number;
+    if (this.link.exchangeApdu && this.link.canExchangeApdu?.()) {
+      r = await this.link.exchangeApdu(apdu);
+      if (r.length < 2) throw new ApduError('APDU_NO_STATUS', `card answered ${toHex(header)} without a status word`);
       sw = this.swOf(r);
+    } else {
+      r = await this.exchangeChecked(tpdu);
+      sw = this.swOf(r);
+      if (sw >> 8 === 0x6c && apdu.length === 5) {
+        // Wrong Le: the card tells us the right one; repeat the command with it.
+        r = await this.exchangeChecked(concatBytes(header, Uint8Array.of(sw & 0xff)));
+        sw = this.swOf(r);
+      }
     }
     const parts: Uint8Array[] = [r.subarray(0, r.length - 2)];
     for (let n = 0; sw >> 8 === 0x61; n++) {
