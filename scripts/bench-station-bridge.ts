@@ -56,7 +56,9 @@ running.bridge.on('exchange', (r) => {
   t.seconds += r.seconds;
   t.wireSeconds += r.wireSeconds;
   t.cardSeconds += r.extraSeconds;
-  lastModeled[r.slot] = { id: r.id, ms: r.seconds * 1000 };
+  // An APDU request runs several TPDUs (GET RESPONSE at the bridge): one exchange record each.
+  const prev = lastModeled[r.slot]!;
+  lastModeled[r.slot] = { id: r.id, ms: (prev.id === r.id ? prev.ms : 0) + r.seconds * 1000 };
 });
 running.bridge.on('line', (dir, line) => {
   const tok = line.split(' ', 4);
