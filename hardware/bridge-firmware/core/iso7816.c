@@ -694,20 +694,27 @@ static void start_pps(struct slot *s, const struct request *r)
     tx_begin(s, s->pps_req, s->n_pps);
 }
 
-static void start_tpdu(struct slot *s, const struct request *r)
+/* A TPDU or APDU needs a present, reset card and no fault; otherwise answers the error. */
+static bool ready_for_command(struct slot *s)
 {
     if (s->state == ST_FAULT) {
         answer_err(s, E_FAULT);
-        return;
+        return false;
     }
     if (!s->present) {
         answer_err(s, E_NOCARD);
-        return;
+        return false;
     }
     if (s->state != ST_READY) {
         answer_err(s, E_STATE);
-        return;
+        return false;
     }
+    return true;
+}
+
+static void start_tpdu(struct slot *s, const struct request *r)
+{
+    if (!ready_for_command(s)) return;
     s->pps_allowed = false;
     for (int i = 0; i < 5; i++) s->hdr[i] = r->data[i];
     uint16_t n_cmd = (uint16_t)(r->len - 5);
@@ -719,18 +726,7 @@ static void start_tpdu(struct slot *s, const struct request *r)
 /* APDU verb: the command as its T=0 TPDU (case 1: P3 = 00; case 4: without Le); apdu_next() goes on. */
 static void start_apdu(struct slot *s, const struct request *r)
 {
-    if (s->state == ST_FAULT) {
-        answer_err(s, E_FAULT);
-        return;
-    }
-    if (!s->present) {
-        answer_err(s, E_NOCARD);
-        return;
-    }
-    if (s->state != ST_READY) {
-        answer_err(s, E_STATE);
-        return;
-    }
+    if (!ready_for_command(s)) return;
     s->pps_allowed = false;
     for (int i = 0; i < 4; i++) s->hdr[i] = r->data[i];
     uint16_t n_cmd = 0;
