@@ -113,7 +113,7 @@ describe('ifpp probe on the simulated station', () => {
     expect(j.problems).toEqual([]);
     const b = j.bridges[0]!;
     expect(b.answered).toBe(true);
-    expect(b.info).toMatchObject({ protocol: 1, slots: SLOTS });
+    expect(b.info).toMatchObject({ protocol: 1, slots: SLOTS, apdu: true });
     expect(b.info!.classes).toContain('C');
     // The first panel is loaded: every slot's bridge sees an unpowered card.
     expect(b.slots.map((s) => [s.id, s.state])).toEqual([
@@ -175,6 +175,7 @@ describe('ifpp probe on the simulated station', () => {
     expect(t.code).toBe(0);
     for (const eid of inserted) expect(t.stdout).toContain(`EID      ${eid}`);
     expect(t.stdout).toContain('2 one-time keys unused, 0 consumed');
+    expect(t.stdout).toContain('line protocol 1, runs whole APDUs');
     expect(t.stdout).toMatch(/4 cards read\)$/m);
     expect(chipStates()).toEqual(before);
   });

@@ -94,6 +94,7 @@ function summarize(info: BridgeInfo): BridgeInfoSummary {
     classes: info.classes,
     ta1: [...info.ta1].map(hex2),
     clock: { minHz: info.fminHz, maxHz: info.fmaxHz, defaultHz: info.fdefHz },
+    apdu: info.apdu === true,
   };
 }
 

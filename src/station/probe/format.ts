@@ -46,7 +46,7 @@ function bridgeLines(b: BridgeReport, r: ProbeReport, paths: Paths): string[] {
   if (i) {
     const maxMhz = mhz(i.clock.maxHz);
     out.push(
-      row(2, 'firmware', `${i.firmware}, line protocol ${i.protocol}`),
+      row(2, 'firmware', `${i.firmware}, line protocol ${i.protocol}${i.apdu ? ', runs whole APDUs' : ', TPDUs only (older firmware: GET RESPONSE from the host)'}`),
       row(2, 'channels', `${i.slots} (the config gives it ${b.slots.length} slot${b.slots.length === 1 ? '' : 's'})`),
       row(2, 'supply', `class ${i.classes.split('').join(', ')} (loading.vcc ${r.loading.vcc})`),
       row(2, 'clock', `${mhz(i.clock.minHz).replace(' MHz', '')} to ${maxMhz}, ${mhz(i.clock.defaultHz)} at power-up (loading.clockHz ${mhz(r.loading.clockHz)})`),

@@ -31,6 +31,8 @@ export interface BridgeInfoSummary {
   /** TA1-style Fi/Di bytes the bridge UART runs, hex. */
   ta1: string[];
   clock: { minHz: number; maxHz: number; defaultHz: number };
+  /** The bridge runs whole APDUs (GET RESPONSE at the bridge: one host round trip per command). */
+  apdu: boolean;
 }
 
 export interface BridgeReport {
