@@ -224,6 +224,16 @@ export function ppsOutcome(request: Uint8Array, answer: Uint8Array): { ta1: numb
   return { ta1: ans.pps1 };
 }
 
+/**
+ * The TPDU that carries a short command APDU under T=0 (ISO 7816-3 §12.2): case 1 gets P3 = 00,
+ * case 4 loses its Le; cases 2 and 3 go as they are. The APDU's shape is the caller's to check.
+ */
+export function t0CommandTpdu(apdu: Uint8Array): Uint8Array {
+  if (apdu.length === 4) return Uint8Array.of(...apdu, 0);
+  const lc = apdu[4] ?? 0;
+  return apdu.length === 6 + lc ? apdu.subarray(0, 5 + lc) : apdu;
+}
+
 /** CLA of GET RESPONSE on the logical channel of `cla` (ISO 7816-4 first and further interindustry forms). */
 export function getResponseCla(cla: number): number {
   return (cla & 0x40) !== 0 ? 0x40 | (cla & 0x0f) : cla & 0x03;

@@ -7,10 +7,11 @@
  * insert/remove cards, raise slot faults.
  */
 import { EventEmitter } from 'node:events';
+import { concatBytes } from '../../core/bytes.ts';
 import { IfppError } from '../../core/errors.ts';
 import { BridgeProtocolError, type WireErrorCode } from '../../core/bridge-protocol/errors.ts';
 import { LineAssembler, MAX_LINE, MAX_SLOTS, formatErr, formatOk, parseRequest } from '../../core/bridge-protocol/frame.ts';
-import { FD, DD, TA1_DEFAULT, WI_DEFAULT, fiDiFromTa1, getResponseCla, isValidTa1, parseAtr, parsePps, ppsOutcome } from '../../core/bridge-protocol/iso7816.ts';
+import { FD, DD, TA1_DEFAULT, WI_DEFAULT, fiDiFromTa1, getResponseCla, isValidTa1, t0CommandTpdu, parseAtr, parsePps, ppsOutcome } from '../../core/bridge-protocol/iso7816.ts';
 import {
   MAX_APDU_GET_RESPONSES,
   MAX_APDU_RESPONSE_DATA,
@@ -648,9 +649,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     };
     const swOf = (r: Uint8Array) => (r[r.length - 2]! << 8) | r[r.length - 1]!;
     const header = apdu.subarray(0, 4);
-    const lc = apdu[4] ?? 0;
-    const command = apdu.length === 4 ? Uint8Array.of(...header, 0) : apdu.length === 6 + lc ? apdu.subarray(0, 5 + lc) : apdu;
-    let r = await run(command);
+    let r = await run(t0CommandTpdu(apdu));
     if (!r) return failed!;
     let sw = swOf(r);
     if (sw >> 8 === 0x6c && apdu.length === 5) {
@@ -680,14 +679,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       total += g.length - 2;
       sw = gsw;
     }
-    const data = new Uint8Array(total + 2);
-    let at = 0;
-    for (const p of parts) {
-      data.set(p, at);
-      at += p.length;
-    }
-    data[at] = sw >> 8;
-    data[at + 1] = sw & 0xff;
+    const data = concatBytes(...parts, Uint8Array.of(sw >> 8, sw & 0xff));
     return { line: formatOk(id, s.index, encodeReply('APDU', { data, micros })), seconds, records };
   }
 

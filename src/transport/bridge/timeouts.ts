@@ -16,7 +16,7 @@
  * that keeps the line with NULL procedure bytes for longer than factor x WWT is cut off by the
  * host: raise the factor for such chips. Pure functions; times in seconds unless named Ms.
  */
-import { DD, FD, WI_DEFAULT } from '../../core/bridge-protocol/iso7816.ts';
+import { DD, FD, WI_DEFAULT, t0CommandTpdu } from '../../core/bridge-protocol/iso7816.ts';
 import { MAX_APDU_GET_RESPONSES, type BridgeRequest } from '../../core/bridge-protocol/verbs.ts';
 
 /** Transmission parameters of one slot as the driver last saw them negotiated. */
@@ -88,19 +88,12 @@ export function tpduBoundSeconds(tpdu: Uint8Array, link: SlotLinkParams): number
   return etus * etuSeconds(link.fi, link.di, link.clockHz) + wwtSeconds(link);
 }
 
-/** The TPDU that carries a short APDU's command under T=0: case 1 gets P3 = 00, case 4 loses Le. */
-function commandTpdu(apdu: Uint8Array): Uint8Array {
-  if (apdu.length === 4) return Uint8Array.of(...apdu, 0);
-  if (apdu.length > 5 && apdu.length === 6 + apdu[4]!) return apdu.subarray(0, apdu.length - 1);
-  return apdu;
-}
-
 const GET_RESPONSE_256 = Uint8Array.of(0x00, 0xc0, 0x00, 0x00, 0x00);
 
 /** Longest legitimate duration of an APDU request: every TPDU the bridge may run for it. */
 export function apduBoundSeconds(apdu: Uint8Array, link: SlotLinkParams): number {
   const commandRuns = apdu.length === 5 ? 2 : 1;
-  return commandRuns * tpduBoundSeconds(commandTpdu(apdu), link) + 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
+  return commandRuns * tpduBoundSeconds(t0CommandTpdu(apdu), link) + 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
 }
 
 export function resetBoundSeconds(clockHz: number): number {

@@ -8,7 +8,7 @@
  */
 import { IfppError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
-import { getResponseCla } from '../../core/bridge-protocol/iso7816.ts';
+import { getResponseCla, t0CommandTpdu } from '../../core/bridge-protocol/iso7816.ts';
 
 export class ApduError extends IfppError {}
 
@@ -42,17 +42,10 @@ export class T0ApduChannel {
   async transmit(apdu: Uint8Array): Promise<ApduResponse> {
     if (apdu.length < 4) throw new ApduError('APDU_MALFORMED', `APDU of ${apdu.length} bytes is too short`);
     const header = apdu.subarray(0, 4);
-    let tpdu: Uint8Array;
-    if (apdu.length === 4) {
-      tpdu = concatBytes(header, Uint8Array.of(0)); // case 1
-    } else if (apdu.length === 5) {
-      tpdu = apdu; // case 2: P3 = Le
-    } else {
+    if (apdu.length > 5) {
       const lc = apdu[4]!;
       if (lc === 0) throw new ApduError('APDU_MALFORMED', 'extended-length APDUs are not supported under T=0');
-      if (apdu.length === 5 + lc) tpdu = apdu; // case 3
-      else if (apdu.length === 6 + lc) tpdu = apdu.subarray(0, 5 + lc); // case 4: Le is not sent under T=0
-      else throw new ApduError('APDU_MALFORMED', `Lc ${lc} does not match the APDU length ${apdu.length}`);
+      if (apdu.length !== 5 + lc && apdu.length !== 6 + lc) throw new ApduError('APDU_MALFORMED', `Lc ${lc} does not match the APDU length ${apdu.length}`);
     }
     let r: Uint8Array;
     let sw: number;
@@ -61,7 +54,7 @@ export class T0ApduChannel {
       if (r.length < 2) throw new ApduError('APDU_NO_STATUS', `card answered ${toHex(header)} without a status word`);
       sw = this.swOf(r);
     } else {
-      r = await this.exchangeChecked(tpdu);
+      r = await this.exchangeChecked(t0CommandTpdu(apdu));
       sw = this.swOf(r);
       if (sw >> 8 === 0x6c && apdu.length === 5) {
         // Wrong Le: the card tells us the right one; repeat the command with it.
