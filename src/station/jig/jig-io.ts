@@ -53,9 +53,29 @@ export interface JigIoEvents {
   input: [JigInputEvent];
 }
 
-const PULLUP_MODE = 0x0b;
-const INPUT_MODE = 0x00;
-const OUTPUT_MODE = 0x01;
+/** Firmata pin modes the jig uses. */
+export const PULLUP_MODE = 0x0b;
+export const INPUT_MODE = 0x00;
+export const OUTPUT_MODE = 0x01;
+
+/**
+ * Why a configured pin cannot serve on the connected board (missing, or not a digital input /
+ * output there), or undefined when it can. Shared by the station (which refuses to start) and
+ * `ifpp probe` (which lists every such pin).
+ */
+export function pinProblem(conn: Pick<JigBoardConnection, 'io' | 'pinCount'>, b: InputBinding | OutputBinding, what: 'input' | 'output'): { message: string; hint: string } | undefined {
+  const rec = conn.io.pins[b.pin.pin];
+  if (!rec) {
+    return {
+      message: `${bindingName(b)} is wired to pin ${b.pin.label}, which this ${conn.pinCount}-pin board does not have`,
+      hint: 'check the board model in the config against the board that is plugged in',
+    };
+  }
+  if (!rec.supportedModes.includes(what === 'input' ? INPUT_MODE : OUTPUT_MODE)) {
+    return { message: `${bindingName(b)}: pin ${b.pin.label} cannot be a digital ${what} on this board`, hint: 'use another pin (serial pins 0/1 and analog-only pins cannot be used)' };
+  }
+  return undefined;
+}
 
 interface InputRec {
   binding: InputBinding;
@@ -203,23 +223,12 @@ export class JigIo extends EventEmitter<JigIoEvents> {
   }
 
   private checkPins(plan: IoPlan): void {
-    const check = (b: InputBinding | OutputBinding, mode: number, what: string) => {
-      const rec = this.fio.pins[b.pin.pin];
-      if (!rec) {
-        throw new JigError('JIG_PIN_UNSUPPORTED', `${bindingName(b)} is wired to pin ${b.pin.label}, which this ${this.conn.pinCount}-pin board does not have`, {
-          hint: 'check the board model in the config against the board that is plugged in',
-          details: { role: b.role, slot: b.slot, pin: b.pin.pin },
-        });
-      }
-      if (!rec.supportedModes.includes(mode)) {
-        throw new JigError('JIG_PIN_UNSUPPORTED', `${bindingName(b)}: pin ${b.pin.label} cannot be a digital ${what} on this board`, {
-          hint: 'use another pin (serial pins 0/1 and analog-only pins cannot be used)',
-          details: { role: b.role, slot: b.slot, pin: b.pin.pin, supportedModes: rec.supportedModes },
-        });
-      }
+    const check = (b: InputBinding | OutputBinding, what: 'input' | 'output') => {
+      const p = pinProblem(this.conn, b, what);
+      if (p) throw new JigError('JIG_PIN_UNSUPPORTED', p.message, { hint: p.hint, details: { role: b.role, slot: b.slot, pin: b.pin.pin, supportedModes: this.fio.pins[b.pin.pin]?.supportedModes } });
     };
-    for (const b of plan.outputs) check(b, OUTPUT_MODE, 'output');
-    for (const b of plan.inputs) check(b, INPUT_MODE, 'input');
+    for (const b of plan.outputs) check(b, 'output');
+    for (const b of plan.inputs) check(b, 'input');
   }
 
   private setUpOutputs(bindings: readonly OutputBinding[]): void {

@@ -9,6 +9,7 @@ import type firmataIo from 'firmata-io';
 import { connectBoard, JigBoardError, type JigBoardConnection } from '../../transport/jig/connect-board.ts';
 import type { GuardType, StationConfig } from '../config/schema.ts';
 import { bindingName, ioPlan, type InputBinding, type OutputBinding } from '../jig/io-plan.ts';
+import { INPUT_MODE, PULLUP_MODE, pinProblem } from '../jig/jig-io.ts';
 import { checkDevicePath } from './device-path.ts';
 import { Findings, ProbeError, type ProbePlace } from './errors.ts';
 import type { InputReading, JigReport } from './report.ts';
@@ -20,9 +21,6 @@ export interface JigProbeOptions {
   queryDelayMs: number;
 }
 
-const INPUT_MODE = 0x00;
-const OUTPUT_MODE = 0x01;
-const PULLUP_MODE = 0x0b;
 
 export async function probeJig(config: StationConfig, opts: JigProbeOptions): Promise<{ report: JigReport; findings: Findings }> {
   const findings = new Findings();
@@ -61,8 +59,8 @@ export async function probeJig(config: StationConfig, opts: JigProbeOptions): Pr
     report.firmware = { name: fw.name, version: `${fw.version.major}.${fw.version.minor}`, protocol: `${fw.protocol.major}.${fw.protocol.minor}` };
     report.pins = conn.pinCount;
     const plan = ioPlan(config);
-    report.outputsChecked = plan.outputs.filter((b) => pinUsable(conn, b, OUTPUT_MODE, 'output', findings)).length;
-    const inputs = plan.inputs.filter((b) => pinUsable(conn, b, INPUT_MODE, 'input', findings));
+    report.outputsChecked = plan.outputs.filter((b) => pinUsable(conn, b, 'output', findings)).length;
+    const inputs = plan.inputs.filter((b) => pinUsable(conn, b, 'input', findings));
     const levels = await readInputs(conn.io, inputs, opts.timeoutMs, findings, place);
     report.inputs = inputs.map((b) => reading(b, levels?.get(b.pin.pin), board.guard?.type, conn, findings));
     const unread = levels ? inputs.filter((b) => !levels.has(b.pin.pin)) : [];
@@ -79,26 +77,10 @@ export async function probeJig(config: StationConfig, opts: JigProbeOptions): Pr
   return { report, findings };
 }
 
-function pinUsable(conn: JigBoardConnection, b: InputBinding | OutputBinding, mode: number, what: string, findings: Findings): boolean {
-  const rec = conn.io.pins[b.pin.pin];
-  const place: ProbePlace = { port: conn.path, pin: b.pin.label, ...(b.slot !== undefined ? { slot: b.slot } : {}) };
-  if (!rec) {
-    findings.problem(
-      new ProbeError('PROBE_JIG_PIN', `jig board: ${bindingName(b)} is wired to pin ${b.pin.label}, which this ${conn.pinCount}-pin board does not have`, place, {
-        hint: 'check board.model in the config against the board that is plugged in',
-      }),
-    );
-    return false;
-  }
-  if (!rec.supportedModes.includes(mode)) {
-    findings.problem(
-      new ProbeError('PROBE_JIG_PIN', `jig board: ${bindingName(b)}: pin ${b.pin.label} cannot be a digital ${what} on this board`, place, {
-        hint: 'use another pin (the serial pins 0/1 and analog-only pins cannot be used)',
-      }),
-    );
-    return false;
-  }
-  return true;
+function pinUsable(conn: JigBoardConnection, b: InputBinding | OutputBinding, what: 'input' | 'output', findings: Findings): boolean {
+  const p = pinProblem(conn, b, what);
+  if (p) findings.problem(new ProbeError('PROBE_JIG_PIN', `jig board: ${p.message}`, { port: conn.path, pin: b.pin.label, ...(b.slot !== undefined ? { slot: b.slot } : {}) }, { hint: p.hint }));
+  return !p;
 }
 
 /**
