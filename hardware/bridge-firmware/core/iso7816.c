@@ -712,36 +712,34 @@ static bool ready_for_command(struct slot *s)
     return true;
 }
 
+/* Runs one command TPDU: header (P3 included) and its n_cmd data bytes. */
+static void run_command(struct slot *s, const uint8_t hdr[5], const uint8_t *data, uint16_t n_cmd)
+{
+    s->pps_allowed = false;
+    for (int i = 0; i < 5; i++) s->hdr[i] = hdr[i];
+    for (uint16_t i = 0; i < n_cmd; i++) s->buf[i] = data[i];
+    s->n_in = 0;
+    t0_run(s, n_cmd);
+}
+
 static void start_tpdu(struct slot *s, const struct request *r)
 {
     if (!ready_for_command(s)) return;
-    s->pps_allowed = false;
-    for (int i = 0; i < 5; i++) s->hdr[i] = r->data[i];
-    uint16_t n_cmd = (uint16_t)(r->len - 5);
-    for (uint16_t i = 0; i < n_cmd; i++) s->buf[i] = r->data[5 + i];
-    s->n_in = 0;
-    t0_run(s, n_cmd);
+    run_command(s, r->data, r->data + 5, (uint16_t)(r->len - 5));
 }
 
 /* APDU verb: the command as its T=0 TPDU (case 1: P3 = 00; case 4: without Le); apdu_next() goes on. */
 static void start_apdu(struct slot *s, const struct request *r)
 {
     if (!ready_for_command(s)) return;
-    s->pps_allowed = false;
-    for (int i = 0; i < 4; i++) s->hdr[i] = r->data[i];
-    uint16_t n_cmd = 0;
-    s->hdr[4] = 0;
-    if (r->len >= 5) s->hdr[4] = r->data[4];
-    if (r->len > 5) n_cmd = r->data[4];
-    for (uint16_t i = 0; i < n_cmd; i++) s->buf[i] = r->data[5 + i];
+    const uint8_t hdr[5] = {r->data[0], r->data[1], r->data[2], r->data[3], r->len >= 5 ? r->data[4] : 0};
     s->apdu_cla = r->data[0];
     s->apdu_case2 = r->len == 5;
     s->apdu_step = APDU_CMD;
     s->apdu_grs = 0;
     s->apdu_base = 0;
     s->apdu_us = 0;
-    s->n_in = 0;
-    t0_run(s, n_cmd);
+    run_command(s, hdr, r->data + 5, r->len > 5 ? r->data[4] : 0);
 }
 
 void engine_start(struct slot *s, const struct request *r)
