@@ -90,7 +90,7 @@ export async function run(args: string[]): Promise<number> {
     lines.push(`wrote ${shown(result.csv.path)}: ${result.csv.rows} unit attempt${result.csv.rows === 1 ? '' : 's'}`);
     if (total) lines.push(`total: ${describeCounts(total)}`);
     // Skipped chips (eidPolicy.unknownEid "skip") involve no BPP, so no PLR counts them.
-    const skipped = acc.units.filter((u) => u.status === 'skipped').length;
+    const skipped = acc.byOutcome.skipped;
     if (skipped && values.batch === undefined) lines.push(`skipped: ${skipped} unit attempt${skipped === 1 ? '' : 's'} with a chip not for this station (left untouched; in the CSV, in no PLR)`);
     lines.push(`journal: ${result.journal.records} records up to seq ${result.journal.lastSeq ?? '-'}${result.journal.tornTail ? ' (a torn last line, never acknowledged, was ignored)' : ''}`);
     process.stdout.write(lines.join('\n') + '\n');
