@@ -7,6 +7,11 @@ const HEX_LUT: string[] = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + H
  * Lower-case hex, no separators. Runs per APDU on the hot path: a lookup table for short
  * inputs, Node's native encoder (about 3x faster) once the Buffer view pays for itself.
  */
+/** One byte as two upper-case hex digits, as in ISO 7816 texts (`96`, `6C`). */
+export function hexByte(n: number): string {
+  return HEX_LUT[n & 0xff]!.toUpperCase();
+}
+
 export function toHex(b: Uint8Array): string {
   if (b.length >= 32) return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
   let s = '';

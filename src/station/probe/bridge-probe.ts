@@ -5,6 +5,7 @@
  * station's stores, checked against them (station-check.ts). Only INFO and STATUS
  * go out otherwise; the driver's heartbeat and reconnects are off (one look, then close).
  */
+import { hexByte } from '../../core/bytes.ts';
 import { isIfppError } from '../../core/errors.ts';
 import type { BridgeInfo, SlotStatus } from '../../core/bridge-protocol/verbs.ts';
 import { BridgeDriver } from '../../transport/bridge/bridge-driver.ts';
@@ -29,7 +30,6 @@ export interface BridgeProbeOptions {
 
 const SLACK_MS = 250;
 const VOLTS: Record<string, string> = { A: '5 V', B: '3 V', C: '1.8 V' };
-const hex2 = (b: number) => b.toString(16).toUpperCase().padStart(2, '0');
 
 export function mhz(hz: number): string {
   return `${Number((hz / 1e6).toFixed(3))} MHz`;
@@ -92,7 +92,7 @@ function summarize(info: BridgeInfo): BridgeInfoSummary {
     firmware: info.firmware,
     slots: info.slots,
     classes: info.classes,
-    ta1: [...info.ta1].map(hex2),
+    ta1: [...info.ta1].map(hexByte),
     clock: { minHz: info.fminHz, maxHz: info.fmaxHz, defaultHz: info.fdefHz },
     apdu: info.apdu === true,
   };

@@ -4,7 +4,7 @@
  * SELECT ISD-R, GetEID, EUICCInfo2 and the dialect's factory info (one-time key states). The
  * slot is always powered off again.
  */
-import { toHex } from '../../core/bytes.ts';
+import { hexByte, toHex } from '../../core/bytes.ts';
 import { isIfppError } from '../../core/errors.ts';
 import { isValidEid } from '../../core/rsp/eid.ts';
 import { TAG_EUICC_INFO2, TAG_GET_EUICC_DATA } from '../../core/rsp/es10.ts';
@@ -26,7 +26,6 @@ export interface CardProbeContext {
   station?: StationCheck;
 }
 
-const hex2 = (b: number) => b.toString(16).toUpperCase().padStart(2, '0');
 
 export async function probeCard(link: SlotLink, ctx: CardProbeContext, findings: Findings): Promise<CardReport | undefined> {
   const where = `slot ${ctx.place.slot} (bridge ${ctx.place.bridge} channel ${link.slot})`;
@@ -54,9 +53,9 @@ async function readCard(link: SlotLink, ctx: CardProbeContext, findings: Finding
     }
     const card: CardReport = {
       atr: toHex(a.atr).toUpperCase(),
-      atrTa1: hex2(a.parsed.ta1),
+      atrTa1: hexByte(a.parsed.ta1),
       protocols: a.parsed.protocols,
-      ta1: hex2(a.ta1),
+      ta1: hexByte(a.ta1),
       fi: a.fi,
       di: a.di,
       clockHz: a.clockHz,

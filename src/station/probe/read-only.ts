@@ -5,6 +5,7 @@
  * DeleteOneTimeKeys, CloseFpaServices, profile operations) can leave the probe, whatever
  * a later change to the calling code does.
  */
+import { hexByte } from '../../core/bytes.ts';
 import { INS_STORE_DATA, parseStoreDataApdu } from '../../core/rsp/store-data.ts';
 import { readHeader, tagHex } from '../../core/tlv/ber-tlv.ts';
 import type { ApduResponse } from '../../transport/card/t0-apdu.ts';
@@ -50,7 +51,7 @@ export class ReadOnlyTransmitter implements ApduTransmitter {
       }
       throw this.refuse(tag === undefined ? 'a STORE DATA block outside a read-only request' : `ES10 request ${tagHex(tag)}`);
     }
-    throw this.refuse(`INS ${(ins ?? 0).toString(16).toUpperCase().padStart(2, '0')}`);
+    throw this.refuse(`INS ${hexByte(ins ?? 0)}`);
   }
 
   private refuse(what: string): ProbeError {
