@@ -1,3 +1,4 @@
+import { onlyIfppErrors } from '../helpers/hostile-input.ts';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { bf23DataToSign, decodeBf23, encodeBf23, signedDataOf, type Bf23Parts } from '../../src/core/rsp/bf23.ts';
@@ -32,13 +33,6 @@ function sampleBpp(opts: { a2?: boolean; n86?: number; n88?: number; n87?: numbe
   });
 }
 
-function onlyIfppErrors(f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof IfppError)) throw e;
-  }
-}
 
 describe('BF23 InitialiseSecureChannelRequest', () => {
   it('round-trips with defaults (remoteOpId 1, AES, 16-byte keys)', () => {

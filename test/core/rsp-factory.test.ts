@@ -1,5 +1,5 @@
+import { expectOnlyIfppErrorsOnNoise, expectTruncationsRefused, onlyIfppErrors, type DecoderCase } from '../helpers/hostile-input.ts';
 import { describe, expect, it } from 'vitest';
-import fc from 'fast-check';
 import { makeFactoryDialect, projectDialect as d, type FactoryInfo } from '../../src/core/rsp/factory.ts';
 import { namedEnum } from '../../src/core/rsp/der.ts';
 import { RspEncodeError } from '../../src/core/rsp/errors.ts';
@@ -18,15 +18,8 @@ const info: FactoryInfo = {
   ],
 };
 
-function onlyIfppErrors(f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof IfppError)) throw e;
-  }
-}
 
-const cases: [string, (b: Uint8Array) => unknown, Uint8Array][] = [
+const cases: DecoderCase[] = [
   ['GetFactoryInfo request', d.decodeGetFactoryInfoRequest, d.encodeGetFactoryInfoRequest()],
   ['GetFactoryInfo response', d.decodeGetFactoryInfoResponse, d.encodeGetFactoryInfoResponse(info)],
   ['PrepareFactoryLoad request', d.decodePrepareFactoryLoadRequest, d.encodePrepareFactoryLoadRequest({ euiccOtpk: pk1, dpPbCertificate: fakeCert, otherCertsInChain: [fakeCert] })],
@@ -125,29 +118,8 @@ describe('factory requests, project dialect (BF70..BF73)', () => {
   });
 
   it('decoders throw only IfppError on truncations, random bytes and mutations', () => {
-    for (const [name, dec, sample] of cases) {
-      for (let n = 0; n < sample.length; n++) {
-        try {
-          dec(sample.subarray(0, n));
-        } catch (e) {
-          if (!(e instanceof IfppError)) throw new Error(`${name} at ${n}: ${String(e)}`);
-          continue;
-        }
-        throw new Error(`${name} accepted a truncation to ${n} bytes`);
-      }
-    }
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), fc.nat(), fc.integer({ min: 0, max: 255 }), (rnd, pos, val) => {
-        for (const [, dec, sample] of cases) {
-          onlyIfppErrors(() => dec(rnd));
-          onlyIfppErrors(() => dec(concatBytes(sample.subarray(0, 2), rnd)));
-          const m = sample.slice();
-          m[pos % m.length] = val;
-          onlyIfppErrors(() => dec(m));
-        }
-      }),
-      { numRuns: 600 },
-    );
+    expectTruncationsRefused(cases);
+    expectOnlyIfppErrorsOnNoise(cases, 600);
   });
 });
 

@@ -1,3 +1,4 @@
+import { onlyIfppErrors } from '../helpers/hostile-input.ts';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { p256 } from '@noble/curves/nist.js';
@@ -41,13 +42,6 @@ const failure: PirData = {
   },
 };
 
-function onlyIfppErrors(f: () => unknown): void {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof IfppError)) throw e;
-  }
-}
 
 describe('ProfileInstallationResult (BF37)', () => {
   it('round-trips a success, signed over the BF27 bytes', () => {
