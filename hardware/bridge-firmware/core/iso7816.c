@@ -657,44 +657,7 @@ static void start_reset(struct slot *s, bool warm)
     reset_begin(s, warm);
 }
 
-static void start_pps(struct slot *s, const struct request *r)
-{
-    const struct hal_caps *c = hal_caps();
-    if (s->state == ST_FAULT) {
-        answer_err(s, E_FAULT);
-        return;
-    }
-    if (!s->present) {
-        answer_err(s, E_NOCARD);
-        return;
-    }
-    if (s->state != ST_READY || !s->pps_allowed) {
-        answer_err(s, E_STATE);
-        return;
-    }
-    switch (pps_check_request(r->data, r->len, c->ta1, c->n_ta1)) {
-    case PPS_CHECK_ARG:
-        {
-        answer_err(s, E_ARG);
-        return;
-    }
-    case PPS_CHECK_UNSUPPORTED:
-        {
-        answer_err(s, E_UNSUPPORTED);
-        return;
-    }
-    default:
-        break;
-    }
-    s->pps_allowed = false;
-    for (uint16_t i = 0; i < r->len; i++) s->pps_req[i] = r->data[i];
-    s->n_pps = (uint8_t)r->len;
-    s->phase = PH_PPS_TX;
-    s->mark_start = true;
-    tx_begin(s, s->pps_req, s->n_pps);
-}
-
-/* A TPDU or APDU needs a present, reset card and no fault; otherwise answers the error. */
+/* PPS, TPDU and APDU need a present, reset card and no fault; otherwise answers the error. */
 static bool ready_for_command(struct slot *s)
 {
     if (s->state == ST_FAULT) {
@@ -710,6 +673,32 @@ static bool ready_for_command(struct slot *s)
         return false;
     }
     return true;
+}
+
+static void start_pps(struct slot *s, const struct request *r)
+{
+    const struct hal_caps *c = hal_caps();
+    if (!ready_for_command(s)) return;
+    if (!s->pps_allowed) {
+        answer_err(s, E_STATE);
+        return;
+    }
+    switch (pps_check_request(r->data, r->len, c->ta1, c->n_ta1)) {
+    case PPS_CHECK_ARG:
+        answer_err(s, E_ARG);
+        return;
+    case PPS_CHECK_UNSUPPORTED:
+        answer_err(s, E_UNSUPPORTED);
+        return;
+    default:
+        break;
+    }
+    s->pps_allowed = false;
+    for (uint16_t i = 0; i < r->len; i++) s->pps_req[i] = r->data[i];
+    s->n_pps = (uint8_t)r->len;
+    s->phase = PH_PPS_TX;
+    s->mark_start = true;
+    tx_begin(s, s->pps_req, s->n_pps);
 }
 
 /* Runs one command TPDU: header (P3 included) and its n_cmd data bytes. */
