@@ -21,6 +21,7 @@
  *   is reopened periodically until INFO answers again ('connected'). The bridge comes back with
  *   every slot off: callers activate their slots again.
  */
+import { serialOpenHint } from '../serial-open-hint.ts';
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import { DelimiterParser } from '@serialport/parser-delimiter';
@@ -689,13 +690,5 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
 }
 
 function portUnavailable(path: string, err: Error): BridgeError {
-  const m = err.message;
-  const hint = /no such file|ENOENT/i.test(m)
-    ? 'is the bridge plugged in? check the configured port (ls -l /dev/serial/by-id/)'
-    : /permission|EACCES/i.test(m)
-      ? 'the station user may not open serial devices: add it to the dialout group'
-      : /lock|busy|temporarily unavailable/i.test(m)
-        ? 'another program holds the port (a serial monitor, another station): close it'
-        : 'check the bridge connection and the configured port';
-  return new BridgeError('BRIDGE_PORT_UNAVAILABLE', `cannot open bridge port ${path}: ${m}`, { port: path }, { hint, cause: err });
+  return new BridgeError('BRIDGE_PORT_UNAVAILABLE', `cannot open bridge port ${path}: ${err.message}`, { port: path }, { hint: serialOpenHint(err, 'bridge'), cause: err });
 }

@@ -9,6 +9,7 @@
  * firmware. A jig board should not auto-reset on open (it would drop the clamp on every station
  * restart) and then only answers when asked, so keep the delay short where that is known.
  */
+import { serialOpenHint } from '../serial-open-hint.ts';
 import { EventEmitter } from 'node:events';
 import { SerialPort } from 'serialport';
 import five from 'johnny-five';
@@ -207,15 +208,7 @@ export function connectBoard(options: ConnectBoardOptions): Promise<JigBoardConn
 }
 
 function portUnavailable(path: string, err: Error): JigBoardError {
-  const m = err.message;
-  const hint = /no such file|ENOENT/i.test(m)
-    ? 'is the jig board plugged in? check the path (ls -l /dev/serial/by-id/)'
-    : /permission|EACCES/i.test(m)
-      ? 'the station user may not open serial devices: add it to the dialout group'
-      : /lock|busy|temporarily unavailable/i.test(m)
-        ? 'another program holds the port (a serial monitor, or another station instance): close it'
-        : 'check the jig board connection and the configured path';
-  return new JigBoardError('JIG_PORT_UNAVAILABLE', `cannot open jig board port ${path}: ${m}`, { hint, cause: err, details: { path } });
+  return new JigBoardError('JIG_PORT_UNAVAILABLE', `cannot open jig board port ${path}: ${err.message}`, { hint: serialOpenHint(err, 'jig board'), cause: err, details: { path } });
 }
 
 /**
