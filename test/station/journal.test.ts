@@ -44,6 +44,39 @@ describe('Journal', () => {
     await expect(Journal.read(path)).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT' });
   });
 
+  it.each([
+    ['null', 'null', /line 2 is null/],
+    ['a number', '42', /line 2 is number/],
+    ['an array', '[1,2]', /line 2 is an array/],
+    ['a record without seq', '{"at":"x","type":"b"}', /line 2 has no positive integer "seq"/],
+    ['a record with a string seq', '{"seq":"2","at":"x","type":"b"}', /line 2 has no positive integer "seq"/],
+    ['a record without type', '{"seq":2,"at":"x"}', /line 2 has no "type"/],
+    ['a record without at', '{"seq":2,"type":"b"}', /line 2 has no "at"/],
+  ])('refuses a line that is %s with JOURNAL_CORRUPT naming the file and line', async (_what, line, message) => {
+    const path = join(dir(), 'j.ndjson');
+    writeFileSync(path, `{"seq":1,"at":"x","type":"a"}\n${line}\n{"seq":3,"at":"x","type":"c"}\n`);
+    const e = await Journal.read(path).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(JournalError);
+    expect(e).toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringMatching(message) });
+    expect((e as Error).message).toContain(path);
+  });
+
+  it('reports duplicate and decreasing sequence numbers, and continues above the highest seq', async () => {
+    const path = join(dir(), 'j.ndjson');
+    const recs = [1, 2, 2, 5, 3, 6].map((seq, i) => JSON.stringify({ seq, at: 'x', type: `t${i}` }));
+    writeFileSync(path, recs.join('\n') + '\n');
+    const { journal, existing } = await Journal.open(path);
+    expect(existing.records.length).toBe(6);
+    expect(existing.sequenceProblems).toEqual([
+      { line: 3, seq: 2, previous: 2 },
+      { line: 5, seq: 3, previous: 5 },
+    ]);
+    expect((await journal.append('next')).seq).toBe(7);
+    await journal.close();
+    const clean = await Journal.read(path);
+    expect(clean.sequenceProblems.length).toBe(2); // the two old lines stay listed; the new one is fine
+  });
+
   it('keeps every acknowledged record when the writer is killed with SIGKILL', async () => {
     const path = join(dir(), 'j.ndjson');
     const ackFile = path + '.acks';

@@ -600,6 +600,22 @@ describe('report inputs', () => {
     expect(e).toMatchObject({ code: 'JOURNAL_CORRUPT' });
     expect(readdirSync(cfg.journal)).toEqual(['journal.ndjson']);
   });
+
+  it('a null record in the journal is JOURNAL_CORRUPT naming the line, not a file-permission error', async () => {
+    const cfg = config(tmp('nullrec'));
+    mkdirSync(cfg.journal, { recursive: true });
+    writeFileSync(journalPath(cfg), '{"seq":1,"at":"x","type":"a"}\nnull\n');
+    await expect(generateReports({ config: cfg })).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringMatching(/line 2 is null/) });
+  });
+
+  it('lists repeated or decreasing journal sequence numbers among the report warnings', async () => {
+    const cfg = config(tmp('seq'));
+    mkdirSync(cfg.journal, { recursive: true });
+    writeFileSync(journalPath(cfg), ['{"seq":1,"at":"x","type":"a"}', '{"seq":4,"at":"x","type":"b"}', '{"seq":4,"at":"x","type":"c"}', '{"seq":2,"at":"x","type":"d"}', ''].join('\n'));
+    const run = await generateReports({ config: cfg, outDir: tmp('seq-out') });
+    const seqWarnings = run.warnings.filter((w) => w.includes('JOURNAL_SEQUENCE'));
+    expect(seqWarnings).toEqual([expect.stringMatching(/line 3: seq 4 repeats seq 4/), expect.stringMatching(/line 4: seq 2 is below seq 4/)]);
+  });
 });
 
 // ------------------------------------------------------------------ the command line

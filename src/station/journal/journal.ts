@@ -9,7 +9,7 @@
 import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JournalError } from './errors.ts';
-import { scanJournal } from './scan.ts';
+import { scanJournal, type SequenceProblem } from './scan.ts';
 
 export { JournalError };
 
@@ -32,6 +32,10 @@ export interface ReadResult {
   records: JournalRecord[];
   /** A last line cut off by a crash mid-write; it was never acknowledged, so it is ignored. */
   tornTail: boolean;
+  /** Records whose seq did not rise (see scan.ts); the station warns, `ifpp report` lists them. */
+  sequenceProblems: SequenceProblem[];
+  /** The highest seq in the journal: new records continue above it, never repeating one. */
+  maxSeq: number | undefined;
 }
 
 export class Journal {
@@ -51,18 +55,17 @@ export class Journal {
     const existing = await Journal.read(path);
     if (existing.tornTail) await Journal.trimTornTail(path);
     const fh = await open(path, 'a');
-    const last = existing.records[existing.records.length - 1];
-    return { journal: new Journal(fh, path, last ? last.seq + 1 : 1), existing };
+    return { journal: new Journal(fh, path, (existing.maxSeq ?? 0) + 1), existing };
   }
 
   /** Reads every complete record (streaming, see scan.ts); a missing journal is an empty one. */
   static async read(path: string): Promise<ReadResult> {
     const records: JournalRecord[] = [];
     try {
-      const { tornTail } = await scanJournal(path, (r) => records.push(r));
-      return { records, tornTail };
+      const { tornTail, sequenceProblems, maxSeq } = await scanJournal(path, (r) => records.push(r));
+      return { records, tornTail, sequenceProblems, maxSeq };
     } catch (e) {
-      if (e instanceof JournalError && e.code === 'JOURNAL_NOT_FOUND') return { records: [], tornTail: false };
+      if (e instanceof JournalError && e.code === 'JOURNAL_NOT_FOUND') return { records: [], tornTail: false, sequenceProblems: [], maxSeq: undefined };
       throw e;
     }
   }

@@ -16,6 +16,7 @@ import { EventBus, type StationEvent, type StationPhase } from '../events.ts';
 import { JigController, type SlotLedMode } from '../jig/jig-controller.ts';
 import { Journal } from '../journal/journal.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
+import { describeSequenceProblem } from '../journal/scan.ts';
 import { journalPath } from '../journal/paths.ts';
 import { BppState, BppStore } from '../store/bpp-store.ts';
 import { BridgeDriver } from '../../transport/bridge/bridge-driver.ts';
@@ -112,6 +113,9 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       jig = opts.useBoard === false || !config.board ? JigController.none(config.kind) : await JigController.open(config, opts.jigOptions);
       const st = new Station(config, bus, store, euicc, journal, bridges, jig);
       st.pending = rec.pending;
+      for (const p of existing.sequenceProblems) {
+        bus.emit({ type: 'station.warning', t: Date.now(), code: 'JOURNAL_SEQUENCE', message: `journal ${describeSequenceProblem(p)}; new records continue above the highest seq` });
+      }
       for (const s of rec.settled) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'RECONCILED', message: `unit ${s.unit.slice(0, 8)} from the last run: ${s.outcome} (${s.how})` });
       }

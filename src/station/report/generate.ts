@@ -11,7 +11,7 @@ import { BppStore } from '../store/bpp-store.ts';
 import { UnitAccountant, type Accounting } from './accounting.ts';
 import { writeUnitCsv } from './csv.ts';
 import { safeFileName, writePlrs, type SmdpfIdentity, type WrittenPlr } from './plr.ts';
-import { scanJournal } from '../journal/scan.ts';
+import { describeSequenceProblem, scanJournal } from '../journal/scan.ts';
 import { fileStamp, ReportError } from './report-file.ts';
 
 export interface ReportRequest {
@@ -59,6 +59,7 @@ export async function generateReports(req: ReportRequest): Promise<ReportRun> {
   const scan = await scanJournal(path, (r) => accountant.add(r));
   const accounting = accountant.result();
   const warnings: string[] = [];
+  for (const p of scan.sequenceProblems) warnings.push(`journal ${path} ${describeSequenceProblem(p)} (JOURNAL_SEQUENCE: records were duplicated or reordered; keep a copy and check that only one station writes this journal)`);
   const identities = storeIdentities(req.config.store, warnings);
 
   const inJournal = new Set(accounting.units.flatMap((u) => (u.batchId === undefined ? [] : [u.batchId])));
