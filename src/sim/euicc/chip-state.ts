@@ -37,6 +37,19 @@ export interface InstalledProfile {
   uppSha256: string;
   /** transactionId of the BPP that installed it, hex (absent for pre-installed profiles). */
   transactionId?: string;
+  /** SetNickname (BF29): the profile's nickname. */
+  nickname?: string;
+}
+
+/** A pending notification kept until the LPA removes it (BF30). */
+export interface StoredNotification {
+  seqNumber: number;
+  /** NotificationEvent bit number (0 install, 1 enable, 2 disable, 3 delete). */
+  event: number;
+  iccid?: string;
+  notificationAddress: string;
+  /** The PendingNotification as the chip answers it (BF37 or OtherSignedNotification 30), hex. */
+  der: string;
 }
 
 export interface ChipState {
@@ -49,6 +62,10 @@ export interface ChipState {
   notificationSeq: number;
   /** Next ISD-P number to allocate (never reused, like a real chip's AID counter). */
   nextIsdp: number;
+  /** Pending notifications, oldest first (absent in states saved before they were kept). */
+  notifications?: StoredNotification[];
+  /** SetDefaultDpAddress (BF3F); absent = none configured. */
+  defaultDpAddress?: string;
 }
 
 export function freshChipState(eid: string, otpks: readonly string[]): ChipState {
@@ -90,6 +107,15 @@ export function checkChipState(x: unknown, eid: string, otpks: readonly string[]
   }
   if (!Number.isSafeInteger(s.notificationSeq) || s.notificationSeq! < 0) throw bad('notificationSeq must be a non-negative integer');
   if (!Number.isSafeInteger(s.nextIsdp) || s.nextIsdp! < 0) throw bad('nextIsdp must be a non-negative integer');
+  if (s.notifications !== undefined) {
+    if (!Array.isArray(s.notifications)) throw bad('notifications must be an array');
+    for (const n of s.notifications) {
+      if (!Number.isSafeInteger(n?.seqNumber) || !Number.isInteger(n.event) || typeof n.der !== 'string' || typeof n.notificationAddress !== 'string') {
+        throw bad('a notification lacks seqNumber, event, notificationAddress or der');
+      }
+    }
+  }
+  if (s.defaultDpAddress !== undefined && typeof s.defaultDpAddress !== 'string') throw bad('defaultDpAddress must be a string');
   return s as ChipState;
 }
 

@@ -6,7 +6,8 @@
  * which a power loss wipes.
  *
  * Answered: GetEID (BF3E), GetEUICCInfo2 (BF22, free NVM kept current), GetProfilesInfo (BF2D),
- * Enable/Disable/Delete (BF31/32/33), eUICCMemoryReset (BF34), the factory requests of the
+ * Enable/Disable/Delete (BF31/32/33), eUICCMemoryReset (BF34), the LPA services of
+ * lpa-services.ts (BF20, BF2E, BF28, BF2B, BF30, BF29, BF3C, BF3F, BF43), the factory requests of the
  * dialect (BF70–BF73 by default) and the BPP load calls (BF36, then A0, A1, 88, A2, A3, 86).
  *
  * Status words: 6A80 for a request that does not decode, 6A88 for an unknown request tag and
@@ -43,7 +44,40 @@ import {
   TAG_GET_EUICC_DATA,
   TAG_MEMORY_RESET,
   TAG_PROFILE_INFO_LIST,
+  type ProfileId,
 } from '../../core/rsp/es10.ts';
+import {
+  decodeConfiguredAddressesRequest,
+  decodeGetEuiccChallengeRequest,
+  decodeGetEuiccInfo1Request,
+  decodeGetRatRequest,
+  decodeListNotificationRequest,
+  decodeNotificationSentRequest,
+  decodeRetrieveNotificationsListRequest,
+  decodeSetDefaultDpAddressRequest,
+  decodeSetNicknameRequest,
+  encodeConfiguredAddressesResponse,
+  encodeEuiccInfo1,
+  encodeGetEuiccChallengeResponse,
+  encodeGetRatResponse,
+  encodeListNotificationResponse,
+  encodeNotificationSentResponse,
+  encodeRetrieveNotificationsListResponse,
+  encodeSetDefaultDpAddressResponse,
+  encodeSetNicknameResponse,
+  RetrieveNotificationsError,
+  TAG_CONFIGURED_ADDRESSES,
+  TAG_EUICC_CHALLENGE,
+  TAG_EUICC_INFO1,
+  TAG_GET_RAT,
+  TAG_LIST_NOTIFICATION,
+  TAG_NOTIFICATION_SENT,
+  TAG_RETRIEVE_NOTIFICATIONS,
+  TAG_SET_DEFAULT_DP_ADDRESS,
+  TAG_SET_NICKNAME,
+} from '../../core/rsp/es10-lpa.ts';
+import { decodePir, NotificationEvent } from '../../core/rsp/pir.ts';
+import { randomBytes } from 'node:crypto';
 import { projectDialect, type FactoryDialect, type FactoryResultName } from '../../core/rsp/factory.ts';
 import { encodeStoreMetadata } from '../../core/rsp/metadata.ts';
 import { TAG_BPP } from '../../core/rsp/bpp.ts';
@@ -56,7 +90,19 @@ import { EuiccConfigError } from './errors.ts';
 import { closeFpaServices, deleteOneTimeKeys, getFactoryInfo, prepareFactoryLoad, unusedKeys, type PrepareOutcome, type PreparedLoad } from './factory-services.ts';
 import type { EuiccFaults } from './faults.ts';
 import type { ChipIdentity } from './identity.ts';
-import { deleteProfile, disableProfile, enableProfile, isdpAidFor, listProfiles, memoryReset, profileByIccid, usedNvm } from './profiles.ts';
+import {
+  configuredAddresses,
+  euiccInfo1Of,
+  listNotifications,
+  recordInstallNotification,
+  recordProfileNotification,
+  removeNotification,
+  retrieveNotifications,
+  setDefaultDpAddress,
+  setNickname,
+  SIM_RAT,
+} from './lpa-services.ts';
+import { deleteProfile, disableProfile, enableProfile, findProfile, isdpAidFor, listProfiles, memoryReset, profileByIccid, usedNvm } from './profiles.ts';
 import type { EuiccTiming } from './timing.ts';
 
 /** Tags of the calls that continue a BPP load after BF36+BF23. */
@@ -119,6 +165,8 @@ export class EuiccChip {
   lastPrepare: PrepareOutcome | undefined;
   /** The last BF37 this chip produced. */
   lastPir: Uint8Array | undefined;
+  /** The last GetEuiccChallenge answer (volatile, like the real chip's). */
+  challenge: Uint8Array | undefined;
 
   constructor(private readonly opts: EuiccChipOptions) {
     const id = opts.identity;
@@ -154,6 +202,7 @@ export class EuiccChip {
     this.prepared = undefined;
     this.session = undefined;
     this.sessionCalls = 0;
+    this.challenge = undefined;
   }
 
   /** Puts a profile on the chip as if installed at personalisation. */
@@ -243,16 +292,50 @@ export class EuiccChip {
         }
         case TAG_ENABLE_PROFILE: {
           const r = decodeEnableProfileRequest(payload);
-          return ok(encodeEnableProfileResponse(this.lpaAllowed() ? enableProfile(this.stateRef, r.profile) : EnableResult.values.disallowedByPolicy));
+          if (!this.lpaAllowed()) return ok(encodeEnableProfileResponse(EnableResult.values.disallowedByPolicy));
+          return ok(encodeEnableProfileResponse(this.notifying(r.profile, NotificationEvent.notificationEnable, () => enableProfile(this.stateRef, r.profile))));
         }
         case TAG_DISABLE_PROFILE: {
           const r = decodeDisableProfileRequest(payload);
-          return ok(encodeDisableProfileResponse(this.lpaAllowed() ? disableProfile(this.stateRef, r.profile) : DisableResult.values.disallowedByPolicy));
+          if (!this.lpaAllowed()) return ok(encodeDisableProfileResponse(DisableResult.values.disallowedByPolicy));
+          return ok(encodeDisableProfileResponse(this.notifying(r.profile, NotificationEvent.notificationDisable, () => disableProfile(this.stateRef, r.profile))));
         }
         case TAG_DELETE_PROFILE: {
           const id = decodeDeleteProfileRequest(payload);
-          return ok(encodeDeleteProfileResponse(this.lpaAllowed() ? deleteProfile(this.stateRef, id) : DeleteResult.values.disallowedByPolicy));
+          if (!this.lpaAllowed()) return ok(encodeDeleteProfileResponse(DeleteResult.values.disallowedByPolicy));
+          return ok(encodeDeleteProfileResponse(this.notifying(id, NotificationEvent.notificationDelete, () => deleteProfile(this.stateRef, id))));
         }
+        case TAG_EUICC_INFO1:
+          decodeGetEuiccInfo1Request(payload);
+          if (!this.info2) return sw(SW_NOT_FOUND);
+          return ok(encodeEuiccInfo1(euiccInfo1Of(this.info2)));
+        case TAG_EUICC_CHALLENGE:
+          decodeGetEuiccChallengeRequest(payload);
+          this.challenge = new Uint8Array(randomBytes(16));
+          return ok(encodeGetEuiccChallengeResponse(this.challenge));
+        case TAG_LIST_NOTIFICATION: {
+          const r = decodeListNotificationRequest(payload);
+          return ok(encodeListNotificationResponse({ ok: true, notifications: listNotifications(this.stateRef, r.profileManagementOperation) }));
+        }
+        case TAG_RETRIEVE_NOTIFICATIONS: {
+          const r = decodeRetrieveNotificationsListRequest(payload);
+          const found = retrieveNotifications(this.stateRef, r.searchCriteria);
+          return ok(encodeRetrieveNotificationsListResponse(found ? { ok: true, notifications: found } : { ok: false, code: RetrieveNotificationsError.values.noResultAvailable }));
+        }
+        case TAG_NOTIFICATION_SENT:
+          return ok(encodeNotificationSentResponse(removeNotification(this.stateRef, decodeNotificationSentRequest(payload).seqNumber)));
+        case TAG_SET_NICKNAME: {
+          const r = decodeSetNicknameRequest(payload);
+          return ok(encodeSetNicknameResponse(setNickname(this.stateRef, r.iccid, r.nickname)));
+        }
+        case TAG_CONFIGURED_ADDRESSES:
+          decodeConfiguredAddressesRequest(payload);
+          return ok(encodeConfiguredAddressesResponse(configuredAddresses(this.stateRef)));
+        case TAG_SET_DEFAULT_DP_ADDRESS:
+          return ok(encodeSetDefaultDpAddressResponse(setDefaultDpAddress(this.stateRef, decodeSetDefaultDpAddressRequest(payload).defaultDpAddress)));
+        case TAG_GET_RAT:
+          decodeGetRatRequest(payload);
+          return ok(encodeGetRatResponse(SIM_RAT));
         case TAG_MEMORY_RESET: {
           const { resetOptions } = decodeMemoryResetRequest(payload);
           return ok(encodeMemoryResetResponse(memoryReset(this.stateRef, resetOptions)));
@@ -264,6 +347,14 @@ export class EuiccChip {
       if (!isIfppError(e)) throw e;
       return sw(SW_WRONG_DATA);
     }
+  }
+
+  /** Runs a profile operation; on success (result 0) records the notification the profile asks for. */
+  private notifying(id: ProfileId, event: number, op: () => number): number {
+    const p = findProfile(this.stateRef, id);
+    const result = op();
+    if (result === 0 && p) recordProfileNotification(this.identity, this.stateRef, p, event);
+    return result;
   }
 
   /** LPA services (profile state changes) only once no unused one-time key remains. */
@@ -337,6 +428,7 @@ export class EuiccChip {
         return sw(step.sw);
       case 'pir':
         this.lastPir = step.pir;
+        recordInstallNotification(this.stateRef, step.pir, decodePir(step.pir).notificationMetadata);
         return ok(step.pir);
     }
   }

@@ -35,10 +35,12 @@ export interface ChipIdentity {
   readonly trustAnchors: readonly Certificate[];
   /** ATR override from the reel, if any. */
   readonly atr: Uint8Array | undefined;
+  /** CERT.EUM (DER), sent along with signed notifications; absent when the caller gave none. */
+  readonly eumCertificate?: Uint8Array | undefined;
 }
 
 /** The parts of the reel header a chip needs. */
-export type ReelHeaderLike = Pick<ReelHeader, 'curve' | 'ciCertificate'>;
+export type ReelHeaderLike = Pick<ReelHeader, 'curve' | 'ciCertificate'> & Partial<Pick<ReelHeader, 'eumCertificate'>>;
 
 function b64(s: string, what: string): Uint8Array {
   if (typeof s !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length === 0) throw new EuiccConfigError('EUICC_BAD_REEL', `${what} is not base64`);
@@ -106,5 +108,6 @@ export function chipIdentityFromReel(chip: ReelChip, header: ReelHeaderLike, ext
     wrap(i === 0 ? 'reel ciCertificate' : `extra CI certificate ${i - 1}`, () => parseTrustAnchor(der)),
   );
   const atr = chip.atr !== undefined ? hex(chip.atr, `${where} atr`) : undefined;
-  return { eid, curve, certEuicc, pkEuicc, skEuicc, otks, euiccInfo2, trustAnchors, atr };
+  const eumCertificate = header.eumCertificate !== undefined ? b64(header.eumCertificate, 'reel eumCertificate') : undefined;
+  return { eid, curve, certEuicc, pkEuicc, skEuicc, otks, euiccInfo2, trustAnchors, atr, eumCertificate };
 }

@@ -58,11 +58,13 @@ export function profileInfoOf(p: InstalledProfile): ProfileInfo {
     iccid: p.iccid,
     isdpAid: fromHex(p.isdpAid),
     profileState: p.state === 'enabled' ? 1 : 0,
+    profileNickname: p.nickname,
     serviceProviderName: m.serviceProviderName,
     profileName: m.profileName,
     iconType: m.iconType,
     icon: m.icon,
-    profileClass: m.profileClass,
+    // Explicit even when the metadata left it at its DEFAULT, as real cards answer.
+    profileClass: m.profileClass ?? ProfileClass.values.operational,
     notificationConfigurationInfo: m.notificationConfigurationInfo,
     profileOwner: m.profileOwner,
     dpProprietaryData: dp ? decodeDpProprietaryData(dp, 'B8') : undefined,
@@ -164,17 +166,19 @@ export function deleteProfile(state: ChipState, id: ProfileId): number {
 
 /**
  * eUICCMemoryReset: deleteOperationalProfiles removes operational (and class-less) profiles,
- * deleteFieldLoadedTestProfiles removes test profiles; provisioning profiles stay. The chip
- * keeps no default SM-DP+ address, so resetDefaultSmdpAddress alone has nothing to do.
+ * deleteFieldLoadedTestProfiles removes test profiles; provisioning profiles stay;
+ * resetDefaultSmdpAddress removes the address SetDefaultDpAddress configured.
  */
 export function memoryReset(state: ChipState, resetOptions: readonly number[]): number {
   const ops = resetOptions.includes(ResetOptions.deleteOperationalProfiles);
   const tests = resetOptions.includes(ResetOptions.deleteFieldLoadedTestProfiles);
+  const address = resetOptions.includes(ResetOptions.resetDefaultSmdpAddress) && state.defaultDpAddress !== undefined;
   const doomed = state.profiles.filter((p) => {
     const c = classOf(p);
     return (ops && c === ProfileClass.values.operational) || (tests && c === ProfileClass.values.test);
   });
-  if (doomed.length === 0) return MemoryResetResult.values.nothingToDelete;
+  if (doomed.length === 0 && !address) return MemoryResetResult.values.nothingToDelete;
   state.profiles = state.profiles.filter((p) => !doomed.includes(p));
+  if (address) delete state.defaultDpAddress;
   return MemoryResetResult.values.ok;
 }
