@@ -62,8 +62,8 @@ function chain(seen: Map<string, string>, f: string): string {
 const forbidden = [join(src, 'sim') + '/', join(src, 'binding') + '/'];
 
 describe('import graph', () => {
-  const stationSide = [...walk(join(src, 'station')), ...walk(join(src, 'transport')), ...walk(join(src, 'ui')), ...walk(join(src, 'core'))];
-  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'probe.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts']
+  const stationSide = [...walk(join(src, 'station')), ...walk(join(src, 'line')), ...walk(join(src, 'transport')), ...walk(join(src, 'ui')), ...walk(join(src, 'core'))];
+  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'probe.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts', 'line-init.ts', 'line-import.ts', 'line-euicc-import.ts', 'line-assign.ts', 'line-status.ts', 'line-release.ts', 'line-report.ts']
     .map((f) => join(src, 'cli', 'commands', f))
     .filter(existsSync);
 
@@ -71,14 +71,14 @@ describe('import graph', () => {
     expect(stationSide.length).toBeGreaterThan(5);
   });
 
-  it('station, transport, ui, core and station CLI commands never reach sim/ or binding/', () => {
+  it('station, line, transport, ui, core and station CLI commands never reach sim/ or binding/', () => {
     const seen = closure([...stationSide, ...stationCommands]);
     const bad = [...seen.keys()].filter((f) => forbidden.some((p) => f.startsWith(p)));
     expect(bad.map((f) => chain(seen, f))).toEqual([]);
   });
 
   it('station, transport and core know nothing of the UI (the UI renders the state it is given)', () => {
-    const seen = closure([...walk(join(src, 'station')), ...walk(join(src, 'transport')), ...walk(join(src, 'core'))]);
+    const seen = closure([...walk(join(src, 'station')), ...walk(join(src, 'line')), ...walk(join(src, 'transport')), ...walk(join(src, 'core'))]);
     const bad = [...seen.keys()].filter((f) => f.startsWith(join(src, 'ui') + '/'));
     expect(bad.map((f) => chain(seen, f))).toEqual([]);
   });

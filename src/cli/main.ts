@@ -15,6 +15,14 @@ const commands: CommandSpec[] = [
   { name: 'bpp list', summary: 'Batches in the store with counts per state, or the BPPs of one EID', load: () => import('./commands/bpp-list.ts') },
   { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
   { name: 'report', summary: 'Write the Profile Loading Reports (per batch) and the per-unit traceability CSV from the journal', load: () => import('./commands/report.ts') },
+  // Line commands (several stations, one inventory in PostgreSQL: docs/line-guide.md)
+  { name: 'line init', summary: 'Create or update the line database schema (versioned, idempotent migrations)', load: () => import('./commands/line-init.ts') },
+  { name: 'line import', summary: 'Import Esbpp batches into the line inventory (same checks as bpp import)', load: () => import('./commands/line-import.ts') },
+  { name: 'line euicc import', summary: "Import an EUM's eUICC data into the line database (same checks as euicc import)", load: () => import('./commands/line-euicc-import.ts') },
+  { name: 'line assign', summary: "Pre-assign chips' BPPs to a station for offline work (--reel or --eids)", load: () => import('./commands/line-assign.ts') },
+  { name: 'line status', summary: 'Stations, heartbeats, in-flight BPPs and leases, stock per batch, outbox lag', load: () => import('./commands/line-status.ts') },
+  { name: 'line release', summary: 'Audited manual release of an in-flight BPP (--bpp BATCH#POS --reason TEXT)', load: () => import('./commands/line-release.ts') },
+  { name: 'line report', summary: 'Profile Loading Reports per batch and the unit CSV across all stations of the line', load: () => import('./commands/line-report.ts') },
   // Simulated factory (test and demo infrastructure; the station never imports it)
   { name: 'sim station', summary: 'Simulated 8-slot jig end to end: world, simulated hardware and the real station (npm start)', load: () => import('./commands/sim-station.ts') },
   { name: 'sim world', summary: 'Simulated world: chips, reel, BPP batch and a station config wired to simulated bridges and jig board', load: () => import('./commands/sim-world.ts') },

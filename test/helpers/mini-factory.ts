@@ -25,6 +25,8 @@ import type { CardSlot } from '../../src/station/orchestrator/card-slot.ts';
 export interface MiniFactory {
   dir: string;
   reel: string;
+  /** The EUM's eUICC data file (ifpp-euicc-data/1). */
+  euiccData: string;
   eids: string[];
   store: BppStore;
   euicc: EuiccStore;
@@ -56,6 +58,7 @@ export async function miniFactory(o: { chips: number; keys?: number; perEuicc?: 
   return {
     dir,
     reel: eum.reel,
+    euiccData: eum.euiccData,
     eids,
     store,
     euicc,

@@ -143,6 +143,18 @@ class EuiccDataSet {
     return this.rec;
   }
 
+  /** Every (EID, CERT.EUICC) in EID order. */
+  *entries(): Generator<{ eid: Uint8Array; certEuicc: Uint8Array }> {
+    for (let p = 0; p < this.count; p++) {
+      const r = this.read(p);
+      const eid = r.slice(0, 16);
+      const dv = new DataView(r.buffer);
+      const out = new Uint8Array(dv.getUint16(22));
+      readSync(this.certs, out, 0, out.length, dv.getUint16(16) * 2 ** 32 + dv.getUint32(18));
+      yield { eid, certEuicc: out };
+    }
+  }
+
   certFor(eid: Uint8Array): Uint8Array | undefined {
     const lo = lowerBound(this.count, (p) => this.read(p), eid, 16);
     if (lo >= this.count) return undefined;
@@ -190,6 +202,11 @@ export class EuiccStore {
 
   get names(): string[] {
     return this.sets.map((s) => s.info.name);
+  }
+
+  /** Each imported data set's header and its chips (the line import copies them with it). */
+  *dataSets(): Generator<{ info: EuiccDataInfo; entries: () => Generator<{ eid: Uint8Array; certEuicc: Uint8Array }> }> {
+    for (const s of this.sets) yield { info: s.info, entries: () => s.entries() };
   }
 
   /** CERT.EUICC and the EUM/CI certificates for `eid`, or undefined when no data names it. */

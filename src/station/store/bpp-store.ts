@@ -214,6 +214,12 @@ export class BppStore {
     return this.batch(b.batchId).readBpp(b);
   }
 
+  /** Every BPP of a batch in index order, with its state (the line import copies a batch with it). */
+  *entries(batchId: string): Generator<StoredBpp> {
+    const b = this.batch(batchId);
+    for (let p = 0; p < b.index.count; p++) yield { ...b.index.read(p), batchId, state: b.state(p) };
+  }
+
   stateAt(batchId: string, position: number): BppState {
     return this.batch(batchId).state(position);
   }
