@@ -10,6 +10,7 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { EventBus, StationEvent } from './events.ts';
+import { REPORT_FILE_MODE } from './file-modes.ts';
 
 export interface EventLog {
   close(): Promise<void>;
@@ -22,7 +23,7 @@ export interface EventLogOptions {
 }
 
 export function attachEventLog(bus: EventBus, target: string | Writable, opts: EventLogOptions = {}): EventLog {
-  const out: Writable = typeof target === 'string' ? (target === '-' ? process.stdout : createWriteStream(target, { flags: 'a' })) : target;
+  const out: Writable = typeof target === 'string' ? (target === '-' ? process.stdout : createWriteStream(target, { flags: 'a', mode: REPORT_FILE_MODE })) : target;
   const flushMs = opts.flushMs ?? 20;
   let dropped = 0;
   let blocked = false;

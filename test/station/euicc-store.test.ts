@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EuiccStore, importEuiccData } from '../../src/station/euicc-data/euicc-store.ts';
@@ -26,7 +26,8 @@ describe('station eUICC data store', () => {
     writeFileSync(file, lines.join('\n') + '\n');
     const r = await importEuiccData(join(dir, 'store'), file, 'lot-1');
     expect(r.count).toBe(4);
-    expect(r.skipped).toEqual([{ line: 6, reason: 'EID missing or its check digits are wrong' }]);
+    expect(r.skipped).toEqual([{ line: 6, code: 'EUICC_DATA_BAD_EID', reason: 'EID missing or its check digits are wrong' }]);
+    expect(r.warnings).toEqual([]);
 
     const store = EuiccStore.open(join(dir, 'store'));
     for (const e of eids) {
@@ -44,5 +45,61 @@ describe('station eUICC data store', () => {
     expect(store.lookup(makeEid('89049032' + '9'.repeat(22)))).toBeUndefined();
     store.close();
     await expect(importEuiccData(join(dir, 'store'), file, 'lot-1')).rejects.toMatchObject({ code: 'EUICC_DATA_EXISTS' });
+  });
+
+  describe('hostile or conflicting files', () => {
+    const ci = createCi({ curve: 'nist' });
+    const eum = issueEum({ ci, curve: 'nist' });
+    const b64 = (d: Uint8Array) => Buffer.from(d).toString('base64');
+    const header = (e = eum, c = ci) => JSON.stringify({ format: 'ifpp-euicc-data/1', eum: 'Test EUM', eumCertificate: b64(e.der), ciCertificate: b64(c.der), curve: 'nist', count: 1 });
+    const eid = makeEid('89049032' + '4'.repeat(22));
+    const chip = (cert: Uint8Array) => JSON.stringify({ eid, certEuicc: b64(cert), otpks: ['04' + 'ab'.repeat(64)], euiccInfo2: '' });
+    const write = (dir: string, name: string, lines: string[]) => {
+      const f = join(dir, name);
+      writeFileSync(f, lines.join('\n') + '\n');
+      return f;
+    };
+
+    it.each(['null', '3', '[]', '"x"'])('a header line %s is EUICC_DATA_MALFORMED naming the file and line 1', async (text) => {
+      const dir = mkdtempSync(join(tmpdir(), 'ifpp-euicc-'));
+      const f = write(dir, 'd.ndjson', [text]);
+      await expect(importEuiccData(join(dir, 'store'), f, 'x')).rejects.toMatchObject({ code: 'EUICC_DATA_MALFORMED', message: expect.stringContaining(`${f} line 1 is `) });
+    });
+
+    it('a chip line that is null, a number or an array is skipped with a code and its line, the rest imported', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ifpp-euicc-'));
+      const f = write(dir, 'd.ndjson', [header(), 'null', '12', '[1]', chip(issueEuicc({ eum, eid, curve: 'nist' }).der)]);
+      const r = await importEuiccData(join(dir, 'store'), f, 'x');
+      expect(r.count).toBe(1);
+      expect(r.skipped).toEqual([
+        { line: 2, code: 'EUICC_DATA_BAD_LINE', reason: 'is null, not a chip object' },
+        { line: 3, code: 'EUICC_DATA_BAD_LINE', reason: 'is number, not a chip object' },
+        { line: 4, code: 'EUICC_DATA_BAD_LINE', reason: 'is an array, not a chip object' },
+      ]);
+    });
+
+    it('refuses an EID already imported with a different CERT.EUICC, and warns about another lot of EUM/CI', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ifpp-euicc-'));
+      const store = join(dir, 'store');
+      const first = issueEuicc({ eum, eid, curve: 'nist' }).der;
+      await importEuiccData(store, write(dir, 'a.ndjson', [header(), chip(first)]), 'a');
+      // The same data again under another name: same certificate, nothing to refuse or warn.
+      const same = await importEuiccData(store, write(dir, 'b.ndjson', [header(), chip(first)]), 'b');
+      expect(same.skipped).toEqual([]);
+      expect(same.warnings).toEqual([]);
+      // Another lot: another EUM under another CI, re-issuing the same EID.
+      const ci2 = createCi({ curve: 'nist' });
+      const eum2 = issueEum({ ci: ci2, curve: 'nist' });
+      const other = issueEuicc({ eum: eum2, eid, curve: 'nist' }).der;
+      const f = write(dir, 'c.ndjson', [header(eum2, ci2), chip(other)]);
+      const r = await importEuiccData(store, f, 'c');
+      expect(r.count).toBe(0);
+      expect(r.skipped).toEqual([{ line: 2, code: 'EUICC_DATA_CERT_CONFLICT', reason: expect.stringContaining(`EID ${eid} is already in the store (eUICC data "a")`) }]);
+      expect(r.warnings).toEqual([expect.stringMatching(/EUM certificate differs/), expect.stringMatching(/CI certificate differs/)]);
+      const s = EuiccStore.open(store);
+      expect(Buffer.from(s.lookup(eid)!.certEuicc).equals(Buffer.from(first))).toBe(true);
+      s.close();
+      expect(statSync(join(store, 'euicc', 'c', 'header.json')).mode & 0o777).toBe(0o600);
+    });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -75,6 +75,16 @@ describe('Journal', () => {
     await journal.close();
     const clean = await Journal.read(path);
     expect(clean.sequenceProblems.length).toBe(2); // the two old lines stay listed; the new one is fine
+  });
+
+  it('creates the journal owner read/write only, in a folder only the owner can enter', async () => {
+    const folder = join(dir(), 'journal');
+    const path = join(folder, 'j.ndjson');
+    const { journal } = await Journal.open(path);
+    await journal.append('a');
+    await journal.close();
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(folder).mode & 0o777).toBe(0o700);
   });
 
   it('keeps every acknowledged record when the writer is killed with SIGKILL', async () => {

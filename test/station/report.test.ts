@@ -7,7 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -606,6 +606,16 @@ describe('report inputs', () => {
     mkdirSync(cfg.journal, { recursive: true });
     writeFileSync(journalPath(cfg), '{"seq":1,"at":"x","type":"a"}\nnull\n');
     await expect(generateReports({ config: cfg })).rejects.toMatchObject({ code: 'JOURNAL_CORRUPT', message: expect.stringMatching(/line 2 is null/) });
+  });
+
+  it('writes reports group-readable but not world-readable (0640), in a 0750 folder', async () => {
+    const cfg = config(tmp('modes'));
+    mkdirSync(cfg.journal, { recursive: true });
+    writeFileSync(journalPath(cfg), '{"seq":1,"at":"x","type":"station.start","station":"s"}\n');
+    const outDir = join(tmp('modes-out'), 'reports');
+    const r = await generateReports({ config: cfg, outDir });
+    expect(statSync(outDir).mode & 0o777).toBe(0o750);
+    expect(statSync(r.csv.path).mode & 0o777).toBe(0o640);
   });
 
   it('lists repeated or decreasing journal sequence numbers among the report warnings', async () => {

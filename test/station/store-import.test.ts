@@ -6,12 +6,13 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromHex, toHex } from '../../src/core/bytes.ts';
 import { isIfppError } from '../../src/core/errors.ts';
-import { eidToBytes, makeEid } from '../../src/core/rsp/eid.ts';
+import { eidToBytes, isValidEid, makeEid } from '../../src/core/rsp/eid.ts';
+import { EuiccStore, importEuiccData } from '../../src/station/euicc-data/euicc-store.ts';
 import { createBppChecks, bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState, BppStore } from '../../src/station/store/bpp-store.ts';
 import { importBatch } from '../../src/station/store/import-batch.ts';
@@ -252,6 +253,128 @@ describe('batch import into the BPP store', () => {
     expect(new Set(report.rejected.map((r) => r.code))).toEqual(new Set(['BPP_BAD_SIGNATURE']));
     expect(existsSync(join(store.dir, 'batches', m.batchId))).toBe(true);
     store.close();
+  });
+
+  /** Rewrites the index of a batch copy with `change` applied, hashes refreshed so only the line checks can catch it. */
+  function withIndex(change: (all: IndexLine[]) => void): string {
+    const dir = copyBatch(batch);
+    const all = indexLines(dir);
+    change(all);
+    writeIndex(dir, all);
+    refreshFileHash(dir, 'index.ndjson');
+    return dir;
+  }
+
+  it.each([
+    ['transactionId', (l: IndexLine) => (l.transactionId = l.transactionId.replace(/^./, (c) => (c === '0' ? '1' : '0')))],
+    ['iccid', (l: IndexLine) => (l.iccid = l.iccid.replace(/^../, (c) => (c === '98' ? '89' : '98')))],
+  ])('an index line whose %s differs from its BPP is refused alone (BATCH_INDEX_MISMATCH)', async (field, alter) => {
+    const dir = withIndex((all) => alter(all[3]!));
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: bppChecks });
+    expect(report.accepted).toBe(7);
+    expect(report.rejected).toEqual([{ line: 4, eid: lines[3]!.eid, code: 'BATCH_INDEX_MISMATCH', reason: expect.stringContaining(`index.ndjson line 4: ${field}`) }]);
+    expect(store.choose(eidToBytes(lines[3]!.eid), [fromHex(lines[3]!.otpk)])).toBeUndefined();
+    store.close();
+  });
+
+  it('an index line whose EID fails its check digits is refused alone (BATCH_BAD_EID)', async () => {
+    const last = lines[7]!;
+    const badEid = last.eid.slice(0, 30) + '99';
+    expect(isValidEid(badEid)).toBe(false);
+    expect(badEid > last.eid).toBe(true); // still sorted
+    const dir = withIndex((all) => (all[7]!.eid = badEid));
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: bppChecks });
+    expect(report.rejected.map((r) => [r.line, r.code])).toEqual([[8, 'BATCH_BAD_EID']]);
+    store.close();
+  });
+
+  it.each([
+    ['null', 'null'],
+    ['a number', '7'],
+    ['an array', '["x"]'],
+    ['a string', '"eid"'],
+  ])('an index line that is %s is refused with a coded error naming the file and line, not a TypeError', async (_what, text) => {
+    const dir = copyBatch(batch);
+    const raw = readFileSync(join(dir, 'index.ndjson'), 'utf8').split('\n');
+    raw[2] = text;
+    writeFileSync(join(dir, 'index.ndjson'), raw.join('\n'));
+    refreshFileHash(dir, 'index.ndjson');
+    const store = BppStore.open(tmp('store'));
+    const report = await importBatch(store, dir, { checks: bppChecks });
+    expect(report.accepted).toBe(7);
+    expect(report.rejected).toEqual([{ line: 3, code: 'BATCH_BAD_INDEX_LINE', reason: expect.stringMatching(/^index\.ndjson line 3: is (null|number|an array|string), not an object$/) }]);
+    store.close();
+  });
+
+  it('a manifest count that disagrees with the index refuses the whole batch', async () => {
+    const dir = copyBatch(batch);
+    const m = readManifest(dir);
+    m.count = 9;
+    writeManifest(dir, m);
+    const storeDir = tmp('store');
+    const store = BppStore.open(storeDir);
+    const e = await thrown(importBatch(store, dir, { checks: bppChecks }));
+    expect(e.code).toBe('BATCH_COUNT_MISMATCH');
+    expect(e.message).toMatch(/says 9 BPPs but index\.ndjson has 8/);
+    expect(store.batchIds()).toEqual([]);
+    expect(readdirSync(join(storeDir, 'batches'))).toEqual([]);
+    store.close();
+  });
+
+  it('an empty index refuses the batch even when the manifest says 0', async () => {
+    const dir = copyBatch(batch);
+    writeFileSync(join(dir, 'index.ndjson'), '');
+    refreshFileHash(dir, 'index.ndjson');
+    const m = readManifest(dir);
+    m.count = 0;
+    writeManifest(dir, m);
+    const store = BppStore.open(tmp('store'));
+    expect((await thrown(importBatch(store, dir, { checks: bppChecks }))).code).toBe('BATCH_EMPTY');
+    expect(store.batchIds()).toEqual([]);
+    store.close();
+  });
+
+  it("with the chips' eUICC data in the store, every key must be one the data lists for that EID", async () => {
+    const storeDir = tmp('store');
+    await importEuiccData(storeDir, join(worldDir, 'euicc-data.ndjson'), 'lot');
+    const euicc = EuiccStore.open(storeDir);
+    expect(euicc.oneTimeKeys(lines[0]!.eid)?.length).toBe(3);
+    const store = BppStore.open(storeDir);
+    const good = await importBatch(store, batch, { checks: bppChecks, chipKeys: (e) => euicc.oneTimeKeys(e) });
+    expect(good.rejected).toEqual([]);
+    store.close();
+
+    // The same batch against data that lists other keys for one chip (another lot's data).
+    const victim = lines[2]!;
+    const store2 = BppStore.open(tmp('store'));
+    const report = await importBatch(store2, batch, {
+      checks: bppChecks,
+      chipKeys: (e) => (e === victim.eid ? [fromHex('04' + '22'.repeat(64))] : euicc.oneTimeKeys(e)),
+    });
+    expect(report.rejected.map((r) => [r.eid, r.code])).toEqual([
+      [victim.eid, 'BATCH_UNKNOWN_OTPK'],
+      [victim.eid, 'BATCH_UNKNOWN_OTPK'],
+    ]);
+    expect(report.accepted).toBe(6);
+    store2.close();
+    euicc.close();
+  });
+
+  it('store files are owner read/write only and its folders owner only', async () => {
+    const storeDir = join(tmp('store-modes'), 'store');
+    const store = BppStore.open(storeDir);
+    const r = await importBatch(store, batch, { checks: bppChecks });
+    store.close();
+    await importEuiccData(storeDir, join(worldDir, 'euicc-data.ndjson'), 'lot');
+    const mode = (p: string) => statSync(p).mode & 0o777;
+    const bdir = join(storeDir, 'batches', r.batchId);
+    for (const d of [storeDir, join(storeDir, 'batches'), join(storeDir, 'euicc', 'lot')]) expect([d, mode(d)]).toEqual([d, 0o700]);
+    for (const f of readdirSync(bdir)) expect([f, mode(join(bdir, f))]).toEqual([f, 0o600]);
+    for (const f of readdirSync(join(storeDir, 'euicc', 'lot'))) expect([f, mode(join(storeDir, 'euicc', 'lot', f))]).toEqual([f, 0o600]);
+    // bdir itself was renamed from the import's working folder
+    expect(mode(bdir)).toBe(0o700);
   });
 
   it('checkBpp refuses what is not a BPP with a typed error', () => {

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { requireConfig } from '../../station/config/load.ts';
 import { BppStore } from '../../station/store/bpp-store.ts';
+import { EuiccStore } from '../../station/euicc-data/euicc-store.ts';
 import { importBatch } from '../../station/store/import-batch.ts';
 import { bppChecks } from '../../station/store/bpp-checks.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
@@ -9,7 +10,11 @@ export const help = `Usage: ifpp bpp import --config F <batch-dir> [<batch-dir> 
 
 Imports Esbpp batches (docs/formats.md) into the station's BPP store: checks the manifest
 hashes, the CERT.DPpb chain to the batch's CI and every BF23 signature, streaming, and keeps
-the good BPPs when some are bad (each rejected one is listed with its index line and EID).`;
+the good BPPs when some are bad (each rejected one is listed with its index line and EID).
+Each index line must agree with its BPP (transactionId, ICCID in the metadata, EID check
+digits) and, when the chip's eUICC data is imported (ifpp euicc import), name one of its
+one-time keys; import the eUICC data first. A batch whose manifest count differs from its
+index, or with an empty index, is refused as a whole.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, { config: { type: 'string' }, json: { type: 'boolean' } }, true);
@@ -17,11 +22,13 @@ export async function run(args: string[]): Promise<number> {
   if (positionals.length === 0) throw new CliUsageError('give at least one batch folder');
   const config = await requireConfig(values.config);
   const store = BppStore.open(config.store);
+  const euicc = EuiccStore.open(config.store, { readOnly: true });
   let failed = 0;
   try {
     for (const dir of positionals) {
       const r = await importBatch(store, dir, {
         checks: bppChecks,
+        chipKeys: (eid) => euicc.oneTimeKeys(eid),
         onProgress: values.json ? undefined : (done, total) => process.stderr.write(`\r${basename(dir)}: ${done}/${total}`),
       });
       if (!values.json) process.stderr.write('\n');
@@ -36,6 +43,7 @@ export async function run(args: string[]): Promise<number> {
     }
   } finally {
     store.close();
+    euicc.close();
   }
   return failed ? 1 : 0;
 }

@@ -7,7 +7,9 @@ export const help = `Usage: ifpp euicc import --config F <euicc-data.ndjson> [--
 
 Imports the EUM's eUICC data (docs/formats.md, ifpp-euicc-data/1) into the station's store, so
 the eUICC-signed installation results can be verified with each chip's CERT.EUICC.
-The name defaults to the file name.`;
+The name defaults to the file name. A chip already in the store keeps its certificate: a line
+giving it another CERT.EUICC is refused (EUICC_DATA_CERT_CONFLICT). A file whose EUM or CI
+certificate differs from all data already imported is accepted with a warning.`;
 
 export async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseOptions(args, { config: { type: 'string' }, name: { type: 'string' } }, true);
@@ -18,6 +20,7 @@ export async function run(args: string[]): Promise<number> {
   const name = values.name ?? basename(file).replace(/\.ndjson$/, '').replace(/[^A-Za-z0-9._-]/g, '_');
   const r = await importEuiccData(config.store, file, name);
   process.stdout.write(`eUICC data "${r.name}": ${r.count} chips imported${r.skipped.length ? `, ${r.skipped.length} lines skipped` : ''}\n`);
-  for (const s of r.skipped.slice(0, 20)) process.stdout.write(`  line ${s.line}: ${s.reason}\n`);
+  for (const w of r.warnings) process.stdout.write(`  warning: ${w}\n`);
+  for (const s of r.skipped.slice(0, 20)) process.stdout.write(`  ${file} line ${s.line}: ${s.code} ${s.reason}\n`);
   return r.skipped.length ? 1 : 0;
 }

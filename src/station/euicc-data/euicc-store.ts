@@ -14,7 +14,9 @@ import { createInterface } from 'node:readline';
 import { createReadStream } from 'node:fs';
 import { IfppError } from '../../core/errors.ts';
 import { eidFromBytes, eidToBytes, isValidEid } from '../../core/rsp/eid.ts';
+import { fromHex } from '../../core/bytes.ts';
 import { compareKey, lowerBound } from '../store/index-file.ts';
+import { STORE_DIR_MODE as DIR_MODE, STORE_FILE_MODE as FILE_MODE } from '../file-modes.ts';
 
 export class EuiccDataError extends IfppError {}
 
@@ -33,8 +35,47 @@ export interface EuiccDataInfo {
 export interface ImportEuiccDataResult {
   name: string;
   count: number;
-  skipped: { line: number; reason: string }[];
+  skipped: { line: number; code: string; reason: string }[];
+  /** Things to look at that did not stop the import (e.g. another lot's EUM or CI). */
+  warnings: string[];
 }
+
+/** Keeps two blobs per chip (CERT.EUICC, one-time keys) back to back, with a 24-byte record each. */
+class BlobWriter {
+  private fd: number;
+  private offset = 0;
+  readonly records: Uint8Array[] = [];
+  constructor(path: string) {
+    this.fd = openSync(path, 'w', FILE_MODE);
+  }
+  add(eid: Uint8Array, blob: Uint8Array): void {
+    writeSync(this.fd, blob);
+    const r = new Uint8Array(REC);
+    r.set(eid, 0);
+    const dv = new DataView(r.buffer);
+    dv.setUint16(16, Math.floor(this.offset / 2 ** 32));
+    dv.setUint32(18, this.offset >>> 0);
+    dv.setUint16(22, blob.length);
+    this.records.push(r);
+    this.offset += blob.length;
+  }
+  close(): void {
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+  }
+  /** Writes the records EID-sorted (they are kept in memory only during import, to sort them). */
+  writeIndex(path: string): void {
+    this.records.sort((a, b) => compareKey(a, b, 16));
+    const idx = openSync(path, 'w', FILE_MODE);
+    const buf = new Uint8Array(this.records.length * REC);
+    this.records.forEach((r, i) => buf.set(r, i * REC));
+    writeSync(idx, buf);
+    fsyncSync(idx);
+    closeSync(idx);
+  }
+}
+
+const describeJson = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 /** Imports an eUICC data file (docs/formats.md, ifpp-euicc-data/1), streaming. */
 export async function importEuiccData(storeDir: string, file: string, name: string): Promise<ImportEuiccDataResult> {
@@ -42,99 +83,126 @@ export async function importEuiccData(storeDir: string, file: string, name: stri
   if (!existsSync(file)) throw new EuiccDataError('EUICC_DATA_MISSING', `eUICC data file ${file} does not exist`);
   const dest = join(storeDir, 'euicc', name);
   if (existsSync(dest)) throw new EuiccDataError('EUICC_DATA_EXISTS', `eUICC data "${name}" is already imported`, { hint: 'choose another name' });
+  mkdirSync(join(storeDir, 'euicc'), { recursive: true, mode: DIR_MODE });
   const tmp = dest + '.importing';
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  const certsFd = openSync(join(tmp, 'certs.bin'), 'w');
-  const records: Uint8Array[] = [];
-  const skipped: { line: number; reason: string }[] = [];
+  mkdirSync(tmp, { recursive: true, mode: DIR_MODE });
+  // What the store already holds: a chip imported before must keep its certificate.
+  const existing = EuiccStore.open(storeDir, { readOnly: true });
+  const certs = new BlobWriter(join(tmp, 'certs.bin'));
+  const keys = new BlobWriter(join(tmp, 'otpks.bin'));
+  const skipped: ImportEuiccDataResult['skipped'] = [];
+  const warnings: string[] = [];
   let header: Record<string, unknown> | undefined;
-  let offset = 0;
   let line = 0;
   try {
     const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
     for await (const text of rl) {
       line++;
       if (!text.trim()) continue;
-      let obj: Record<string, unknown>;
+      let v: unknown;
       try {
-        obj = JSON.parse(text) as Record<string, unknown>;
+        v = JSON.parse(text);
       } catch {
         if (line === 1) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} line 1 is not JSON`, { hint: 'give an ifpp-euicc-data/1 file (docs/formats.md)' });
-        skipped.push({ line, reason: 'not valid JSON' });
+        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'not valid JSON' });
         continue;
       }
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+        if (line === 1) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} line 1 is ${describeJson(v)}, not the header object`, { hint: 'give an ifpp-euicc-data/1 file (docs/formats.md)' });
+        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: `is ${describeJson(v)}, not a chip object` });
+        continue;
+      }
+      const obj = v as Record<string, unknown>;
       if (line === 1) {
         if (obj.format !== 'ifpp-euicc-data/1') {
           throw new EuiccDataError('EUICC_DATA_FORMAT', `${file} is not an ifpp-euicc-data/1 file (format ${JSON.stringify(obj.format)})`);
         }
         header = obj;
+        warnings.push(...lotWarnings(existing, file, obj));
         continue;
       }
       const eid = obj.eid;
       const cert = obj.certEuicc;
       if (typeof eid !== 'string' || !isValidEid(eid)) {
-        skipped.push({ line, reason: 'EID missing or its check digits are wrong' });
+        skipped.push({ line, code: 'EUICC_DATA_BAD_EID', reason: 'EID missing or its check digits are wrong' });
         continue;
       }
       if (typeof cert !== 'string') {
-        skipped.push({ line, reason: 'certEuicc missing' });
+        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'certEuicc missing' });
         continue;
       }
       const der = Buffer.from(cert, 'base64');
       if (der.length === 0 || der.length > 0xffff) {
-        skipped.push({ line, reason: 'certEuicc empty or too large' });
+        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'certEuicc empty or too large' });
         continue;
       }
-      writeSync(certsFd, der);
-      const r = new Uint8Array(REC);
-      r.set(eidToBytes(eid), 0);
-      const dv = new DataView(r.buffer);
-      dv.setUint16(16, Math.floor(offset / 2 ** 32));
-      dv.setUint32(18, offset >>> 0);
-      dv.setUint16(22, der.length);
-      records.push(r);
-      offset += der.length;
+      const otpks = obj.otpks ?? [];
+      if (!Array.isArray(otpks) || otpks.some((k) => typeof k !== 'string' || !/^04[0-9a-fA-F]{128}$/.test(k))) {
+        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'otpks must be an array of 65-byte uncompressed points in hex' });
+        continue;
+      }
+      const before = existing.lookup(eid);
+      if (before && !Buffer.from(before.certEuicc).equals(der)) {
+        skipped.push({
+          line,
+          code: 'EUICC_DATA_CERT_CONFLICT',
+          reason: `EID ${eid} is already in the store (eUICC data "${before.source}") with a different CERT.EUICC; refused, the store keeps the first`,
+        });
+        continue;
+      }
+      const key = eidToBytes(eid);
+      certs.add(key, der);
+      keys.add(key, fromHex((otpks as string[]).join('')));
     }
   } finally {
-    fsyncSync(certsFd);
-    closeSync(certsFd);
+    certs.close();
+    keys.close();
+    existing.close();
   }
   if (!header) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} is empty`);
-  // One small record per chip is kept in memory only during import, to sort it.
-  records.sort((a, b) => compareKey(a, b, 16));
-  const idx = openSync(join(tmp, 'index.bin'), 'w');
-  const buf = new Uint8Array(records.length * REC);
-  records.forEach((r, i) => buf.set(r, i * REC));
-  writeSync(idx, buf);
-  fsyncSync(idx);
-  closeSync(idx);
+  certs.writeIndex(join(tmp, 'index.bin'));
+  keys.writeIndex(join(tmp, 'otpks-index.bin'));
   const info: EuiccDataInfo = {
     name,
     eum: String(header.eum ?? ''),
     curve: String(header.curve ?? ''),
     eumCertificate: String(header.eumCertificate ?? ''),
     ciCertificate: String(header.ciCertificate ?? ''),
-    count: records.length,
+    count: certs.records.length,
     importedAt: new Date().toISOString(),
   };
-  writeFileSync(join(tmp, 'header.json'), JSON.stringify(info, null, 2));
+  writeFileSync(join(tmp, 'header.json'), JSON.stringify(info, null, 2), { mode: FILE_MODE });
   renameSync(tmp, dest);
-  return { name, count: records.length, skipped };
+  return { name, count: certs.records.length, skipped, warnings };
 }
 
-class EuiccDataSet {
+/** Another lot's data is allowed (a line runs several lots) but worth a look when its EUM or CI is new to the store. */
+function lotWarnings(existing: EuiccStore, file: string, header: Record<string, unknown>): string[] {
+  const sets = existing.infos;
+  if (sets.length === 0) return [];
+  const out: string[] = [];
+  for (const [field, label] of [
+    ['eumCertificate', 'EUM certificate'],
+    ['ciCertificate', 'CI certificate'],
+  ] as const) {
+    if (!sets.some((s) => s[field] === header[field])) {
+      out.push(`${file}: its ${label} differs from every eUICC data already in the store (${sets.map((s) => `"${s.name}"`).join(', ')}): another lot or another EUM; check it is meant for this line`);
+    }
+  }
+  return out;
+}
+
+/** Sorted 24-byte records (EID 16 | offset 6 | length 2) over a blob file. */
+class BlobIndex {
   private idx: number;
-  private certs: number;
+  private blobs: number;
   readonly count: number;
   private rec = new Uint8Array(REC);
 
-  constructor(
-    readonly dir: string,
-    readonly info: EuiccDataInfo,
-  ) {
-    this.idx = openSync(join(dir, 'index.bin'), 'r');
-    this.certs = openSync(join(dir, 'certs.bin'), 'r');
+  constructor(indexPath: string, blobPath: string) {
+    this.idx = openSync(indexPath, 'r');
+    this.blobs = openSync(blobPath, 'r');
     this.count = fstatSync(this.idx).size / REC;
   }
 
@@ -143,19 +211,19 @@ class EuiccDataSet {
     return this.rec;
   }
 
-  /** Every (EID, CERT.EUICC) in EID order. */
-  *entries(): Generator<{ eid: Uint8Array; certEuicc: Uint8Array }> {
+  /** Every (EID, blob) in EID order. */
+  *entries(): Generator<{ eid: Uint8Array; blob: Uint8Array }> {
     for (let p = 0; p < this.count; p++) {
       const r = this.read(p);
       const eid = r.slice(0, 16);
       const dv = new DataView(r.buffer);
       const out = new Uint8Array(dv.getUint16(22));
-      readSync(this.certs, out, 0, out.length, dv.getUint16(16) * 2 ** 32 + dv.getUint32(18));
-      yield { eid, certEuicc: out };
+      readSync(this.blobs, out, 0, out.length, dv.getUint16(16) * 2 ** 32 + dv.getUint32(18));
+      yield { eid, blob: out };
     }
   }
 
-  certFor(eid: Uint8Array): Uint8Array | undefined {
+  find(eid: Uint8Array): Uint8Array | undefined {
     const lo = lowerBound(this.count, (p) => this.read(p), eid, 16);
     if (lo >= this.count) return undefined;
     const r = this.read(lo);
@@ -164,13 +232,55 @@ class EuiccDataSet {
     const off = dv.getUint16(16) * 2 ** 32 + dv.getUint32(18);
     const len = dv.getUint16(22);
     const out = new Uint8Array(len);
-    readSync(this.certs, out, 0, len, off);
+    readSync(this.blobs, out, 0, len, off);
     return out;
   }
 
   close(): void {
     closeSync(this.idx);
-    closeSync(this.certs);
+    closeSync(this.blobs);
+  }
+}
+
+class EuiccDataSet {
+  private certs: BlobIndex;
+  /** Absent in stores imported before one-time keys were kept. */
+  private keys: BlobIndex | undefined;
+
+  constructor(
+    readonly dir: string,
+    readonly info: EuiccDataInfo,
+  ) {
+    this.certs = new BlobIndex(join(dir, 'index.bin'), join(dir, 'certs.bin'));
+    this.keys = existsSync(join(dir, 'otpks-index.bin')) ? new BlobIndex(join(dir, 'otpks-index.bin'), join(dir, 'otpks.bin')) : undefined;
+  }
+
+  get count(): number {
+    return this.certs.count;
+  }
+
+  /** Every (EID, CERT.EUICC) in EID order. */
+  *entries(): Generator<{ eid: Uint8Array; certEuicc: Uint8Array }> {
+    for (const e of this.certs.entries()) yield { eid: e.eid, certEuicc: e.blob };
+  }
+
+  certFor(eid: Uint8Array): Uint8Array | undefined {
+    return this.certs.find(eid);
+  }
+
+  /** The chip's one-time public keys; undefined when this data set does not keep them. */
+  keysFor(eid: Uint8Array): Uint8Array[] | undefined {
+    if (!this.keys) return undefined;
+    const blob = this.keys.find(eid);
+    if (!blob) return undefined;
+    const out: Uint8Array[] = [];
+    for (let o = 0; o + 65 <= blob.length; o += 65) out.push(blob.slice(o, o + 65));
+    return out.length ? out : undefined; // a line with no keys cannot vouch for any
+  }
+
+  close(): void {
+    this.certs.close();
+    this.keys?.close();
   }
 }
 
@@ -190,7 +300,7 @@ export class EuiccStore {
     const s = new EuiccStore();
     const root = join(storeDir, 'euicc');
     if (opts.readOnly && !existsSync(root)) return s;
-    if (!opts.readOnly) mkdirSync(root, { recursive: true });
+    if (!opts.readOnly) mkdirSync(root, { recursive: true, mode: DIR_MODE });
     for (const name of readdirSync(root).sort()) {
       if (name.endsWith('.importing')) continue;
       const dir = join(root, name);
@@ -207,6 +317,24 @@ export class EuiccStore {
   /** Each imported data set's header and its chips (the line import copies them with it). */
   *dataSets(): Generator<{ info: EuiccDataInfo; entries: () => Generator<{ eid: Uint8Array; certEuicc: Uint8Array }> }> {
     for (const s of this.sets) yield { info: s.info, entries: () => s.entries() };
+  }
+
+  get infos(): EuiccDataInfo[] {
+    return this.sets.map((s) => s.info);
+  }
+
+  /**
+   * The one-time public keys the eUICC data lists for `eid` (as imported, used or not), or
+   * undefined when no data set that keeps keys names the chip.
+   */
+  oneTimeKeys(eid: string): Uint8Array[] | undefined {
+    const key = eidToBytes(eid);
+    for (const s of this.sets) {
+      if (!s.certFor(key)) continue;
+      const keys = s.keysFor(key);
+      if (keys) return keys;
+    }
+    return undefined;
   }
 
   /** CERT.EUICC and the EUM/CI certificates for `eid`, or undefined when no data names it. */

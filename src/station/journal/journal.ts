@@ -10,6 +10,7 @@ import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JournalError } from './errors.ts';
 import { scanJournal, type SequenceProblem } from './scan.ts';
+import { STORE_DIR_MODE, STORE_FILE_MODE } from '../file-modes.ts';
 
 export { JournalError };
 
@@ -51,10 +52,10 @@ export class Journal {
 
   /** Opens (creating if needed) the journal at `path`; returns it with what it already held. */
   static async open(path: string): Promise<{ journal: Journal; existing: ReadResult }> {
-    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true, mode: STORE_DIR_MODE });
     const existing = await Journal.read(path);
     if (existing.tornTail) await Journal.trimTornTail(path);
-    const fh = await open(path, 'a');
+    const fh = await open(path, 'a', STORE_FILE_MODE);
     return { journal: new Journal(fh, path, (existing.maxSeq ?? 0) + 1), existing };
   }
 

@@ -8,6 +8,7 @@ import { link, mkdir, open, rename, unlink, type FileHandle } from 'node:fs/prom
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { IfppError } from '../../core/errors.ts';
+import { REPORT_DIR_MODE, REPORT_FILE_MODE } from '../file-modes.ts';
 
 export class ReportError extends IfppError {}
 
@@ -33,9 +34,9 @@ export class ReportFile {
   /** Starts `<dir>/<base><ext>` (the name may get a suffix at commit). */
   static async create(dir: string, base: string, ext: string): Promise<ReportFile> {
     try {
-      await mkdir(dir, { recursive: true });
+      await mkdir(dir, { recursive: true, mode: REPORT_DIR_MODE });
       const tmp = join(dir, `.${base}${ext}.${process.pid}.tmp`);
-      const fh = await open(tmp, 'w');
+      const fh = await open(tmp, 'w', REPORT_FILE_MODE);
       return new ReportFile(fh, tmp, dir, base, ext);
     } catch (e) {
       throw new ReportError('REPORT_WRITE_FAILED', `cannot write reports in ${dir}: ${(e as Error).message}`, {

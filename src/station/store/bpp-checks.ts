@@ -6,12 +6,14 @@
  */
 import { bytesEqual } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
-import { verifyBf23Signature } from '../../core/bpp/inspect.ts';
+import { readMetadata, verifyBf23Signature } from '../../core/bpp/inspect.ts';
+import { iccidToBytes } from '../../core/rsp/iccid.ts';
 import { parseBpp, type Bpp } from '../../core/rsp/bpp.ts';
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
 import { verifyChain } from '../../core/x509/chain.ts';
 import { RSP_ROLE_LABELS } from '../../core/x509/oids.ts';
 import type { BatchChecks } from './import-batch.ts';
+import type { BppFacts } from './index-line.ts';
 
 export class BppCheckError extends IfppError {}
 
@@ -51,7 +53,7 @@ export function createBppChecks(): BatchChecks {
       });
     },
 
-    checkBpp(bpp: Uint8Array, otpk: Uint8Array, certDpPb: Uint8Array): { transactionId: Uint8Array } {
+    checkBpp(bpp: Uint8Array, otpk: Uint8Array, certDpPb: Uint8Array): BppFacts {
       let parsed: Bpp;
       try {
         parsed = parseBpp(bpp);
@@ -67,7 +69,14 @@ export function createBppChecks(): BatchChecks {
           hint: 'the BPP was altered, is bound to another key, or was signed by another SM-DPf',
         });
       }
-      return { transactionId: parsed.bf23.transactionId };
+      let iccid: Uint8Array;
+      try {
+        iccid = iccidToBytes(readMetadata(parsed).iccid);
+      } catch (e) {
+        if (!isIfppError(e)) throw e;
+        throw new BppCheckError('BPP_MALFORMED', `the StoreMetadata (88 segments) cannot be read: ${e.message}`, { cause: e, details: { cause: e.code } });
+      }
+      return { transactionId: parsed.bf23.transactionId, iccid };
     },
   };
 }

@@ -14,6 +14,7 @@ import { IfppError } from '../../core/errors.ts';
 import { bytesEqual } from '../../core/bytes.ts';
 import { IndexReader, type IndexEntry } from './index-file.ts';
 import type { BatchManifest } from './manifest.ts';
+import { STORE_DIR_MODE } from '../file-modes.ts';
 
 export class StoreError extends IfppError {}
 
@@ -158,7 +159,7 @@ export class BppStore {
     const s = new BppStore(dir, readOnly);
     const root = join(dir, 'batches');
     if (readOnly && !existsSync(root)) return s;
-    if (!readOnly) mkdirSync(root, { recursive: true });
+    if (!readOnly) mkdirSync(root, { recursive: true, mode: STORE_DIR_MODE });
     for (const id of readdirSync(root).sort()) {
       const bdir = join(root, id);
       // A batch directory without its completion marker is a crashed import: ignore it.

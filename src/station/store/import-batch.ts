@@ -13,15 +13,17 @@ import { Transform } from 'node:stream';
 import { fromHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
 import { IndexWriter } from './index-file.ts';
+import { checkIndexLineAgainstBpp, checkIndexLineShape, indexLineObject, type BppFacts, type IndexLine } from './index-line.ts';
 import { parseDeliveredManifest, type BatchManifest } from './manifest.ts';
 import { BppState, StoreError, type BppStore } from './bpp-store.ts';
+import { STORE_DIR_MODE, STORE_FILE_MODE } from '../file-modes.ts';
 
 /** The checks the importer needs; implemented with the protocol core in bpp-checks.ts. */
 export interface BatchChecks {
   /** Throws an IfppError when CERT.DPpb does not chain to the CI certificate at `at`. */
   checkDpChain(certDpPb: Uint8Array, ciCert: Uint8Array, at: Date): void;
   /** Throws an IfppError when the BPP is malformed or its BF23 signature is not valid for `otpk`. */
-  checkBpp(bpp: Uint8Array, otpk: Uint8Array, certDpPb: Uint8Array): { transactionId: Uint8Array };
+  checkBpp(bpp: Uint8Array, otpk: Uint8Array, certDpPb: Uint8Array): BppFacts;
 }
 
 export interface ImportRejection {
@@ -43,17 +45,11 @@ export interface ImportOptions {
   checks: BatchChecks;
   at?: Date;
   onProgress?: (done: number, total: number) => void;
-}
-
-interface IndexLine {
-  eid: string;
-  otpk: string;
-  transactionId?: string;
-  iccid?: string;
-  file: string;
-  offset: number;
-  length: number;
-  sha256: string;
+  /**
+   * The one-time public keys the eUICC data in the store lists for a chip (undefined when no
+   * data names it): each index line's key must be one of them.
+   */
+  chipKeys?: (eid: string) => readonly Uint8Array[] | undefined;
 }
 
 async function copyWithHash(src: string, dst: string): Promise<string> {
@@ -64,7 +60,7 @@ async function copyWithHash(src: string, dst: string): Promise<string> {
       cb(null, chunk);
     },
   });
-  await pipeline(createReadStream(src), tap, createWriteStream(dst));
+  await pipeline(createReadStream(src), tap, createWriteStream(dst, { mode: STORE_FILE_MODE }));
   const fd = openSync(dst, 'r+');
   fsyncSync(fd);
   closeSync(fd);
@@ -92,7 +88,7 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
   const dest = join(store.dir, 'batches', m.batchId);
   const tmp = dest + '.importing';
   rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
+  mkdirSync(tmp, { recursive: true, mode: STORE_DIR_MODE });
   const warnings: string[] = [];
   const dataFiles: string[] = [];
   try {
@@ -112,59 +108,60 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
     }
 
     const writer = new IndexWriter(join(tmp, 'index.bin'));
-    const stateFd = openSync(join(tmp, 'state.bin'), 'w');
+    const stateFd = openSync(join(tmp, 'state.bin'), 'w', STORE_FILE_MODE);
     const rejected: ImportRejection[] = [];
     const fds = new Map<string, number>();
     let lineNo = 0;
+    let bppLines = 0;
     let accepted = 0;
     try {
       const rl = createInterface({ input: createReadStream(join(tmp, 'index.ndjson')), crlfDelay: Infinity });
       for await (const raw of rl) {
         lineNo++;
         if (!raw.trim()) continue;
+        bppLines++;
         let state: BppState = BppState.available;
-        let entry: IndexLine | undefined;
+        let entry: Partial<Record<keyof IndexLine, unknown>> | undefined;
         let txId: Uint8Array = new Uint8Array(0);
+        const where = `index.ndjson line ${lineNo}`;
         try {
-          entry = JSON.parse(raw) as IndexLine;
-          if (typeof entry.eid !== 'string' || !/^[0-9]{32}$/.test(entry.eid)) throw new StoreError('BATCH_BAD_INDEX_LINE', 'eid must be 32 digits');
-          if (typeof entry.otpk !== 'string' || !/^04[0-9a-fA-F]{128}$/.test(entry.otpk)) throw new StoreError('BATCH_BAD_INDEX_LINE', 'otpk must be a 65-byte uncompressed point in hex');
-          if (!Number.isSafeInteger(entry.offset) || !Number.isSafeInteger(entry.length) || entry.offset < 0 || entry.length <= 0 || entry.length > 16 << 20) {
-            throw new StoreError('BATCH_BAD_INDEX_LINE', 'offset/length out of range');
+          entry = indexLineObject(JSON.parse(raw), where);
+          const line = checkIndexLineShape(entry, where);
+          const fileNo = dataFiles.indexOf(line.file);
+          if (fileNo < 0) throw new StoreError('BATCH_BAD_INDEX_LINE', `${where}: refers to file "${line.file}" that is not in the manifest`);
+          let fd = fds.get(line.file);
+          if (fd === undefined) fds.set(line.file, (fd = openSync(join(tmp, line.file), 'r')));
+          const bpp = new Uint8Array(line.length);
+          if (readSync(fd, bpp, 0, line.length, line.offset) !== line.length) {
+            throw new StoreError('BPP_TRUNCATED', `${line.file} ends before offset ${line.offset}+${line.length}`);
           }
-          const fileNo = dataFiles.indexOf(entry.file);
-          if (fileNo < 0) throw new StoreError('BATCH_BAD_INDEX_LINE', `refers to file "${entry.file}" that is not in the manifest`);
-          let fd = fds.get(entry.file);
-          if (fd === undefined) fds.set(entry.file, (fd = openSync(join(tmp, entry.file), 'r')));
-          const bpp = new Uint8Array(entry.length);
-          if (readSync(fd, bpp, 0, entry.length, entry.offset) !== entry.length) {
-            throw new StoreError('BPP_TRUNCATED', `${entry.file} ends before offset ${entry.offset}+${entry.length}`);
-          }
-          if (createHash('sha256').update(bpp).digest('hex') !== entry.sha256) throw new StoreError('BPP_HASH_MISMATCH', 'SHA-256 of the BPP differs from the index');
-          txId = opts.checks.checkBpp(bpp, fromHex(entry.otpk, 'otpk'), certDpPb).transactionId;
+          if (createHash('sha256').update(bpp).digest('hex') !== line.sha256.toLowerCase()) throw new StoreError('BPP_HASH_MISMATCH', 'SHA-256 of the BPP differs from the index');
+          const facts = opts.checks.checkBpp(bpp, fromHex(line.otpk, 'otpk'), certDpPb);
+          checkIndexLineAgainstBpp(line, facts, where, opts.chipKeys?.(line.eid));
+          txId = facts.transactionId;
           accepted++;
         } catch (e) {
           if (!isIfppError(e) && !(e instanceof SyntaxError)) throw e;
           state = BppState.rejected;
           rejected.push({
             line: lineNo,
-            ...(entry?.eid ? { eid: entry.eid } : {}),
+            ...(typeof entry?.eid === 'string' && entry.eid ? { eid: entry.eid } : {}),
             code: isIfppError(e) ? e.code : 'BATCH_BAD_INDEX_LINE',
-            reason: (e as Error).message,
+            reason: isIfppError(e) ? (e as Error).message : `${where} is not valid JSON`,
           });
         }
         // Rejected lines with a usable EID and key stay in the index (state "rejected") so a chip
         // whose only BPP was refused is reported as such, not as "no BPP".
         if (entry && /^[0-9]{32}$/.test(String(entry.eid)) && /^04[0-9a-fA-F]{128}$/.test(String(entry.otpk))) {
           writer.add({
-            eid: fromHex(entry.eid, 'eid'),
-            otpk: fromHex(entry.otpk, 'otpk'),
-            fileNo: Math.max(0, dataFiles.indexOf(entry.file)),
-            offset: Number.isSafeInteger(entry.offset) && entry.offset >= 0 ? entry.offset : 0,
-            length: Number.isSafeInteger(entry.length) && entry.length >= 0 ? entry.length : 0,
-            sha256: /^[0-9a-f]{64}$/.test(entry.sha256 ?? '') ? fromHex(entry.sha256) : new Uint8Array(32),
+            eid: fromHex(String(entry.eid), 'eid'),
+            otpk: fromHex(String(entry.otpk), 'otpk'),
+            fileNo: Math.max(0, dataFiles.indexOf(String(entry.file))),
+            offset: Number.isSafeInteger(entry.offset) && (entry.offset as number) >= 0 ? (entry.offset as number) : 0,
+            length: Number.isSafeInteger(entry.length) && (entry.length as number) >= 0 ? (entry.length as number) : 0,
+            sha256: /^[0-9a-f]{64}$/.test(String(entry.sha256)) ? fromHex(String(entry.sha256)) : new Uint8Array(32),
             transactionId: txId,
-            iccid: entry.iccid && /^[0-9a-fA-F]{20}$/.test(entry.iccid) ? fromHex(entry.iccid) : new Uint8Array(10).fill(0xff),
+            iccid: /^[0-9a-fA-F]{20}$/.test(String(entry.iccid)) ? fromHex(String(entry.iccid)) : new Uint8Array(10).fill(0xff),
           });
           writeSync(stateFd, Uint8Array.of(state));
         }
@@ -176,7 +173,16 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
       closeSync(stateFd);
       for (const fd of fds.values()) closeSync(fd);
     }
-    if (lineNo !== m.count) warnings.push(`manifest says ${m.count} BPPs, index has ${lineNo} lines`);
+    // A count that disagrees means BPPs were lost or added in transit: the batch as a whole is
+    // not what the SM-DPf sent, so none of it goes into the store.
+    if (bppLines === 0) {
+      throw new StoreError('BATCH_EMPTY', `${join(batchDir, 'index.ndjson')} lists no BPP`, { hint: 'the delivery is incomplete; ask the SM-DPf to resend the batch' });
+    }
+    if (bppLines !== m.count) {
+      throw new StoreError('BATCH_COUNT_MISMATCH', `${manifestPath} says ${m.count} BPPs but index.ndjson has ${bppLines}`, {
+        hint: 'BPPs were lost or added in transit; ask the SM-DPf to resend the batch',
+      });
+    }
     const stored: BatchManifest = {
       batchId: m.batchId,
       smdpf: m.smdpf,
@@ -189,13 +195,13 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
       accepted,
       rejected: rejected.length,
     };
-    writeFileSync(join(tmp, 'manifest.store.json'), JSON.stringify(stored, null, 2));
-    writeFileSync(join(tmp, 'rejected.ndjson'), rejected.map((r) => JSON.stringify(r) + '\n').join(''));
-    writeFileSync(join(tmp, 'imported'), new Date().toISOString() + '\n');
+    writeFileSync(join(tmp, 'manifest.store.json'), JSON.stringify(stored, null, 2), { mode: STORE_FILE_MODE });
+    writeFileSync(join(tmp, 'rejected.ndjson'), rejected.map((r) => JSON.stringify(r) + '\n').join(''), { mode: STORE_FILE_MODE });
+    writeFileSync(join(tmp, 'imported'), new Date().toISOString() + '\n', { mode: STORE_FILE_MODE });
     renameSync(tmp, dest);
     store.attach(dest, stored);
     opts.onProgress?.(lineNo, m.count);
-    return { batchId: m.batchId, count: lineNo, accepted, rejected, warnings };
+    return { batchId: m.batchId, count: bppLines, accepted, rejected, warnings };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     throw e;

@@ -16,6 +16,7 @@
  */
 import { closeSync, openSync, readSync, writeSync, fstatSync } from 'node:fs';
 import { IfppError } from '../../core/errors.ts';
+import { STORE_FILE_MODE } from '../file-modes.ts';
 
 export const RECORD_SIZE = 160;
 
@@ -104,7 +105,7 @@ export class IndexWriter {
   count = 0;
 
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'w');
+    this.fd = openSync(path, 'w', STORE_FILE_MODE);
   }
 
   add(e: NewIndexEntry): void {
