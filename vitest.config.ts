@@ -1,7 +1,14 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  resolve: {
+    // The package's public config helpers, as a config module imports them: from source here.
+    alias: { 'ifpp-station/config': fileURLToPath(new URL('./src/station/config/public-api.ts', import.meta.url)) },
+  },
   test: {
+    // bin/ifpp.js and the simulator processes run dist/: build it first (incremental).
+    globalSetup: ['test/global-setup.ts'],
     include: ['test/**/*.test.ts', 'test/**/*.test.tsx'],
     testTimeout: 60_000,
     hookTimeout: 60_000,

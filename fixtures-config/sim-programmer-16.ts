@@ -8,7 +8,7 @@
  *   presence 22..37 (socket lid switch to ground, internal pull-up)
  *   pass LEDs 38..53 · fail LEDs A0..A15
  */
-import { defineStation, gridSlots } from '../src/station/config/layout.ts';
+import { defineStation, gridSlots } from 'ifpp-station/config';
 
 const bridges = [
   { id: 'b0', port: '../var/sim/bridge0', slots: 8 },

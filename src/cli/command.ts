@@ -19,8 +19,12 @@ export class CliUsageError extends IfppError {
   }
 }
 
+type ParseOptionsConfig<T extends NonNullable<ParseArgsConfig['options']>> = { args: string[]; options: T; allowPositionals: boolean; strict: true };
+/** What parseOptions returns (named, so the build can emit declarations for it). */
+export type ParsedOptions<T extends NonNullable<ParseArgsConfig['options']>> = ReturnType<typeof parseArgs<ParseOptionsConfig<T>>>;
+
 /** node:util parseArgs with usage errors turned into CliUsageError. */
-export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false) {
+export function parseOptions<T extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: T, allowPositionals = false): ParsedOptions<T> {
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {

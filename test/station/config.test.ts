@@ -364,16 +364,15 @@ describe('ifpp validate (CLI)', () => {
     expect(out.problems[0]).toMatchObject({ line: lineWith(join(ROOT, 'test/fixtures/bad-configs/syntax-error.json'), '"journal": "journal"'), message: expect.stringContaining('CONFIG_SYNTAX') });
   });
 
-  it('loads a .mts config from outside the repo, and tells a .ts one there to become .mts', async () => {
-    const dir = tmp();
-    const layout = join(ROOT, 'src/station/config/layout.ts');
-    const body = `import { gridSlots } from ${JSON.stringify(layout)};\nconst cfg = ${JSON.stringify(jig())};\ncfg.slots = gridSlots({ rows: 1, cols: 2, bridges: cfg.bridges });\nexport default cfg;\n`;
-    writeFileSync(join(dir, 'station.mts'), body);
-    writeFileSync(join(dir, 'station.ts'), body);
-    const good = await cli(join(dir, 'station.mts'));
-    expect(good.stdout).toContain('ok: 2 slots on 1 bridge, panel-jig');
-    const bad = await cli(join(dir, 'station.ts'));
-    expect(bad.code).toBe(1);
-    expect(bad.stdout).toContain('rename it to .mts');
+  it("loads .mjs and .mts configs from outside the repo that import 'ifpp-station/config' by name", async () => {
+    const dir = tmp(); // no node_modules anywhere above it: the running ifpp provides the package
+    const body = (types: string) =>
+      `import { defineStation, gridSlots } from 'ifpp-station/config';\nconst cfg${types} = ${JSON.stringify(jig())};\ncfg.slots = gridSlots({ rows: 1, cols: 2, bridges: cfg.bridges });\nexport default defineStation(cfg);\n`;
+    writeFileSync(join(dir, 'station.mjs'), body(''));
+    writeFileSync(join(dir, 'station.mts'), body(': any'));
+    for (const f of ['station.mjs', 'station.mts']) {
+      const r = await cli(join(dir, f));
+      expect(r.stdout, r.stderr).toContain('ok: 2 slots on 1 bridge, panel-jig');
+    }
   });
 });

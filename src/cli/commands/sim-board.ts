@@ -2,12 +2,12 @@
  * `ifpp sim board`: the virtual Firmata jig board (src/sim/jig/board-process.ts) in the
  * foreground, inputs scripted on stdin.
  */
-import { fileURLToPath } from 'node:url';
 import { parseFollow } from '../../sim/jig/board-process.ts';
+import { moduleFile } from '../../sim/node-entry.ts';
 import { runForeground } from '../../sim/world/foreground.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
 
-const MAIN = fileURLToPath(new URL('../../sim/jig/board-process.ts', import.meta.url));
+const MAIN = moduleFile('../../sim/jig/board-process.ts', import.meta.url);
 
 export const help = `Usage: ifpp sim board [--link PATH] [--digital N] [--analog N] [--firmware NAME]
                       [--follow OUT:IN:DELAY_MS[:invert]]...

@@ -2,13 +2,13 @@
  * `ifpp sim bridge`: the UART bridge simulator (src/sim/bridge/bridge-main.ts) in the
  * foreground, control commands on stdin.
  */
-import { fileURLToPath } from 'node:url';
 import { BRIDGE_USAGE, parseBridgeArgs } from '../../sim/bridge/bridge-process.ts';
+import { moduleFile } from '../../sim/node-entry.ts';
 import { runForeground } from '../../sim/world/foreground.ts';
 import { InputError } from '../../core/errors.ts';
 import { CliUsageError } from '../command.ts';
 
-const MAIN = fileURLToPath(new URL('../../sim/bridge/bridge-main.ts', import.meta.url));
+const MAIN = moduleFile('../../sim/bridge/bridge-main.ts', import.meta.url);
 
 export const help = `${BRIDGE_USAGE.replace('bridge-main', 'ifpp sim bridge')}
 
@@ -25,7 +25,7 @@ one per line, each answered by one JSON line:
   status                           slot states
   quit                             stop (so do end of input, Ctrl+C, SIGTERM)
 
-Simulated eUICCs: --card-module src/sim/euicc/card-factory.ts --card-options
+Simulated eUICCs: --card-module euicc --card-options
 '{"reel":"var/sim/world/eum/reel.ndjson","stateDir":"var/sim/world/chips"}' (docs/simulators.md).`;
 
 export async function run(args: string[]): Promise<number> {

@@ -14,12 +14,13 @@
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { InputError, IfppError } from '../../core/errors.ts';
 import { MAX_SLOTS } from '../../core/bridge-protocol/frame.ts';
 import type { CardFactory, SimCard } from '../card/card-model.ts';
 import { BridgeSim } from './bridge-sim.ts';
+import { moduleFile, moduleUrl, nodeArgs } from '../node-entry.ts';
 
 export interface BridgeProcessOptions {
   slots: number;
@@ -57,10 +58,16 @@ export interface RunningBridge {
   close(): Promise<void>;
 }
 
-const DEFAULT_CARD_MODULE = new URL('../card/echo-card.ts', import.meta.url).href;
+/** Card modules named by a word, so they work wherever the package is installed. */
+const BUILTIN_CARD_MODULES: Record<string, string> = {
+  echo: moduleUrl('../card/echo-card.ts', import.meta.url).href,
+  euicc: moduleUrl('../euicc/card-factory.ts', import.meta.url).href,
+};
+const DEFAULT_CARD_MODULE = BUILTIN_CARD_MODULES.echo!;
 
 async function loadFactory(spec: string | undefined): Promise<CardFactory> {
-  const url = spec === undefined ? DEFAULT_CARD_MODULE : spec.startsWith('file:') ? spec : pathToFileURL(resolve(spec)).href;
+  const url =
+    spec === undefined ? DEFAULT_CARD_MODULE : (BUILTIN_CARD_MODULES[spec] ?? (spec.startsWith('file:') ? spec : pathToFileURL(resolve(spec)).href));
   let mod: { createCard?: unknown };
   try {
     mod = (await import(url)) as { createCard?: unknown };
@@ -159,11 +166,12 @@ export async function startBridgeProcess(opts: BridgeProcessOptions): Promise<Ru
   return { bridge, ready, control, close: () => bridge.close() };
 }
 
-export const BRIDGE_USAGE = `Usage: bridge-main --slots N [--link PATH] [--time-scale X] [--card-module PATH] [--card-options JSON] [--fdef HZ]
+export const BRIDGE_USAGE = `Usage: bridge-main --slots N [--link PATH] [--time-scale X] [--card-module M] [--card-options JSON] [--fdef HZ]
   --slots N            slots served, 1..${MAX_SLOTS} (default 1)
   --link PATH          symlink to the pty, stable across reconnects
   --time-scale X       0 = answer at once, 1 = real card-contact time (default 1)
-  --card-module PATH   module exporting createCard({slot, options}) (default: echo test card)
+  --card-module M      euicc (simulated eUICC), echo (test card, the default), or the path
+                       of a module exporting createCard({slot, options})
   --card-options JSON  options for every slot, or a JSON array by slot (null = empty slot)
   --fdef HZ            card clock each slot starts with (default 4000000)`;
 
@@ -221,12 +229,11 @@ export interface SpawnedBridge {
   stop(): Promise<void>;
 }
 
-const MAIN = fileURLToPath(new URL('./bridge-main.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = moduleFile('./bridge-main.ts', import.meta.url);
 
-/** Spawns `node --import tsx bridge-main.ts <args>` and waits for its ready line. */
+/** Spawns bridge-main with `args` and waits for its ready line. */
 export function spawnBridgeProcess(args: string[], readyTimeoutMs = 20_000): Promise<SpawnedBridge> {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs(MAIN), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   let buf = '';

@@ -1,5 +1,5 @@
 /**
- * Card factory for the bridge simulator process (`--card-module src/sim/euicc/card-factory.ts`):
+ * Card factory for the bridge simulator process (`--card-module euicc`):
  * builds a SimulatedEuicc for a slot from a reel file and JSON options.
  *
  * Which chip goes into a slot: `eid` if given, else `eids[slot]`, else the reel's chip number
@@ -8,8 +8,7 @@
  * across bridge restarts (kill -9 included); within one process, a chip pulled and inserted
  * again (bridge control `remove` / `insert`) is the same chip even without a stateDir.
  *
- *   node --import tsx src/sim/bridge/bridge-main.ts --slots 2 \
- *     --card-module src/sim/euicc/card-factory.ts \
+ *   ifpp sim bridge --slots 2 --card-module euicc \
  *     --card-options '{"reel":"reel.ndjson","stateDir":"/tmp/chips","ta1":150}'
  */
 import { join, resolve } from 'node:path';

@@ -5,11 +5,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
+import { moduleFile, nodeArgs } from '../node-entry.ts';
 import { WorldError } from './errors.ts';
 
-const BOARD_PROCESS = fileURLToPath(new URL('../jig/board-process.ts', import.meta.url));
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const BOARD_PROCESS = moduleFile('../jig/board-process.ts', import.meta.url);
 
 export interface BoardReady {
   event: 'ready';
@@ -64,7 +63,7 @@ export class BoardChild extends EventEmitter<BoardChildEvents> {
 
 /** Spawns the board process with `args` (see board-process.ts) and waits for its ready line. */
 export function spawnBoardProcess(args: string[], readyTimeoutMs = 20_000): Promise<BoardChild> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BOARD_PROCESS, ...args], { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs(BOARD_PROCESS), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   child.stdin.on('error', () => undefined); // a board that died mid-write shows up as 'exit'
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -5,12 +5,10 @@
  * shuts down its pty (and link) itself.
  */
 import { spawn } from 'node:child_process';
-
-/** tsx by absolute URL: the child runs in the user's folder, which need not hold node_modules. */
-const TSX = import.meta.resolve('tsx');
+import { nodeArgs } from '../node-entry.ts';
 
 export function runForeground(script: string, args: string[]): Promise<number> {
-  const child = spawn(process.execPath, ['--import', TSX, script, ...args], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...nodeArgs(script), ...args], { stdio: 'inherit' });
   // Ctrl+C reaches the child through the terminal's process group; a kill aimed at us only
   // reaches us, so pass SIGTERM on. Either way wait for the child to finish its own shutdown.
   const onInt = () => undefined;

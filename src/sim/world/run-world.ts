@@ -11,9 +11,9 @@
 import { EventEmitter } from 'node:events';
 import { existsSync, lstatSync, mkdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { makeEid } from '../../core/rsp/eid.ts';
 import { spawnBridgeProcess, type ControlReply, type SpawnedBridge } from '../bridge/bridge-process.ts';
+import { moduleFile } from '../node-entry.ts';
 import { spawnBoardProcess, type BoardChild } from './board-child.ts';
 import { timingFor } from './card-time.ts';
 import { WorldError } from './errors.ts';
@@ -21,7 +21,7 @@ import { Operator, type OperatorFaults } from './operator.ts';
 import { readWiring, type SlotWiring, type Wiring } from './wiring.ts';
 import { readWorld, runningWorldPid, WORLD_PATHS, type WorldDescription } from './world-files.ts';
 
-const CARD_FACTORY = fileURLToPath(new URL('../euicc/card-factory.ts', import.meta.url));
+const CARD_FACTORY = moduleFile('../euicc/card-factory.ts', import.meta.url);
 
 export interface OperatorSettings {
   /** Time to swap a panel or a DUT at time scale 1, ms (default 300; scaled by the time scale). */

@@ -6,6 +6,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
+import { register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { isIfppError } from '../../core/errors.ts';
 import { ConfigError } from './errors.ts';
@@ -86,11 +87,47 @@ function loadJson(abs: string, file: string, dir: string, jsonc: boolean): Loade
   return { file, config: undefined, problems };
 }
 
+/** Compiled (dist/): modules end in .js. From source (vitest, tsx) TypeScript imports just work. */
+const COMPILED = !import.meta.url.endsWith('.ts');
+let selfResolveRegistered = false;
+
+/** Lets the config import `ifpp-station/config` from wherever it lives (self-resolve-hooks.ts). */
+function registerSelfResolve(): void {
+  if (selfResolveRegistered || !COMPILED) return;
+  selfResolveRegistered = true;
+  register(new URL('./self-resolve-hooks.js', import.meta.url), { data: { packageJsonUrl: new URL('../../../package.json', import.meta.url).href } });
+}
+
+/** Node 22.18+ and 23.6+ strip TypeScript types themselves; Node 20 cannot. */
+function nodeRunsTypeScript(): boolean {
+  return Boolean((process.features as { typescript?: string | false }).typescript);
+}
+
+/**
+ * Imports the config module. A .ts/.mts config on a Node that cannot run TypeScript goes
+ * through tsx when it is installed (it is, in a source checkout); otherwise a clear error.
+ */
+async function importConfigModule(abs: string, file: string): Promise<{ default?: unknown }> {
+  registerSelfResolve();
+  const url = pathToFileURL(abs).href;
+  if (!COMPILED || !/\.m?ts$/.test(abs) || nodeRunsTypeScript()) return (await import(url)) as { default?: unknown };
+  let tsImport: (specifier: string, parent: string) => Promise<unknown>;
+  try {
+    ({ tsImport } = (await import(import.meta.resolve('tsx/esm/api'))) as { tsImport: typeof tsImport });
+  } catch {
+    throw new ConfigError('CONFIG_TYPESCRIPT_UNSUPPORTED', `${file}: Node ${process.version} cannot load a TypeScript config`, {
+      hint: 'write it as .mjs (the same module without type annotations; defineStation still types it in an editor), or run ifpp on Node 22.18 or later, which runs TypeScript itself',
+    });
+  }
+  return (await tsImport(url, import.meta.url)) as { default?: unknown };
+}
+
 async function loadModule(abs: string, file: string): Promise<unknown> {
   let mod: { default?: unknown };
   try {
-    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+    mod = await importConfigModule(abs, file);
   } catch (e) {
+    if (e instanceof ConfigError) throw e;
     const err = wrapModuleError(e, file, 'cannot load');
     // A .ts/.js file outside an ESM package is compiled as CommonJS, which cannot load the
     // ESM layout helpers; the .mts/.mjs extension makes it a module wherever it lives.
