@@ -93,6 +93,41 @@ CREATE TABLE ifpp.audit (
 );
 `,
   },
+  {
+    version: 2,
+    name: 'claim function: one EID at a time, SKIP LOCKED',
+    sql: `
+-- One round trip per claim. Under a transaction-scoped advisory lock on the EID, a chip with an
+-- unsettled attempt by another unit gets no new BPP (its in-flight rows come back as
+-- 'unsettled'); otherwise one loadable row bound to one of its unused keys, not assigned to
+-- another station and not excluded, is set in flight for this unit. SKIP LOCKED keeps a claim
+-- from waiting on a row another transaction is changing (a release, a settlement).
+CREATE FUNCTION ifpp.claim_bpp(p_eid bytea, p_otpks bytea[], p_station text, p_unit text, p_excluded text[], p_preferred text[], p_lease interval)
+RETURNS TABLE (kind text, batch_id text, pos integer, otpk bytea, transaction_id bytea, iccid bytea, claim_station text, claim_unit text)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(encode(p_eid, 'hex'), 8089));
+  RETURN QUERY
+    SELECT 'unsettled'::text, b.batch_id, b.position, b.otpk, b.transaction_id, b.iccid, b.claim_station, b.claim_unit
+      FROM ifpp.bpps b WHERE b.eid = p_eid AND b.state = 1 AND b.claim_unit IS DISTINCT FROM p_unit;
+  IF FOUND THEN RETURN; END IF;
+  RETURN QUERY
+    WITH c AS (
+      SELECT b.batch_id, b.position FROM ifpp.bpps b
+       WHERE b.eid = p_eid AND b.state IN (0, 4) AND b.otpk = ANY (p_otpks)
+         AND (b.assigned_station IS NULL OR b.assigned_station = p_station)
+         AND NOT (b.batch_id || '#' || b.position = ANY (p_excluded))
+       ORDER BY (b.batch_id = ANY (p_preferred)) DESC, b.batch_id, b.position
+       LIMIT 1 FOR UPDATE SKIP LOCKED)
+    UPDATE ifpp.bpps u SET state = 1, claim_station = p_station, claim_unit = p_unit, claimed_at = now(),
+           lease_until = now() + p_lease, updated_at = now()
+      FROM c WHERE u.batch_id = c.batch_id AND u.position = c.position
+    RETURNING 'claimed'::text, u.batch_id, u.position, u.otpk, u.transaction_id, u.iccid, u.claim_station, u.claim_unit;
+END
+$fn$;
+`,
+  },
 ];
 
 /** Any fixed number: the advisory lock that serialises migrations across processes. */

@@ -5,13 +5,18 @@
  */
 import { bytesEqual } from '../../core/bytes.ts';
 import { parseCertificate } from '../../core/x509/certificate.ts';
-import type { BppStore } from './bpp-store.ts';
+import type { BatchManifest } from './manifest.ts';
+
+/** Whatever holds batch manifests: the local store, or the line inventory. */
+export interface ManifestSource {
+  manifest(batchId: string): BatchManifest;
+}
 
 /** Per store (ids are only unique within one), each batch's CI subject key identifier. */
-const ciSkiByStore = new WeakMap<BppStore, Map<string, Uint8Array | undefined>>();
+const ciSkiByStore = new WeakMap<ManifestSource, Map<string, Uint8Array | undefined>>();
 
 /** The subject key identifier of the CI certificate batch `batchId` was bound under; undefined when unreadable. */
-export function batchCiKeyId(store: BppStore, batchId: string): Uint8Array | undefined {
+export function batchCiKeyId(store: ManifestSource, batchId: string): Uint8Array | undefined {
   let batchCiSki = ciSkiByStore.get(store);
   if (!batchCiSki) ciSkiByStore.set(store, (batchCiSki = new Map()));
   if (!batchCiSki.has(batchId)) {
@@ -27,7 +32,7 @@ export function batchCiKeyId(store: BppStore, batchId: string): Uint8Array | und
 }
 
 /** Whether the chip lists the CI of batch `batchId` among the CI keys it verifies with (EUICCInfo2). */
-export function chipTrustsBatch(store: BppStore, batchId: string, trustedCis: readonly Uint8Array[]): boolean {
+export function chipTrustsBatch(store: ManifestSource, batchId: string, trustedCis: readonly Uint8Array[]): boolean {
   const ski = batchCiKeyId(store, batchId);
   return ski !== undefined && trustedCis.some((t) => bytesEqual(t, ski));
 }

@@ -1,0 +1,226 @@
+/**
+ * The station's BPP inventory in the line's PostgreSQL database (docs/line-guide.md). A claim
+ * is one call of ifpp.claim_bpp (schema.ts), committed before the station journals anything
+ * about the BPP; every later state change is conditional on this unit still holding the
+ * claim, so a claim taken over (moved chip, audited release) is never overwritten. A heartbeat
+ * renews the leases of this station's in-flight rows; an expired lease releases nothing.
+ */
+import type { QueryResultRow } from 'pg';
+import { bytesEqual, toHex } from '../core/bytes.ts';
+import { BppState } from '../station/store/bpp-store.ts';
+import { batchCiKeyId } from '../station/store/batch-trust.ts';
+import type { BatchManifest } from '../station/store/manifest.ts';
+import type { BppRef, ClaimRequest, ClaimResult, Inventory, InventoryBpp, UnsettledAttempt } from '../station/inventory/inventory.ts';
+import { dbError, inTransaction, isUnreachable, openDb, type Db } from './db.ts';
+import { LineError } from './errors.ts';
+import { requireSchema } from './schema.ts';
+import { settleClaim } from './settle.ts';
+
+export interface PgInventoryOptions {
+  url: string;
+  stationId: string;
+  /** Lease on an in-flight claim, renewed by the heartbeat (default 600 s). */
+  leaseSeconds?: number;
+  /** Heartbeat period (default 15 s); 0: none (tests drive heartbeat()). */
+  heartbeatSeconds?: number;
+  /** Pool size (default 4: claims are short). */
+  connections?: number;
+}
+
+interface ClaimRow {
+  kind: 'claimed' | 'unsettled';
+  batch_id: string;
+  pos: number;
+  otpk: Buffer;
+  transaction_id: Buffer;
+  iccid: Buffer;
+  claim_station: string | null;
+  claim_unit: string | null;
+}
+
+const u8 = (b: Buffer): Uint8Array => new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+
+export class PgInventory implements Inventory {
+  readonly kind = 'postgres' as const;
+  private manifests = new Map<string, BatchManifest>();
+  private tally = new Map<string, Record<BppState, number>>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lease: string;
+
+  private constructor(
+    private readonly db: Db,
+    private readonly o: PgInventoryOptions,
+  ) {
+    this.lease = `${o.leaseSeconds ?? 600} seconds`;
+  }
+
+  static async open(o: PgInventoryOptions): Promise<PgInventory> {
+    const db = openDb(o.url, { max: o.connections ?? 4 });
+    const inv = new PgInventory(db, o);
+    try {
+      await requireSchema(db, o.url);
+      await inv.heartbeat();
+      await inv.refresh();
+    } catch (e) {
+      await db.end().catch(() => undefined);
+      throw e;
+    }
+    const every = o.heartbeatSeconds ?? 15;
+    if (every > 0) {
+      inv.timer = setInterval(() => void inv.heartbeat().then(() => inv.refresh()).catch(() => undefined), every * 1000);
+      inv.timer.unref();
+    }
+    return inv;
+  }
+
+  get stationId(): string {
+    return this.o.stationId;
+  }
+
+  /** Registers the station, marks it alive and renews the leases of its in-flight claims. */
+  async heartbeat(journalHead?: number): Promise<void> {
+    try {
+      await this.db.query(
+        `INSERT INTO ifpp.stations (station_id, journal_head) VALUES ($1, coalesce($2, 0))
+         ON CONFLICT (station_id) DO UPDATE SET seen_at = now(), journal_head = greatest(ifpp.stations.journal_head, coalesce($2, 0))`,
+        [this.o.stationId, journalHead ?? null],
+      );
+      await this.db.query(`UPDATE ifpp.bpps SET lease_until = now() + $2::interval WHERE state = 1 AND claim_station = $1`, [this.o.stationId, this.lease]);
+    } catch (e) {
+      throw dbError(e, this.o.url);
+    }
+  }
+
+  /** Batch manifests and counts per state (the UI's stock figures). */
+  async refresh(): Promise<void> {
+    try {
+      const b = await this.db.query<{ batch_id: string; manifest: BatchManifest }>('SELECT batch_id, manifest FROM ifpp.batches');
+      for (const r of b.rows) this.manifests.set(r.batch_id, r.manifest);
+      const c = await this.db.query<{ batch_id: string; state: number; n: string }>('SELECT batch_id, state, count(*) AS n FROM ifpp.bpps GROUP BY 1, 2');
+      const t = new Map<string, Record<BppState, number>>();
+      for (const r of c.rows) {
+        let x = t.get(r.batch_id);
+        if (!x) t.set(r.batch_id, (x = { 0: 0, 1: 0, 2: 0, 3: 0, 4: 0, 5: 0 }));
+        x[r.state as BppState] = Number(r.n);
+      }
+      this.tally = t;
+    } catch (e) {
+      throw dbError(e, this.o.url);
+    }
+  }
+
+  manifest(batchId: string): BatchManifest {
+    const m = this.manifests.get(batchId);
+    if (!m) throw new LineError('LINE_UNKNOWN_BATCH', `batch ${batchId} is not in the line inventory`);
+    return m;
+  }
+
+  counts(): Map<string, Record<BppState, number>> {
+    return new Map([...this.tally].map(([k, v]) => [k, { ...v }]));
+  }
+
+  async findByEid(eid: Uint8Array): Promise<InventoryBpp[]> {
+    const r = await this.q<{ batch_id: string; position: number; otpk: Buffer; transaction_id: Buffer; iccid: Buffer; state: number }>(
+      'SELECT batch_id, position, otpk, transaction_id, iccid, state FROM ifpp.bpps WHERE eid = $1 ORDER BY batch_id, position',
+      [Buffer.from(eid)],
+    );
+    return r.map((x) => ({ batchId: x.batch_id, position: x.position, eid, otpk: u8(x.otpk), transactionId: u8(x.transaction_id), iccid: u8(x.iccid), state: x.state as BppState }));
+  }
+
+  async claim(req: ClaimRequest): Promise<ClaimResult> {
+    if (this.manifests.size === 0) await this.refresh();
+    const preferred = [...this.manifests.keys()].filter((id) => {
+      const ski = batchCiKeyId(this, id);
+      return ski !== undefined && req.trustedCis.some((t) => bytesEqual(t, ski));
+    });
+    let rows: ClaimRow[];
+    try {
+      rows = (
+        await this.db.query<ClaimRow>('SELECT * FROM ifpp.claim_bpp($1, $2::bytea[], $3, $4, $5::text[], $6::text[], $7::interval)', [
+          Buffer.from(req.eid),
+          req.unusedOtpks.map((k) => Buffer.from(k)),
+          this.o.stationId,
+          req.unit,
+          [...req.excluded],
+          preferred,
+          this.lease,
+        ])
+      ).rows;
+    } catch (e) {
+      if (isUnreachable(e)) return { kind: 'unavailable', reason: `line database unreachable: ${(e as Error).message}` };
+      throw dbError(e, this.o.url);
+    }
+    if (rows.length === 0) return { kind: 'none' };
+    if (rows[0]!.kind === 'unsettled') {
+      return {
+        kind: 'unsettled',
+        attempts: rows.map((r) => ({ batchId: r.batch_id, position: r.pos, otpk: u8(r.otpk), iccid: u8(r.iccid), station: r.claim_station, unit: r.claim_unit })),
+      };
+    }
+    const r = rows[0]!;
+    if (!this.manifests.has(r.batch_id)) await this.refresh();
+    return { kind: 'claimed', bpp: { batchId: r.batch_id, position: r.pos, eid: req.eid, otpk: u8(r.otpk), transactionId: u8(r.transaction_id), iccid: u8(r.iccid), state: BppState.inFlight } };
+  }
+
+  async inFlight(): Promise<void> {
+    // Already in flight and durable since claim().
+  }
+
+  async readBpp(b: InventoryBpp): Promise<Uint8Array> {
+    const r = await this.q<{ bpp: Buffer | null }>('SELECT bpp FROM ifpp.bpps WHERE batch_id = $1 AND position = $2', [b.batchId, b.position]);
+    const bytes = r[0]?.bpp;
+    if (!bytes) throw new LineError('LINE_BPP_NO_BYTES', `BPP ${b.batchId}#${b.position} has no bytes in the line inventory (imported --metadata-only?)`, { hint: 'import the batch with its BPPs' });
+    return u8(bytes);
+  }
+
+  async stateOf(b: BppRef): Promise<BppState | undefined> {
+    const r = await this.q<{ state: number }>('SELECT state FROM ifpp.bpps WHERE batch_id = $1 AND position = $2', [b.batchId, b.position]);
+    return r[0] ? (r[0].state as BppState) : undefined;
+  }
+
+  async settle(b: BppRef, state: BppState, unit: string): Promise<void> {
+    try {
+      await settleClaim(this.db, b, unit, state);
+    } catch (e) {
+      throw dbError(e, this.o.url);
+    }
+  }
+
+  async settleMoved(a: UnsettledAttempt, chip: { keyUsed: boolean; profileListed: boolean }, by: string): Promise<'installed' | 'retired' | 'already-settled'> {
+    const installed = chip.keyUsed && chip.profileListed;
+    const state = installed ? BppState.installed : BppState.failedKeyBurnt;
+    try {
+      return await inTransaction(this.db, async (c) => {
+        const r = await c.query(
+          `UPDATE ifpp.bpps SET state = $4, lease_until = NULL, updated_at = now()
+            WHERE batch_id = $1 AND position = $2 AND state = 1 AND claim_unit IS NOT DISTINCT FROM $3`,
+          [a.batchId, a.position, a.unit, state],
+        );
+        if (r.rowCount === 0) return 'already-settled' as const;
+        await c.query('INSERT INTO ifpp.audit (actor, action, batch_id, position, detail) VALUES ($1, $2, $3, $4, $5)', [
+          `station ${this.o.stationId}`,
+          'settle-moved-chip',
+          a.batchId,
+          a.position,
+          JSON.stringify({ by, previous: { station: a.station, unit: a.unit }, otpk: toHex(a.otpk), keyUsed: chip.keyUsed, profileListed: chip.profileListed, newState: state }),
+        ]);
+        return installed ? ('installed' as const) : ('retired' as const);
+      });
+    } catch (e) {
+      throw dbError(e, this.o.url);
+    }
+  }
+
+  private async q<T extends object>(sql: string, params: unknown[]): Promise<T[]> {
+    try {
+      return (await this.db.query<T & QueryResultRow>(sql, params)).rows;
+    } catch (e) {
+      throw dbError(e, this.o.url);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    await this.db.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,23 @@
+/**
+ * The one way a claim is settled in the database, shared by the station's direct writes and
+ * its outbox: only while the row is in flight for that unit attempt (a claim taken over by a
+ * moved chip's settlement or an audited release is never overwritten). Final states keep who
+ * spent the BPP; "failed before secure channel" gives it back (claim cleared).
+ */
+import { BppState } from '../station/store/bpp-store.ts';
+import type { BppRef } from '../station/inventory/inventory.ts';
+
+export interface Queryable {
+  query(sql: string, params: unknown[]): Promise<{ rowCount: number | null }>;
+}
+
+/** True when this unit held the claim and the row changed. */
+export async function settleClaim(q: Queryable, ref: BppRef, unit: string, state: BppState): Promise<boolean> {
+  const back = state === BppState.failedBeforeSecureChannel || state === BppState.available;
+  const r = await q.query(
+    `UPDATE ifpp.bpps SET state = $4, lease_until = NULL, updated_at = now()${back ? ', claim_station = NULL, claim_unit = NULL, claimed_at = NULL' : ''}
+      WHERE batch_id = $1 AND position = $2 AND state = 1 AND claim_unit = $3`,
+    [ref.batchId, ref.position, unit, state],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
