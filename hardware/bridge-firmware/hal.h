@@ -31,7 +31,8 @@ struct hal_caps {
     uint8_t n_ta1;
     const char *firmware;   /* FW= in INFO: printable, no space, no '*' */
     uint32_t vcc_settle_us;    /* after switching VCC on, before the supply is usable */
-    uint32_t vcc_discharge_us; /* after VCC off, before it may come back (cold reset from READY) */
+    uint32_t vcc_discharge_us; /* after VCC off, before it may come back (at least VCC_OFF_MIN_US) */
+    uint32_t op_cap_ms;        /* total time cap of one TPDU or APDU (INFO CAP=); 0 = OP_CAP_MS_DEFAULT */
 };
 
 /** Card UART parameters: etu = (fi / di) card clock cycles. */

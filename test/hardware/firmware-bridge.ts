@@ -53,6 +53,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   private dropCount = 0;
   private closing = false;
   private stderr = '';
+  private overrunArmed: (() => void) | undefined;
   /** Violations the card lines saw, including those of cards since removed. */
   private readonly pastViolations: string[] = [];
 
@@ -103,6 +104,14 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
 
   dropNextResponse(n = 1): void {
     this.dropCount += n;
+  }
+
+  /** The next host line loses its tail in the firmware's receive buffer (bridge-host's test hook "O"). */
+  overrunNextLine(): Promise<void> {
+    return new Promise((res) => {
+      this.overrunArmed = res;
+      this.toCards('O -');
+    });
   }
 
   insertCard(slot: number, card: SimCard): void {
@@ -270,6 +279,11 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   /** One message from the firmware's card contacts (see bridge_host.c). */
   private fromBridge(msg: string): void {
     const [kind, s, a, b] = msg.split(' ');
+    if (kind === 'o') {
+      this.overrunArmed?.();
+      this.overrunArmed = undefined;
+      return;
+    }
     const card = this.cards[Number(s)];
     if (!card) return;
     switch (kind) {

@@ -90,7 +90,7 @@ describe.skipIf(noCompiler !== undefined)('station against the firmware core on 
     const driver = new BridgeDriver();
     await driver.open(bridge.path, 921600);
     cleanup.push(() => driver.close());
-    expect(driver.info).toMatchObject({ protocol: 1, firmware: 'host-0.1.0', slots: 2 });
+    expect(driver.info).toMatchObject({ protocol: 1, firmware: 'host-0.2.0', slots: 2 });
 
     const slot = new SlotLink(driver, 1);
     const a = await slot.activate({ vcc: 'C', clockHz: 5_000_000 });
@@ -205,5 +205,12 @@ describe.skipIf(noCompiler !== undefined || noArmToolchain !== undefined)('bridg
     expect(flash).toBeGreaterThan(4096);
     expect(flash).toBeLessThan(flashMax);
     expect(ram).toBeLessThan(ramMax);
+    // RAM for slot state is reserved for the board's 4 slots, not the protocol's 16 (issue #14).
+    const nm = execFileSync('arm-none-eabi-nm', ['-S', '--size-sort', join(FIRMWARE_DIR, 'build/stm32/bridge-fw.elf')], { encoding: 'utf8' });
+    const slots = /^[0-9a-f]+ ([0-9a-f]+) [bBdD] slots$/m.exec(nm);
+    expect(slots, nm).not.toBeNull();
+    const perSlot = parseInt(slots![1]!, 16) / 4;
+    expect(perSlot).toBeGreaterThan(300); // one slot's state and TPDU buffer
+    expect(perSlot).toBeLessThan(600); // ... times the 4 slots the board has
   }, 120_000);
 });

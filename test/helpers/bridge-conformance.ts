@@ -218,6 +218,8 @@ export interface BridgeUnderTest {
   injectFault(slot: number | null, code: string): void;
   corruptNextLine(n?: number): void;
   dropNextResponse(n?: number): void;
+  /** The next line the host sends loses its tail in the bridge's receive buffer (resolves once armed). */
+  overrunNextLine(): Promise<void>;
   disconnect(): Promise<void>;
   reconnect(): Promise<string>;
   close(): Promise<void>;
@@ -462,6 +464,41 @@ export function bridgeConformance(factory: BridgeFactory): void {
       await expect(host.send(tpdu('80E2910002AABB'), 300)).rejects.toThrow('timeout');
       expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ busy: false, lastId: droppedId });
       expect((bridge.card(0) as EchoCard).stored).toBe(2);
+    });
+
+    it('a line that loses bytes in a full receive buffer is answered 0 - ERR OVERRUN and not executed; the bridge keeps serving', async () => {
+      const card = new EchoCard();
+      const { bridge, host } = await setup([card]);
+      await activate(host, 0);
+      await bridge.overrunNextLine();
+      const lostId = host.upcomingId;
+      const lost = host.send(tpdu('80E2910002AABB'), 300);
+      const overrun = await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && !x.frame.ok && x.frame.error === 'OVERRUN');
+      expect(overrun).toMatchObject({ frame: { id: 0, slot: null } });
+      await expect(lost).rejects.toThrow('timeout');
+      const st = await host.call({ verb: 'STATUS', slot: 0 });
+      expect(st).toMatchObject({ state: 'READY', busy: false });
+      expect(st.lastId).not.toBe(lostId);
+      expect(card.stored).toBe(0);
+      expect(resp(await host.call(tpdu('80E2910002AABB')))).toBe('9000');
+      expect(card.stored).toBe(2);
+    });
+
+    it('POWER OFF on a busy slot ends the request in flight with ERR STATE and deactivates the slot', async () => {
+      const gated = new GatedCard();
+      const { host } = await setup([gated]);
+      await activate(host, 0);
+      gated.close();
+      const inflight = host.send(tpdu('80CA000010'));
+      expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ busy: true });
+      expect(await host.error({ verb: 'RESET', slot: 0, kind: 'COLD' })).toBe('BUSY');
+      expect(await host.call({ verb: 'POWER', slot: 0, vcc: 'OFF' })).toEqual({});
+      const f = await inflight;
+      expect(f.ok ? 'OK' : f.error).toBe('STATE');
+      expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ state: 'OFF', busy: false, vcc: 'OFF' });
+      gated.release();
+      await activate(host, 0);
+      expect(resp(await host.call(tpdu('80CA000010')))).toMatch(/9000$/);
     });
 
     it('disconnect closes the host port; reconnect serves again behind the same link path', async () => {

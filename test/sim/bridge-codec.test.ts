@@ -279,6 +279,10 @@ describe('ISO 7816-3 helpers', () => {
     expect(ppsOutcome(req, Uint8Array.of(0xff, 0x00, 0xff))).toEqual({ ta1: 0x11 });
     expect(() => ppsOutcome(req, buildPps(0x95))).toThrow(/PPS1/);
     expect(() => parsePps(Uint8Array.of(0xff, 0x10, 0x96, 0x00))).toThrow(/PCK/);
+    // ISO 7816-3 §9.3: PPS0 b8 is reserved; PPS2 only as an echo of the request's.
+    const seal = (...b: number[]) => Uint8Array.of(...b, b.reduce((x, v) => x ^ v, 0));
+    expect(() => ppsOutcome(req, seal(0xff, 0x90, 0x96))).toThrow(/b8/);
+    expect(() => ppsOutcome(req, seal(0xff, 0x30, 0x96, 0x00))).toThrow(/PPS2/);
   });
 
   it('never throws untyped on random ATR bytes (fuzz)', () => {

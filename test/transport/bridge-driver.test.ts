@@ -247,6 +247,20 @@ describe('bridge driver on the simulated bridge', () => {
     expect(hex(await slot.exchange(fromHex('80E2910001FF')))).toBe('9000');
   });
 
+  it('a request lost in the bridge\'s full receive buffer (0 - ERR OVERRUN) fails with BRIDGE_OVERRUN, never executed; the link carries on', async () => {
+    const card = new EchoCard();
+    const bridge = await startBridge([card]);
+    const driver = await openDriver(bridge.path, { heartbeatMs: 0 });
+    const slot = new SlotLink(driver, 0);
+    await slot.activate({ vcc: 'C' });
+    await bridge.overrunNextLine();
+    const e = await rejection(slot.exchange(fromHex('80E2910003010203')));
+    expect(e).toMatchObject({ code: 'BRIDGE_OVERRUN', executed: false, slot: 0, verb: 'TPDU', port: bridge.path });
+    expect(e.hint).toMatch(/may be resent.*cannot keep up/);
+    expect(card.stored).toBe(0);
+    expect(hex(await slot.exchange(fromHex('80E2910001FF')))).toBe('9000');
+  });
+
   it('a dropped answer times out; STATUS shows it ran, so the error says so and nothing is resent', async () => {
     const card = new EchoCard();
     const bridge = await startBridge([card]);

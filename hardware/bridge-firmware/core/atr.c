@@ -92,6 +92,7 @@ enum atr_error atr_parse(const uint8_t *b, size_t n, struct atr_info *out)
     out->wi = (tc2 <= 0) ? WI_DEFAULT : (uint8_t)tc2;
     /* TA2 b5 = 1 means implicit parameters, not TA1's (ISO 7816-3 §8.3). */
     out->specific = l.ta2 >= 0 && (l.ta2 & 0x10) == 0;
+    out->specific_t = l.ta2 >= 0 ? (uint8_t)(l.ta2 & 0x0f) : 0;
     return ATR_OK;
 }
 
@@ -124,6 +125,9 @@ enum pps_check pps_check_request(const uint8_t *req, size_t n, const uint8_t *ta
 bool pps_outcome(const uint8_t *req, size_t n_req, const uint8_t *ans, size_t n_ans, uint8_t *ta1)
 {
     if (!pps_well_formed(req, n_req) || !pps_well_formed(ans, n_ans)) return false;
+    /* PPS0 b8 is reserved (0); PPS2/PPS3 only as echoes of the request's (ISO 7816-3 §9.3). */
+    if (ans[1] & 0x80) return false;
+    if ((ans[1] & 0x60) & ~(req[1] & 0x60)) return false;
     if ((ans[1] & 0x0f) != (req[1] & 0x0f)) return false;
     if (!(ans[1] & 0x10)) {
         *ta1 = TA1_DEFAULT;

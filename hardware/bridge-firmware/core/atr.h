@@ -23,6 +23,7 @@ struct atr_info {
     uint8_t guard_n;    /* TC1 (FF and absent = 0) */
     uint8_t wi;         /* TC2 when TD1 says T=0, else 10 */
     bool specific;      /* TA2 present with b5 = 0: TA1 applies at once, no PPS */
+    uint8_t specific_t; /* TA2's protocol nibble: the only protocol a card in specific mode runs */
 };
 
 enum atr_error { ATR_OK = 0, ATR_BAD_TS, ATR_TRUNCATED, ATR_TOO_LONG, ATR_BAD_TCK, ATR_BAD_TA1 };

@@ -9,14 +9,14 @@
 #include "line.h"
 #include "slot.h"
 
-static struct slot slots[BRIDGE_MAX_SLOTS];
+static struct slot slots[BRIDGE_SLOTS];
 static struct line_in line_in;
 static struct request req;
 
 static uint8_t nslots(void)
 {
     uint8_t n = hal_caps()->slots;
-    return n > BRIDGE_MAX_SLOTS ? BRIDGE_MAX_SLOTS : n;
+    return n > BRIDGE_SLOTS ? BRIDGE_SLOTS : n;
 }
 
 static void err_line(uint16_t id, int slot, enum wire_err e)
@@ -85,6 +85,7 @@ static void answer_info(uint16_t id)
     out_kv_hex("TA1=", c->ta1, c->n_ta1);
     out_kv_dec("LINE=", LINE_MAX);
     out_kv_dec("APDU=", 1);
+    out_kv_dec("CAP=", c->op_cap_ms ? c->op_cap_ms : OP_CAP_MS_DEFAULT);
     out_end();
 }
 
@@ -211,13 +212,17 @@ static void on_line(char *line, size_t n)
         return;
     }
     if (s->busy) {
-        err_line(id, slot, E_BUSY);
-        return;
+        /* POWER OFF always deactivates: the host's way out of a request that does not end. */
+        if (verb != VERB_POWER || req.cls != 0) {
+            err_line(id, slot, E_BUSY);
+            return;
+        }
+        engine_abort(s);
     }
     engine_start(s, &req);
 }
 
-static void on_overflow(void) { err_line(0, -1, E_LINE); }
+static void on_drop(bool overrun) { err_line(0, -1, overrun ? E_OVERRUN : E_LINE); }
 
 /* ---- entry points ---- */
 
@@ -225,11 +230,20 @@ void bridge_init(uint32_t present_mask)
 {
     line_in.len = 0;
     line_in.overflow = false;
+    line_in.overrun = false;
     const struct hal_caps *c = hal_caps();
     for (uint8_t i = 0; i < nslots(); i++) engine_init(&slots[i], i, (present_mask >> i) & 1u, hal_card_clock_set(i, c->fdef_hz));
 }
 
-void bridge_host_rx(const uint8_t *data, size_t n) { line_feed(&line_in, data, n, on_line, on_overflow); }
+void bridge_host_rx(const uint8_t *data, size_t n) { line_feed(&line_in, data, n, on_line, on_drop); }
+
+void bridge_host_overrun(void) { line_overrun(&line_in); }
+
+void bridge_events_lost(int slot)
+{
+    for (uint8_t i = 0; i < nslots(); i++)
+        if (slot < 0 || slot == i) engine_events_lost(&slots[i]);
+}
 
 void bridge_card_rx(uint8_t slot, uint8_t raw, bool parity_ok)
 {

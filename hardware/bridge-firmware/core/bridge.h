@@ -22,5 +22,15 @@ void bridge_timer(uint8_t slot);
 void bridge_card_detect(uint8_t slot, bool present);
 /** Supply fault on a slot, or bridge-wide (slot < 0): code is 1-12 upper-case letters. */
 void bridge_fault(int slot, const char *code);
+/**
+ * The HAL's event queue was full and events of this slot were dropped (slot < 0: of unknown
+ * slots): the request in flight there ends with ERR OVERRUN (deactivated) instead of hanging.
+ */
+void bridge_events_lost(int slot);
+/**
+ * Host bytes were dropped here (the HAL's receive buffer was full): the line they belonged to
+ * is discarded up to its LF and answered `0 - ERR OVERRUN` (PROTOCOL.md §2).
+ */
+void bridge_host_overrun(void);
 
 #endif

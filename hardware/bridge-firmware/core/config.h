@@ -3,7 +3,13 @@
 #define BRIDGE_CONFIG_H
 
 #define BRIDGE_PROTO 1
-#define BRIDGE_MAX_SLOTS 16
+/* Slots the build reserves RAM for: the board's slot count (the host builds take 16). */
+#ifndef BRIDGE_SLOTS
+#define BRIDGE_SLOTS 16
+#endif
+#if BRIDGE_SLOTS < 1 || BRIDGE_SLOTS > 16
+#error "BRIDGE_SLOTS must be 1..16"
+#endif
 /* Longest line either way, including the LF (PROTOCOL.md §2). */
 #define LINE_MAX 600
 /* T=0 TPDU: 5-byte header + 255 data bytes; the answer: 256 data bytes (+ SW1 SW2 kept apart). */
@@ -35,5 +41,14 @@
 #define TURNAROUND_WAIT_ETU 6
 /* Waits for the card are measured from events near a character's end: add this slack. */
 #define WAIT_SLACK_ETU 12
+/*
+ * ISO 7816-3 §7.3: a character the card NACKed is repeated no earlier than 2 etu after the
+ * error signal is detected (at 11 etu): its leading edge at least 13 etu after the NACKed one's.
+ */
+#define REPEAT_GAP_ETU 13
+/* ISO 7816-3 §6.4: VCC stays off at least this long before it comes back (POWER, cold reset). */
+#define VCC_OFF_MIN_US 10000u
+/* A TPDU or APDU that has not ended after this long is ended with TIMEOUT (INFO CAP=, in ms). */
+#define OP_CAP_MS_DEFAULT 30000u
 
 #endif

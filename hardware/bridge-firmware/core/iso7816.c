@@ -10,7 +10,7 @@
 #include "slot.h"
 
 static const char *const ERR_NAMES[] = {"LINE", "CRC", "SYNTAX", "VERB", "SLOT", "ARG", "BUSY",
-                                        "FAULT", "NOCARD", "STATE", "UNSUPPORTED", "MUTE", "TIMEOUT", "PROTO"};
+                                        "FAULT", "NOCARD", "STATE", "UNSUPPORTED", "MUTE", "TIMEOUT", "PROTO", "OVERRUN"};
 
 const char *wire_err_name(enum wire_err e) { return ERR_NAMES[e]; }
 
@@ -60,6 +60,7 @@ static void uart_apply(struct slot *s, bool nack)
 static void arm(struct slot *s, uint32_t us, enum hal_wait kind)
 {
     s->timer_on = true;
+    s->timer_kind = (uint8_t)kind;
     s->deadline = hal_micros() + us;
     hal_timer_start(s->index, us, kind);
 }
@@ -123,6 +124,8 @@ static void deactivate(struct slot *s)
         hal_card_clock_run(s->index, false);
         hal_card_io(s->index, HAL_IO_LOW);
         hal_card_vcc(s->index, 0);
+        s->vcc_was_on = true;
+        s->t_vcc_off = hal_micros();
     }
     s->vcc = 0;
     if (s->state == ST_ON || s->state == ST_READY) s->state = ST_OFF;
@@ -197,7 +200,8 @@ static void reset_begin(struct slot *s, bool warm)
         s->cls = cls;
         s->state = ST_ON;
         s->phase = PH_DISCHARGE;
-        arm(s, hal_caps()->vcc_discharge_us, HAL_WAIT_DELAY);
+        uint32_t off = hal_caps()->vcc_discharge_us;
+        arm(s, off > VCC_OFF_MIN_US ? off : VCC_OFF_MIN_US, HAL_WAIT_DELAY);
         return;
     }
     s->state = ST_ON;
@@ -208,8 +212,9 @@ static void reset_begin(struct slot *s, bool warm)
 
 static void tx_now(struct slot *s)
 {
+    s->t_tx = hal_micros();
     if (s->mark_start) {
-        s->t_start = hal_micros();
+        s->t_start = s->t_tx;
         s->mark_start = false;
     }
     hal_card_tx(s->index, line_byte(s, s->tx_src[s->tx_i]));
@@ -233,11 +238,33 @@ static void tx_begin(struct slot *s, const uint8_t *src, uint16_t n)
     tx_now(s);
 }
 
-/* Arms the wait that applies while reading in the current phase. */
+static uint32_t op_cap_us(void)
+{
+    uint32_t ms = hal_caps()->op_cap_ms ? hal_caps()->op_cap_ms : OP_CAP_MS_DEFAULT;
+    return sat32((uint64_t)ms * 1000u);
+}
+
+
+/*
+ * Arms the wait that applies while reading in the current phase. A TPDU or APDU also has a
+ * total cap (a card sending NULL bytes forever would restart WWT forever): past it, TIMEOUT.
+ */
 static void wait_card(struct slot *s)
 {
-    if (s->phase == PH_ATR || s->phase == PH_PPS_RX) arm(s, initial_wait_us(s), HAL_WAIT_CARD);
-    else arm(s, wwt_us(s), HAL_WAIT_CARD);
+    if (s->phase == PH_ATR || s->phase == PH_PPS_RX) {
+        arm(s, initial_wait_us(s), HAL_WAIT_CARD);
+        return;
+    }
+    uint32_t wait = wwt_us(s);
+    if (s->verb == VERB_TPDU || s->verb == VERB_APDU) {
+        uint32_t spent = hal_micros() - s->t_op, cap = op_cap_us();
+        if (spent >= cap) {
+            card_fail(s, E_TIMEOUT);
+            return;
+        }
+        if (cap - spent < wait) wait = cap - spent;
+    }
+    arm(s, wait, HAL_WAIT_CARD);
 }
 
 static void tx_complete(struct slot *s)
@@ -272,6 +299,13 @@ void engine_tx_done(struct slot *s, bool nacked)
             card_fail(s, E_PROTO);
             return;
         }
+        /* ... and no earlier than REPEAT_GAP_ETU after the NACKed character's leading edge. */
+        uint32_t since = hal_micros() - s->t_tx, gap = us_for_etu(s, REPEAT_GAP_ETU);
+        if (since < gap) {
+            arm(s, gap - since, HAL_WAIT_DELAY);
+            s->turn_wait = true;
+            return;
+        }
         tx_now(s);
         return;
     }
@@ -304,6 +338,11 @@ static void atr_done(struct slot *s)
     disarm(s);
     s->guard_n = a.guard_n;
     s->wi = a.wi;
+    /* A card fixed to another protocol by TA2 must not be driven as T=0 (ISO 7816-3 §6.3.1). */
+    if (a.specific && a.specific_t != 0) {
+        card_fail(s, E_UNSUPPORTED);
+        return;
+    }
     if (a.specific) {
         /* Specific mode: the card already runs at TA1's Fi/Di; no PPS. */
         if (!ta1_supported(a.ta1)) {
@@ -543,7 +582,13 @@ void engine_rx(struct slot *s, uint8_t raw, bool parity_ok)
 void engine_timer(struct slot *s)
 {
     /* A late event for a timer that was re-armed or stopped meanwhile is ignored. */
-    if (!s->timer_on || (int32_t)(hal_micros() - s->deadline) < 0) return;
+    if (!s->timer_on) return;
+    int32_t early = (int32_t)(s->deadline - hal_micros());
+    if (early > 0) {
+        /* Fired before its deadline (a HAL rounding a short wait): wait for the rest. */
+        hal_timer_start(s->index, (uint32_t)early, (enum hal_wait)s->timer_kind);
+        return;
+    }
     s->timer_on = false;
     if (s->turn_wait) {
         s->turn_wait = false;
@@ -551,6 +596,11 @@ void engine_timer(struct slot *s)
         return;
     }
     switch (s->phase) {
+    case PH_OFF_TIME:
+        power_on(s, s->cls);
+        s->phase = PH_SETTLE;
+        arm(s, hal_caps()->vcc_settle_us, HAL_WAIT_DELAY);
+        break;
     case PH_SETTLE:
         answer_ok(s);
         break;
@@ -615,8 +665,16 @@ static void start_power(struct slot *s, char cls)
         answer_err(s, E_UNSUPPORTED);
         return;
     }
-    power_on(s, cls);
     s->state = ST_ON;
+    uint32_t off_for = hal_micros() - s->t_vcc_off;
+    if (s->vcc_was_on && off_for < VCC_OFF_MIN_US) {
+        /* ISO 7816-3 §6.4: VCC stays off long enough for the card to reset. */
+        s->cls = cls;
+        s->phase = PH_OFF_TIME;
+        arm(s, VCC_OFF_MIN_US - off_for, HAL_WAIT_DELAY);
+        return;
+    }
+    power_on(s, cls);
     s->phase = PH_SETTLE;
     arm(s, hal_caps()->vcc_settle_us, HAL_WAIT_DELAY);
 }
@@ -704,6 +762,7 @@ static void start_pps(struct slot *s, const struct request *r)
 /* Runs one command TPDU: header (P3 included) and its n_cmd data bytes. */
 static void run_command(struct slot *s, const uint8_t hdr[5], const uint8_t *data, uint16_t n_cmd)
 {
+    s->t_op = hal_micros();
     s->pps_allowed = false;
     for (int i = 0; i < 5; i++) s->hdr[i] = hdr[i];
     for (uint16_t i = 0; i < n_cmd; i++) s->buf[i] = data[i];
@@ -806,4 +865,17 @@ void engine_fault(struct slot *s)
     deactivate(s);
     s->state = ST_FAULT;
     abort_request(s, E_FAULT);
+}
+
+void engine_events_lost(struct slot *s)
+{
+    if (!s->busy) return;
+    deactivate(s);
+    answer_err(s, E_OVERRUN);
+}
+
+void engine_abort(struct slot *s)
+{
+    deactivate(s);
+    answer_err(s, E_STATE);
 }

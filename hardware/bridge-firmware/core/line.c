@@ -13,24 +13,31 @@ uint16_t crc16_ccitt_false(const uint8_t *data, size_t n)
     return crc;
 }
 
-void line_feed(struct line_in *in, const uint8_t *data, size_t n, void (*on_line)(char *line, size_t len), void (*on_overflow)(void))
+void line_overrun(struct line_in *in)
+{
+    in->overrun = true;
+    in->len = 0;
+}
+
+void line_feed(struct line_in *in, const uint8_t *data, size_t n, void (*on_line)(char *line, size_t len), void (*on_drop)(bool overrun))
 {
     for (size_t i = 0; i < n; i++) {
         uint8_t c = data[i];
         if (c == '\n') {
-            bool over = in->overflow;
+            bool over = in->overflow, lost = in->overrun;
             size_t len = in->len;
             in->len = 0;
             in->overflow = false;
-            if (over) {
-                on_overflow();
+            in->overrun = false;
+            if (over || lost) {
+                on_drop(lost);
                 continue;
             }
             if (len > 0 && in->buf[len - 1] == '\r') len--;
             if (len > 0) on_line(in->buf, len);
             continue;
         }
-        if (in->overflow) continue;
+        if (in->overflow || in->overrun) continue;
         /* LINE_MAX counts the LF, so the content may hold LINE_MAX - 1 bytes. */
         if (in->len + 1 > LINE_MAX - 1) {
             in->overflow = true;

@@ -18,13 +18,17 @@ struct line_in {
     char buf[600];
     size_t len;
     bool overflow;
+    bool overrun;   /* bytes of this line were lost before it reached us (HAL buffer full) */
 };
 
 /*
  * Feeds received bytes; calls on_line(line, len) for each complete line (without LF, one CR
- * stripped, empty lines skipped) and on_overflow() for each line longer than the limit.
+ * stripped, empty lines skipped) and on_drop(overrun) for each line dropped: longer than the
+ * limit (false), or with bytes lost before it got here (true, see line_overrun()).
  */
-void line_feed(struct line_in *in, const uint8_t *data, size_t n, void (*on_line)(char *line, size_t len), void (*on_overflow)(void));
+void line_feed(struct line_in *in, const uint8_t *data, size_t n, void (*on_line)(char *line, size_t len), void (*on_drop)(bool overrun));
+/* Bytes were lost at this point of the stream: the current line is dropped up to its LF. */
+void line_overrun(struct line_in *in);
 
 /* ---- output ---- */
 

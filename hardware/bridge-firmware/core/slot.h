@@ -16,7 +16,7 @@ enum verb { VERB_INFO, VERB_STATUS, VERB_POWER, VERB_CLOCK, VERB_RESET, VERB_PPS
 
 /* Wire error codes, in the priority order of PROTOCOL.md §6. */
 enum wire_err {
-    E_LINE, E_CRC, E_SYNTAX, E_VERB, E_SLOT, E_ARG, E_BUSY, E_FAULT, E_NOCARD, E_STATE, E_UNSUPPORTED, E_MUTE, E_TIMEOUT, E_PROTO
+    E_LINE, E_CRC, E_SYNTAX, E_VERB, E_SLOT, E_ARG, E_BUSY, E_FAULT, E_NOCARD, E_STATE, E_UNSUPPORTED, E_MUTE, E_TIMEOUT, E_PROTO, E_OVERRUN
 };
 
 const char *wire_err_name(enum wire_err e);
@@ -38,6 +38,7 @@ enum apdu_step { APDU_CMD, APDU_CMD_AGAIN, APDU_GR, APDU_GR_AGAIN };
 
 enum phase {
     PH_IDLE,
+    PH_OFF_TIME,     /* POWER: VCC was on less than VCC_OFF_MIN_US ago, waiting before switching on */
     PH_SETTLE,       /* POWER: supply settling */
     PH_DISCHARGE,    /* RESET COLD from READY: VCC off, waiting before it comes back */
     PH_RESET_SETTLE, /* ... VCC on again, settling */
@@ -74,7 +75,12 @@ struct slot {
     /* engine */
     uint8_t phase;          /* enum phase */
     bool timer_on;
+    uint8_t timer_kind;     /* enum hal_wait of the armed timer */
     uint32_t deadline;
+    bool vcc_was_on;        /* t_vcc_off is valid */
+    uint32_t t_vcc_off;     /* when VCC last went off */
+    uint32_t t_op;          /* start of the TPDU / APDU request (total time cap) */
+    uint32_t t_tx;          /* leading edge of the character being sent (repetition gap) */
     bool turn_wait;         /* the timer is the turnaround delay before tx_now() */
     bool mark_start;        /* the next character sent starts the measured operation */
     uint32_t t_start;
@@ -115,5 +121,9 @@ void engine_timer(struct slot *s);
 void engine_card_detect(struct slot *s, bool present);
 /* Supply fault on this slot (the event line is already out): off, FAULT, request ends. */
 void engine_fault(struct slot *s);
+/* Events of this slot were lost in the HAL: the request in flight ends with OVERRUN. */
+void engine_events_lost(struct slot *s);
+/* POWER OFF on a busy slot: the request in flight ends (ERR STATE), the slot is deactivated. */
+void engine_abort(struct slot *s);
 
 #endif

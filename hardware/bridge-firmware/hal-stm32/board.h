@@ -56,5 +56,11 @@ static const struct pin SUPPLY_GOOD = PIN(GPIOD, 8, 0);
 /* Debounce, in 1 ms ticks: a card counts as inserted after 50 ms, removed after 2 ms. */
 #define DETECT_IN_MS 50u
 #define DETECT_OUT_MS 2u
+/* A load switch's FAULT must last this long to count (its inrush current limit flags it briefly). */
+#define FAULT_DEGLITCH_MS 8u
+/* The independent watchdog resets the MCU when the main loop has not turned for this long. */
+#define IWDG_TIMEOUT_MS 500u
+/* Slot timers: a compare at least this far ahead of TIM2_CNT (1 MHz) is armed in time. */
+#define MIN_COMPARE_US 4u
 
 #endif

@@ -7,41 +7,23 @@
  * character is read and dropped, its framing error is the card's NACK. With NACK on, a
  * received parity error is signalled to the card by the USART itself.
  * Timers: TIM2 counts microseconds; its four compare channels are the four slot timers.
- * SysTick (1 kHz) debounces card detect and watches the supply fault inputs.
- * Interrupt handlers only queue events; hal_stm32_poll() hands them to the core from the
- * main loop (all interrupts share one priority, so queue pushes never preempt each other).
+ * SysTick (1 kHz) debounces card detect and deglitches the supply fault inputs.
+ * Interrupt handlers only queue events (hal_loop.c); the main loop hands them to the core (all
+ * interrupts share one priority, so queue pushes never preempt each other). The independent
+ * watchdog resets the MCU if the main loop stops turning for IWDG_TIMEOUT_MS.
  */
-#include "hal_stm32.h"
-
-#include "../core/bridge.h"
+#include "../core/config.h"
+#include "../core/debounce.h"
 #include "../hal.h"
 #include "board.h"
+#include "hal_loop.h"
+
+_Static_assert(SLOTS == BRIDGE_SLOTS, "build with -DBRIDGE_SLOTS= the board's slot count");
 
 static const uint8_t TA1S[] = {0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97};
-static const struct hal_caps CAPS = {SLOTS, 1000000, 20000000, 4000000, CLASSES, TA1S, sizeof TA1S, "stm32f407-0.1.0", 2000, 10000};
+static const struct hal_caps CAPS = {SLOTS, 1000000, 20000000, 4000000, CLASSES, TA1S, sizeof TA1S, "stm32f407-0.2.0", 2000, 10000, 0};
 
 const struct hal_caps *hal_caps(void) { return &CAPS; }
-
-/* ---- event queue (interrupts -> main loop) ---- */
-
-enum ev_kind { EV_RX, EV_TX_DONE, EV_TIMER, EV_DETECT, EV_FAULT, EV_SUPPLY };
-
-struct ev {
-    uint8_t kind, slot, data, flag;
-};
-
-#define EVQ 256u
-static struct ev evq[EVQ];
-static volatile uint32_t ev_head, ev_tail;
-
-/* Called from interrupts, or from thread mode with interrupts off. */
-static void push(uint8_t kind, uint8_t slot, uint8_t data, uint8_t flag)
-{
-    uint32_t t = ev_tail;
-    if (t - ev_head >= EVQ) return; /* cannot happen at these rates; dropping beats corrupting */
-    evq[t % EVQ] = (struct ev){kind, slot, data, flag};
-    ev_tail = t + 1;
-}
 
 /* ---- GPIO helpers ---- */
 
@@ -70,8 +52,8 @@ struct slot_hw {
     uint16_t fi;
     uint8_t di;
     volatile bool tx_busy, tx_nacked;
-    uint8_t detect_count;
-    bool present;
+    struct debounce detect; /* state = card in */
+    struct debounce fault;  /* state = FAULT asserted (deglitched) */
     bool fault_latched;
 };
 
@@ -159,13 +141,13 @@ static void card_irq(uint8_t s)
         if (hw[s].tx_busy) {
             if (sr & USART_SR_FE) hw[s].tx_nacked = true; /* our own echo; FE = the card's NACK */
         } else if (sr & USART_SR_RXNE) {
-            push(EV_RX, s, d, (sr & USART_SR_PE) ? 0 : 1);
+            ev_push(EV_RX, s, d, (sr & USART_SR_PE) ? 0 : 1);
         }
     }
     if ((u->CR1 & USART_CR1_TCIE) && (sr & USART_SR_TC)) {
         u->CR1 &= ~USART_CR1_TCIE;
         hw[s].tx_busy = false;
-        push(EV_TX_DONE, s, 0, hw[s].tx_nacked);
+        ev_push(EV_TX_DONE, s, 0, hw[s].tx_nacked);
     }
 }
 
@@ -222,12 +204,15 @@ void hal_timer_start(uint8_t slot, uint32_t us, enum hal_wait kind)
     irqs_off();
     TIM2_DIER &= ~TIM_CC_BIT(slot);
     TIM2_SR = ~TIM_CC_BIT(slot);
-    if (us < 3u) {
-        /* Too close for a compare to be set up in time: due now. */
-        push(EV_TIMER, slot, 0, 0);
-    } else {
-        TIM2_CCR(slot) = TIM2_CNT + us;
-        TIM2_DIER |= TIM_CC_BIT(slot);
+    /* A compare too close to CNT could be passed before it is armed and then wait 71 minutes for
+     * the counter to wrap: never closer than MIN_COMPARE_US, and if CNT is past it anyway, due now
+     * (the core waits out an early expiry). */
+    uint32_t at = TIM2_CNT + (us < MIN_COMPARE_US ? MIN_COMPARE_US : us);
+    TIM2_CCR(slot) = at;
+    TIM2_DIER |= TIM_CC_BIT(slot);
+    if ((int32_t)(TIM2_CNT - at) >= 0 && !(TIM2_SR & TIM_CC_BIT(slot))) {
+        TIM2_DIER &= ~TIM_CC_BIT(slot);
+        ev_push(EV_TIMER, slot, 0, 0);
     }
     irqs_on();
 }
@@ -247,7 +232,7 @@ void TIM2_IRQHandler(void)
         if (!(sr & TIM_CC_BIT(s))) continue;
         TIM2_DIER &= ~TIM_CC_BIT(s);
         TIM2_SR = ~TIM_CC_BIT(s);
-        push(EV_TIMER, s, 0, 0);
+        ev_push(EV_TIMER, s, 0, 0);
     }
 }
 
@@ -260,65 +245,20 @@ void SysTick_Handler(void)
     for (uint8_t s = 0; s < SLOTS; s++) {
         struct slot_hw *h = &hw[s];
         bool in = !pin_get(SLOT_PINS[s].detect);
-        if (in == h->present) {
-            h->detect_count = 0;
-        } else if (++h->detect_count >= (in ? DETECT_IN_MS : DETECT_OUT_MS)) {
-            h->present = in;
-            h->detect_count = 0;
-            push(EV_DETECT, s, in, 0);
-        }
+        if (debounce_step(&h->detect, in, h->detect.state ? DETECT_OUT_MS : DETECT_IN_MS)) ev_push(EV_DETECT, s, in, 0);
         bool vcc_on = false;
         for (int i = 0; i < 2; i++) vcc_on |= (SLOT_PINS[s].vcc[i].port->ODR >> SLOT_PINS[s].vcc[i].n) & 1u;
-        if (vcc_on && !pin_get(SLOT_PINS[s].fault) && !h->fault_latched) {
+        /* A load switch flags FAULT while it limits the inrush current at switch-on: only a FAULT
+         * that lasts FAULT_DEGLITCH_MS is an over-current. */
+        debounce_step(&h->fault, vcc_on && !pin_get(SLOT_PINS[s].fault), FAULT_DEGLITCH_MS);
+        if (h->fault.state && !h->fault_latched) {
             h->fault_latched = true;
-            push(EV_FAULT, s, 0, 0);
+            ev_push(EV_FAULT, s, 0, 0);
         }
     }
     bool good = pin_get(SUPPLY_GOOD);
-    if (!good && supply_ok) push(EV_SUPPLY, 0, 0, 0);
+    if (!good && supply_ok) ev_push(EV_SUPPLY, 0, 0, 0);
     supply_ok = good;
-}
-
-/* ---- host link (UART4) ---- */
-
-#define HOST_RX_BUF 1024u
-#define HOST_TX_BUF 4096u
-static uint8_t host_rx[HOST_RX_BUF];
-static volatile uint32_t host_rx_head, host_rx_tail;
-static uint8_t host_tx[HOST_TX_BUF];
-static volatile uint32_t host_tx_head, host_tx_tail;
-
-void UART4_IRQHandler(void)
-{
-    uint32_t sr = UART4->SR;
-    if (sr & (USART_SR_RXNE | USART_SR_ORE)) {
-        uint8_t d = (uint8_t)UART4->DR;
-        /* A full buffer drops bytes: the line's CRC makes the host see it. */
-        if ((sr & USART_SR_RXNE) && host_rx_tail - host_rx_head < HOST_RX_BUF) {
-            host_rx[host_rx_tail % HOST_RX_BUF] = d;
-            host_rx_tail = host_rx_tail + 1;
-        }
-    }
-    if ((UART4->CR1 & USART_CR1_TXEIE) && (sr & USART_SR_TXE)) {
-        if (host_tx_head == host_tx_tail) {
-            UART4->CR1 &= ~USART_CR1_TXEIE;
-        } else {
-            UART4->DR = host_tx[host_tx_head % HOST_TX_BUF];
-            host_tx_head = host_tx_head + 1;
-        }
-    }
-}
-
-void hal_host_write(const char *data, size_t n)
-{
-    for (size_t i = 0; i < n; i++) {
-        /* Full: wait for the interrupt to drain (the main loop is the only writer). */
-        while (host_tx_tail - host_tx_head >= HOST_TX_BUF) {
-        }
-        host_tx[host_tx_tail % HOST_TX_BUF] = (uint8_t)data[i];
-        host_tx_tail = host_tx_tail + 1;
-        UART4->CR1 |= USART_CR1_TXEIE;
-    }
 }
 
 /* ---- init ---- */
@@ -343,8 +283,25 @@ static void clock_init(void)
     RCC_APB2ENR |= RCC_APB2ENR_USART1EN | RCC_APB2ENR_USART6EN;
 }
 
-uint32_t hal_stm32_init(void)
+void UART4_IRQHandler(void) { link_irq(); }
+
+/* Independent watchdog (LSI, about 32 kHz): /32 gives 1 ms per count. */
+static void watchdog_start(void)
 {
+    IWDG_KR = 0xcccc;
+    IWDG_KR = 0x5555;
+    IWDG_PR = 3u;
+    IWDG_RLR = IWDG_TIMEOUT_MS;
+    while (IWDG_SR & 3u) {
+    }
+    IWDG_KR = 0xaaaa;
+}
+
+void board_service(void) { IWDG_KR = 0xaaaa; }
+
+uint32_t board_init(void)
+{
+    watchdog_start();
     clock_init();
     /* TIM2 runs at 2 x APB1 = 80 MHz: /80 = 1 MHz, free running over 32 bits. */
     TIM2_PSC = 79;
@@ -359,6 +316,7 @@ uint32_t hal_stm32_init(void)
     pin_pull_up(HOST_RX);
     pin_mode(HOST_TX, GPIO_MODE_AF);
     pin_mode(HOST_RX, GPIO_MODE_AF);
+    link_init(UART4);
     UART4->BRR = PCLK_HZ / HOST_BAUD;
     UART4->CR1 = USART_CR1_UE | USART_CR1_TE | USART_CR1_RE | USART_CR1_RXNEIE;
     irq_enable(IRQ_UART4);
@@ -367,60 +325,11 @@ uint32_t hal_stm32_init(void)
     uint32_t present = 0;
     for (uint8_t s = 0; s < SLOTS; s++) {
         card_uart_init(s);
-        hw[s].present = !pin_get(SLOT_PINS[s].detect);
-        if (hw[s].present) present |= 1u << s;
+        hw[s].detect.state = !pin_get(SLOT_PINS[s].detect);
+        if (hw[s].detect.state) present |= 1u << s;
     }
     SYST_RVR = SYSCLK_HZ / 1000u - 1u;
     SYST_CVR = 0;
     SYST_CSR = 7u; /* processor clock, interrupt, enable */
     return present;
 }
-
-/* ---- main loop side ---- */
-
-static const char *const FAULT_NAMES[] = {"OVERCURRENT", "UNDERVOLTAGE"};
-
-bool hal_stm32_poll(void)
-{
-    bool did = false;
-    while (ev_head != ev_tail) {
-        struct ev e = evq[ev_head % EVQ];
-        ev_head = ev_head + 1;
-        did = true;
-        switch (e.kind) {
-        case EV_RX:
-            bridge_card_rx(e.slot, e.data, e.flag != 0);
-            break;
-        case EV_TX_DONE:
-            bridge_card_tx_done(e.slot, e.flag != 0);
-            break;
-        case EV_TIMER:
-            bridge_timer(e.slot);
-            break;
-        case EV_DETECT:
-            bridge_card_detect(e.slot, e.data != 0);
-            break;
-        case EV_FAULT:
-            bridge_fault(e.slot, FAULT_NAMES[0]);
-            break;
-        case EV_SUPPLY:
-            bridge_fault(-1, FAULT_NAMES[1]);
-            break;
-        default:
-            break;
-        }
-    }
-    uint8_t buf[64];
-    size_t n = 0;
-    while (host_rx_head != host_rx_tail && n < sizeof buf) {
-        buf[n++] = host_rx[host_rx_head % HOST_RX_BUF];
-        host_rx_head = host_rx_head + 1;
-    }
-    if (n) {
-        bridge_host_rx(buf, n);
-        did = true;
-    }
-    return did;
-}
-
-bool hal_stm32_idle(void) { return ev_head == ev_tail && host_rx_head == host_rx_tail; }

@@ -1,7 +1,7 @@
 /*
- * Reset handler and vector table for the STM32F407 (no vendor startup files): copies .data,
- * clears .bss and calls main(). Every interrupt this firmware does not use goes to a handler
- * that stops in a loop (a debugger shows where).
+ * Reset handler and vector table for the STM32F4 boards (no vendor startup files): copies .data,
+ * clears .bss and calls main(). Every interrupt a board does not use goes to a handler that
+ * stops in a loop (a debugger shows where); the handlers below are weak, a board defines those it uses.
  */
 #include <stdint.h>
 
@@ -12,13 +12,15 @@ int main(void);
 
 void Reset_Handler(void);
 void Default_Handler(void);
-void SysTick_Handler(void);
-void TIM2_IRQHandler(void);
-void USART1_IRQHandler(void);
-void USART2_IRQHandler(void);
-void USART3_IRQHandler(void);
-void UART4_IRQHandler(void);
-void USART6_IRQHandler(void);
+#define WEAK_HANDLER(name) void name(void) __attribute__((weak, alias("Default_Handler")))
+WEAK_HANDLER(SysTick_Handler);
+WEAK_HANDLER(TIM2_IRQHandler);
+WEAK_HANDLER(USART1_IRQHandler);
+WEAK_HANDLER(USART2_IRQHandler);
+WEAK_HANDLER(USART3_IRQHandler);
+WEAK_HANDLER(UART4_IRQHandler);
+WEAK_HANDLER(UART5_IRQHandler);
+WEAK_HANDLER(USART6_IRQHandler);
 
 void Reset_Handler(void)
 {
@@ -41,7 +43,7 @@ typedef void (*vector)(void);
 /*
  * 16 system exceptions (0 = initial stack pointer, 1 = reset, 15 = SysTick; 7-10 and 13 are
  * reserved), then IRQ 0..81 at index 16 + IRQ: TIM2 28, USART1 37, USART2 38, USART3 39,
- * UART4 52, USART6 71.
+ * UART4 52, UART5 53, USART6 71.
  */
 __attribute__((section(".isr_vector"), used)) static const vector VECTORS[16 + IRQ_COUNT] = {
     (vector)(uintptr_t)&_estack, Reset_Handler, Default_Handler, Default_Handler,  /* 0..3 */
@@ -61,7 +63,7 @@ __attribute__((section(".isr_vector"), used)) static const vector VECTORS[16 + I
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,  /* 56..59 */
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,  /* 60..63 */
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,  /* 64..67 */
-    UART4_IRQHandler, Default_Handler, Default_Handler, Default_Handler,  /* 68..71 */
+    UART4_IRQHandler, UART5_IRQHandler, Default_Handler, Default_Handler,  /* 68..71 */
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,  /* 72..75 */
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,  /* 76..79 */
     Default_Handler, Default_Handler, Default_Handler, Default_Handler,  /* 80..83 */

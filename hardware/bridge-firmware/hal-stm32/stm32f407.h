@@ -66,6 +66,7 @@ struct usart {
 #define USART2 ((struct usart *)0x40004400u)
 #define USART3 ((struct usart *)0x40004800u)
 #define UART4 ((struct usart *)0x40004C00u)
+#define UART5 ((struct usart *)0x40005000u)
 #define USART6 ((struct usart *)0x40011400u)
 #define USART_SR_PE (1u << 0)
 #define USART_SR_FE (1u << 1)
@@ -101,6 +102,12 @@ struct usart {
 #define TIM_EGR_UG 1u
 #define TIM_CC_BIT(n) (1u << ((n) + 1)) /* CCxIE in DIER, CCxIF in SR */
 
+/* ---- IWDG ---- */
+#define IWDG_KR REG(0x40003000u)
+#define IWDG_PR REG(0x40003004u)
+#define IWDG_RLR REG(0x40003008u)
+#define IWDG_SR REG(0x4000300Cu)
+
 /* ---- Cortex-M4 core ---- */
 #define SYST_CSR REG(0xE000E010u)
 #define SYST_RVR REG(0xE000E014u)
@@ -113,6 +120,7 @@ struct usart {
 #define IRQ_USART2 38
 #define IRQ_USART3 39
 #define IRQ_UART4 52
+#define IRQ_UART5 53
 #define IRQ_USART6 71
 #define IRQ_COUNT 82
 

@@ -13,6 +13,9 @@
  *   cards -> bridge   X <s> <hh> <p>       a character from the card
  *                     D <s> <0|1>          card detect
  *                     F <s|-> <CODE>       supply fault on a slot / bridge-wide
+ *                     O -                  test hook: the host bytes of the next line after its
+ *                                          first are lost as in a full receive buffer (answered
+ *                                          "o -" on this channel once armed)
  *
  * The channel has no character timing and never signals parity errors (the unit tests on the
  * simulated line cover both); a character is "sent" when written. Its latency is that of a
@@ -36,7 +39,8 @@
 #define NSLOTS 16
 
 static const uint8_t TA1S[] = {0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97};
-static struct hal_caps caps = {1, 1000000, 20000000, 4000000, "ABC", TA1S, sizeof TA1S, "host-0.1.0", 0, 0};
+static struct hal_caps caps = {1, 1000000, 20000000, 4000000, "ABC", TA1S, sizeof TA1S, "host-0.2.0", 0, 0, 0};
+static bool drop_next_line, dropping;
 
 static int card_fd = 3;
 static uint64_t min_card_wait_us = 500000;
@@ -171,6 +175,10 @@ static void card_line(char *l)
     case 'D':
         if (slot >= 0 && b) bridge_card_detect((uint8_t)slot, b[0] == '1');
         break;
+    case 'O':
+        drop_next_line = true;
+        card_msg("o -\n");
+        break;
     case 'F':
         if (!b || strlen(b) < 1 || strlen(b) > 12 || strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != strlen(b)) return;
         bridge_fault(slot, b);
@@ -206,9 +214,37 @@ static void read_cards(void)
 
 /* ---- main loop ---- */
 
+/* Host bytes to the core, dropping a line's tail when the test hook asked for it. */
+static void host_bytes(const uint8_t *b, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        if (dropping) {
+            while (i < n && b[i] != '\n') i++;
+            if (i == n) return;
+            dropping = false;
+            bridge_host_rx(b + i, 1);
+            i++;
+            continue;
+        }
+        if (drop_next_line && b[i] != '\n') {
+            drop_next_line = false;
+            bridge_host_rx(b + i, 1);
+            bridge_host_overrun();
+            dropping = true;
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < n && !(drop_next_line && b[j] != '\n' && (j == i || b[j - 1] == '\n'))) j++;
+        bridge_host_rx(b + i, j - i);
+        i = j;
+    }
+}
+
 static void usage(void)
 {
-    fprintf(stderr, "usage: bridge-host [--slots N] [--present HEXMASK] [--card-fd FD] [--min-card-wait-ms MS] [--fdef HZ]\n");
+    fprintf(stderr, "usage: bridge-host [--slots N] [--present HEXMASK] [--card-fd FD] [--min-card-wait-ms MS] [--fdef HZ] [--op-cap-ms MS]\n");
     exit(2);
 }
 
@@ -223,6 +259,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--card-fd")) card_fd = atoi(v);
         else if (!strcmp(argv[i], "--min-card-wait-ms")) min_card_wait_us = (uint64_t)strtoull(v, NULL, 10) * 1000u;
         else if (!strcmp(argv[i], "--fdef")) caps.fdef_hz = (uint32_t)strtoul(v, NULL, 10);
+        else if (!strcmp(argv[i], "--op-cap-ms")) caps.op_cap_ms = (uint32_t)strtoul(v, NULL, 10);
         else usage();
         i++;
     }
@@ -268,7 +305,7 @@ int main(int argc, char **argv)
             uint8_t buf[4096];
             ssize_t n = read(0, buf, sizeof buf);
             if (n == 0) return 0; /* power loss */
-            if (n > 0) bridge_host_rx(buf, (size_t)n);
+            if (n > 0) host_bytes(buf, (size_t)n);
             else if (errno != EINTR && errno != EAGAIN) return 0;
         }
         if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) read_cards();

@@ -46,7 +46,7 @@ static void schedule(uint64_t t, uint8_t kind, uint8_t slot, uint8_t raw, uint8_
 
 /* ---- card model ---- */
 
-enum cst { C_OFF, C_WAIT, C_ATR, C_IDLE, C_PPS, C_HDR, C_DATA, C_BUSY, C_MUTE };
+enum cst { C_OFF, C_WAIT, C_ATR, C_IDLE, C_PPS, C_HDR, C_DATA, C_BUSY, C_MUTE, C_NULLS };
 
 struct qchar {
     uint8_t b;
@@ -87,7 +87,9 @@ struct sslot {
     struct hal_uart_cfg uart;
     uint32_t timer_gen;
     bool reader_sent;
+    bool reader_nacked;         /* the card NACKed the reader's last character */
     uint64_t reader_last_start;
+    uint32_t lose_events;       /* countdown to the event to drop (sim_lose_event) */
     /* card side */
     bool present;
     struct card_cfg cfg;
@@ -288,6 +290,12 @@ static void on_header(uint8_t slot)
         c->st = C_MUTE;
         return;
     }
+    if (s->cfg.endless_nulls) {
+        c->st = C_NULLS;
+        q_push(slot, 0x60, s->cfg.null_gap_etu);
+        card_kick(slot);
+        return;
+    }
     if (s->cfg.bad_proc) {
         lead(slot);
         sig(slot, s->cfg.bad_proc);
@@ -361,6 +369,20 @@ static void pps_answer(uint8_t slot)
         n = 2;
         c->st = C_MUTE;
         break;
+    case PPS_BIT8:
+        a[1] |= 0x80;
+        break;
+    case PPS_EXTRA_PPS2:
+        if (has1 && n == 4) {
+            a[1] |= 0x20;
+            a[3] = 0x00;
+            n = 5;
+        }
+        break;
+    }
+    if (s->cfg.pps == PPS_BIT8 || s->cfg.pps == PPS_EXTRA_PPS2) {
+        a[n - 1] = 0;
+        for (uint16_t i = 0; i + 1 < n; i++) a[n - 1] ^= a[i];
     }
     for (uint16_t i = 0; i < n; i++) q_push(slot, a[i], 0);
     card_kick(slot);
@@ -511,6 +533,14 @@ static void card_queue_empty(uint8_t slot)
 
 /* ---- event dispatch ---- */
 
+/* A full HAL event queue drops this event: the HAL tells the core once it has drained. */
+static bool lost(uint8_t slot)
+{
+    if (S[slot].lose_events == 0 || --S[slot].lose_events > 0) return false;
+    bridge_events_lost(slot);
+    return true;
+}
+
 static bool card_live(uint8_t slot) { return S[slot].present && S[slot].vcc && S[slot].clk && S[slot].rst; }
 
 static void ev_card_tx(uint8_t slot)
@@ -547,6 +577,7 @@ static void ev_card_txend(uint8_t slot)
     }
     c->ex_tx++;
     c->qi++;
+    if (c->st == C_NULLS && c->qi == c->qn) q_push(slot, 0x60, s->cfg.null_gap_etu); /* and again */
     if (c->qi < c->qn) {
         schedule(now_ns + card_etu(s, c->q[c->qi].gap_etu), EV_CARD_TX, slot, 0, 0, false, s->card_gen);
         return;
@@ -568,7 +599,7 @@ static void ev_reader_rx(uint8_t slot, uint8_t raw, uint8_t pbit)
         s->c.nacked = true;
         s->st.nacks_by_reader++;
     }
-    bridge_card_rx(slot, raw, ok);
+    if (!lost(slot)) bridge_card_rx(slot, raw, ok);
 }
 
 static void ev_card_rx(uint8_t slot, uint8_t raw, uint8_t pbit, uint64_t start)
@@ -591,6 +622,7 @@ static void ev_card_rx(uint8_t slot, uint8_t raw, uint8_t pbit, uint64_t start)
             nack = true;
         }
         if (!ok) nack = true;
+        s->reader_nacked = nack;
         if (nack) s->st.nacks_by_card++;
         else {
             c->ex_rx++;
@@ -615,10 +647,10 @@ bool sim_step(void)
     struct sslot *s = &S[e.slot];
     switch (e.kind) {
     case EV_TIMER:
-        if (e.gen == s->timer_gen) bridge_timer(e.slot);
+        if (e.gen == s->timer_gen && !lost(e.slot)) bridge_timer(e.slot);
         break;
     case EV_TX_DONE:
-        bridge_card_tx_done(e.slot, e.flag);
+        if (!lost(e.slot)) bridge_card_tx_done(e.slot, e.flag);
         break;
     case EV_CARD_RX:
         if (e.gen == s->card_gen) ev_card_rx(e.slot, e.raw, e.pbit, now_ns - reader_etu(s, 11));
@@ -658,7 +690,8 @@ uint64_t sim_now(void) { return now_ns; }
 /* ---- HAL ---- */
 
 static const uint8_t TA1S[] = {0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97};
-static struct hal_caps caps = {1, 1000000, 20000000, 4000000, "ABC", TA1S, sizeof TA1S, "test-0.1.0", 1000, 5000};
+static struct hal_caps caps = {1, 1000000, 20000000, 4000000, "ABC", TA1S, sizeof TA1S, "test-0.1.0", 1000, 5000, 0};
+static uint32_t timer_early_us;
 
 const struct hal_caps *hal_caps(void) { return &caps; }
 
@@ -668,7 +701,12 @@ void hal_timer_start(uint8_t slot, uint32_t us, enum hal_wait kind)
 {
     (void)kind;
     S[slot].timer_gen++;
-    schedule(now_ns + (uint64_t)us * 1000u, EV_TIMER, slot, 0, 0, false, S[slot].timer_gen);
+    uint64_t at = now_ns + (uint64_t)us * 1000u;
+    if (timer_early_us) {
+        uint64_t early = (uint64_t)timer_early_us * 1000u, soonest = now_ns + 1000u;
+        at = at > early + soonest ? at - early : soonest;
+    }
+    schedule(at, EV_TIMER, slot, 0, 0, false, S[slot].timer_gen);
 }
 
 void hal_timer_stop(uint8_t slot) { S[slot].timer_gen++; }
@@ -731,6 +769,12 @@ void hal_card_tx(uint8_t slot, uint8_t raw)
     if (s->reader_sent) {
         uint64_t gap = now_ns - s->reader_last_start;
         uint32_t gap100 = (uint32_t)(gap * 100u / reader_etu(s, 1));
+        if (s->reader_nacked) {
+            /* ISO 7816-3 §7.3: the repetition starts at least 2 etu after the error signal is detected. */
+            if (s->st.min_repeat_gap_etu100 == 0 || gap100 < s->st.min_repeat_gap_etu100) s->st.min_repeat_gap_etu100 = gap100;
+            if (gap + 10 < reader_etu(s, 13)) violation(slot, "repetition: reader repeated a NACKed character %u/100 etu after it", gap100);
+            s->reader_nacked = false;
+        }
         if (s->st.min_reader_gap_etu100 == 0 || gap100 < s->st.min_reader_gap_etu100) s->st.min_reader_gap_etu100 = gap100;
         if (card_live(slot) && gap < card_etu(s, 12 + s->c.guard_n) - 10) violation(slot, "guard time: reader characters %u/100 etu apart", gap100);
     }
@@ -866,6 +910,8 @@ void sim_boot(uint8_t n, const struct card_cfg *const *cards)
     nslots = n;
     caps.slots = n;
     caps.classes = "ABC";
+    caps.op_cap_ms = 0;
+    timer_early_us = 0;
     uint32_t mask = 0;
     for (uint8_t i = 0; i < n; i++) {
         if (cards && cards[i]) {
@@ -880,6 +926,9 @@ void sim_boot(uint8_t n, const struct card_cfg *const *cards)
 }
 
 void sim_set_classes(const char *classes) { caps.classes = classes; }
+void sim_set_op_cap_ms(uint32_t ms) { caps.op_cap_ms = ms; }
+void sim_timer_early_us(uint32_t us) { timer_early_us = us; }
+void sim_lose_event(uint8_t slot, uint32_t n) { S[slot].lose_events = n; }
 
 void sim_insert(uint8_t slot, const struct card_cfg *c)
 {

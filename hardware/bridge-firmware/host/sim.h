@@ -13,7 +13,8 @@
 
 #include "../hal.h"
 
-enum pps_mode { PPS_ACCEPT, PPS_DECLINE, PPS_MUTE, PPS_BAD_PCK, PPS_OTHER_PPS1, PPS_TRUNCATED };
+/* PPS_BIT8: PPS0 b8 (reserved) set; PPS_EXTRA_PPS2: a PPS2 the request did not have. */
+enum pps_mode { PPS_ACCEPT, PPS_DECLINE, PPS_MUTE, PPS_BAD_PCK, PPS_OTHER_PPS1, PPS_TRUNCATED, PPS_BIT8, PPS_EXTRA_PPS2 };
 
 /* How the card asks for data: INS once, INS xor FF for every byte, or two single bytes then INS. */
 enum proc_style { PROC_INS, PROC_XINS, PROC_MIXED };
@@ -47,6 +48,7 @@ struct card_cfg {
     uint8_t bad_proc;           /* non-zero: sent instead of the first procedure byte */
     bool ins_after_data;        /* after all data moved, INS once more instead of SW1 */
     bool mute_after_header;
+    bool endless_nulls;         /* answers every header with NULL bytes (null_gap_etu apart), forever */
 };
 
 /* Defaults: the echo test card, ATR 3B 14 96 "ECHO", accepts PPS, INS procedure bytes. */
@@ -62,6 +64,7 @@ struct sim_card_stats {
     uint32_t cold, warm, power_offs;
     uint8_t ta1;                /* Fi/Di the card runs now */
     uint32_t min_reader_gap_etu100; /* smallest spacing of consecutive reader characters, etu x 100 */
+    uint32_t min_repeat_gap_etu100; /* smallest spacing of a NACKed reader character and its repetition */
 };
 
 struct trace_ev {
@@ -73,6 +76,16 @@ struct trace_ev {
 void sim_boot(uint8_t slots, const struct card_cfg *const *cards);
 /* Supply classes the simulated hardware has (INFO CLASSES); "ABC" after each boot. */
 void sim_set_classes(const char *classes);
+/* Total time cap of a TPDU/APDU the HAL reports (INFO CAP=, ms); 0 = the core's default. */
+void sim_set_op_cap_ms(uint32_t ms);
+/*
+ * HAL faults the core must survive: slot timers firing up to `us` before their deadline (a
+ * HAL rounding short waits; never before the next microsecond), and the n-th next event of a
+ * slot (character received or sent, timer) dropped by a full event queue, which the HAL then
+ * reports with bridge_events_lost().
+ */
+void sim_timer_early_us(uint32_t us);
+void sim_lose_event(uint8_t slot, uint32_t n);
 void sim_insert(uint8_t slot, const struct card_cfg *c);
 void sim_remove(uint8_t slot);
 void sim_fault(int slot, const char *code);

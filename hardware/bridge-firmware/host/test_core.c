@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "../core/bridge.h"
+#include "../core/debounce.h"
 #include "../core/line.h"
 #include "sim.h"
 
@@ -721,6 +722,159 @@ static void test_parity_errors(void)
     activate();
     CHECK_PREFIX(q("0 TPDU 80CA000010"), "0 OK 0001");
     no_violations(1);
+    /* ISO 7816-3 §7.3: each repetition at least 13 etu after the NACKed leading edge, also after PPS. */
+    CHECK(sim_stats(0)->min_repeat_gap_etu100 >= 1300);
+    c.nack_rx_at = 3;
+    boot1(&c);
+    activate();
+    CHECK_PREFIX(q("0 PPS FF109679"), "0 OK FF109679 ");
+    CHECK_PREFIX(q("0 TPDU 80E2000003AABBCC"), "0 OK 9000 ");
+    CHECK(sim_stats(0)->min_repeat_gap_etu100 >= 1300 && sim_stats(0)->min_repeat_gap_etu100 < 1500);
+    no_violations(1);
+}
+
+/* ---- no slot can hang (issue #14, defect 1) ---- */
+
+static void test_no_hang(void)
+{
+    /* Timers that fire early (a HAL rounding short waits) are waited out, not dropped. */
+    for (uint32_t early = 1; early <= 400; early *= 20) {
+        struct card_cfg c = card();
+        c.nack_rx_at = 6;
+        c.nack_rx_times = 1;
+        boot1(&c);
+        sim_timer_early_us(early);
+        activate();
+        CHECK_PREFIX(q("0 PPS FF109679"), "0 OK FF109679 ");
+        CHECK_PREFIX(q("0 TPDU 80CA000010"), "0 OK 000102030405060708090A0B0C0D0E0F9000 ");
+        CHECK_PREFIX(q("0 TPDU 80E2000003AABBCC"), "0 OK 9000 ");
+        CHECK_EQ_STR(q("0 POWER OFF"), "0 OK");
+        no_violations(1);
+    }
+    /* Events dropped by a full HAL queue (a character sent, received, a timer): ERR OVERRUN, deactivated. */
+    const char *cmds[] = {"0 TPDU 80E2000003AABBCC", "0 TPDU 80CA000010", "0 RESET COLD"};
+    for (uint32_t n = 1; n <= 3; n++) {
+        for (size_t k = 0; k < 3; k++) {
+            struct card_cfg c = card();
+            boot1(&c);
+            activate();
+            sim_lose_event(0, n + (uint32_t)k * 3);
+            CHECK_EQ_STR(q(cmds[k]), "0 ERR OVERRUN");
+            CHECK_PREFIX(q("0 STATUS"), "0 OK OFF IDLE");
+            activate();
+            CHECK_PREFIX(q("0 TPDU 80CA000010"), "0 OK 0001");
+            no_violations(1);
+        }
+    }
+    /* A card sending NULL bytes forever: TIMEOUT at the total cap (INFO CAP=), not never. */
+    struct card_cfg c = card();
+    c.endless_nulls = true;
+    c.null_gap_etu = 5000;
+    boot1(&c);
+    sim_set_op_cap_ms(3000);
+    CHECK(strstr(q("- INFO"), " CAP=3000") != NULL);
+    activate();
+    uint64_t t0 = sim_now();
+    CHECK_EQ_STR(q("0 TPDU 80CA000010"), "0 ERR TIMEOUT");
+    CHECK(sim_now() - t0 >= 3000000000ull && sim_now() - t0 < 3100000000ull);
+    CHECK_PREFIX(q("0 STATUS"), "0 OK OFF IDLE");
+    CHECK(sim_stats(0)->chars_from_card > 5);
+    /* APDU: the cap covers the whole command. */
+    activate();
+    CHECK_EQ_STR(q("0 APDU 80CA000010"), "0 ERR TIMEOUT");
+    no_violations(1);
+    /* The default cap is reported. */
+    boot1(&c);
+    CHECK(strstr(q("- INFO"), " CAP=30000") != NULL);
+
+    /* POWER OFF on a busy slot always deactivates: the request in flight ends with ERR STATE. */
+    struct card_cfg m = card();
+    m.mute_after_header = true;
+    boot1(&m);
+    activate();
+    sim_request("7 0 TPDU 80CA000010");
+    sim_run_for(20000000);
+    CHECK_PREFIX(q("0 STATUS"), "0 OK READY BUSY");
+    CHECK_EQ_STR(q("0 POWER OFF"), "0 OK");
+    CHECK(find_line(0, "7 0 ERR STATE") >= 0);
+    CHECK_PREFIX(q("0 STATUS"), "0 OK OFF IDLE");
+    CHECK(sim_stats(0)->power_offs >= 1);
+    /* Other verbs on a busy slot are still BUSY. */
+    activate();
+    sim_request("8 0 TPDU 80CA000010");
+    sim_run_for(20000000);
+    CHECK_EQ_STR(q("0 POWER C"), "0 ERR BUSY");
+    CHECK_EQ_STR(sim_wait_reply("8"), "8 0 ERR TIMEOUT");
+    no_violations(1);
+}
+
+/* ---- ISO 7816-3 leniencies (defect 3) ---- */
+
+static uint64_t trace_time_after(uint8_t slot, char what, uint32_t v, uint64_t after)
+{
+    const struct trace_ev *t;
+    size_t n = sim_trace(slot, &t);
+    for (size_t i = 0; i < n; i++)
+        if (t[i].what == what && t[i].v == v && t[i].t > after) return t[i].t;
+    return 0;
+}
+
+static void test_iso_strictness(void)
+{
+    /* TA2 fixes the card to T=1 (specific mode): not driven as T=0, UNSUPPORTED and off. */
+    struct card_cfg c = card();
+    card_cfg_atr(&c, "3B9096110116");
+    boot1(&c);
+    CHECK_EQ_STR(q("0 POWER C"), "0 OK");
+    CHECK_EQ_STR(q("0 RESET COLD"), "0 ERR UNSUPPORTED");
+    CHECK_PREFIX(q("0 STATUS"), "0 OK OFF IDLE");
+    no_violations(1);
+    /* PPS answers: PPS0 b8 set, or a PPS2 nobody asked for, are PROTO. */
+    enum pps_mode modes[] = {PPS_BIT8, PPS_EXTRA_PPS2};
+    for (size_t i = 0; i < 2; i++) {
+        c = card();
+        c.pps = modes[i];
+        boot1(&c);
+        activate();
+        CHECK_EQ_STR(q("0 PPS FF109679"), "0 ERR PROTO");
+        CHECK_PREFIX(q("0 STATUS"), "0 OK OFF IDLE");
+    }
+    /* VCC stays off at least 10 ms: POWER right after POWER OFF, and a cold reset from READY. */
+    c = card();
+    boot1(&c);
+    activate();
+    sim_trace_clear(0);
+    CHECK_EQ_STR(q("0 POWER OFF"), "0 OK");
+    CHECK_EQ_STR(q("0 POWER C"), "0 OK");
+    uint64_t off = trace_time(0, 'V', 0), on = trace_time(0, 'V', 'C');
+    CHECK(off > 0 && on >= off + 10000000ull);
+    CHECK_PREFIX(q("0 RESET COLD"), "0 OK ");
+    sim_trace_clear(0);
+    CHECK_PREFIX(q("0 RESET COLD"), "0 OK ");
+    off = trace_time(0, 'V', 0);
+    on = trace_time_after(0, 'V', 'C', off);
+    CHECK(off > 0 && on >= off + 10000000ull);
+    /* Long after POWER OFF, POWER does not wait. */
+    CHECK_EQ_STR(q("0 POWER OFF"), "0 OK");
+    sim_run_for(50000000);
+    sim_trace_clear(0);
+    uint64_t t0 = sim_now();
+    CHECK_EQ_STR(q("0 POWER C"), "0 OK");
+    CHECK(trace_time(0, 'V', 'C') == t0);
+    no_violations(1);
+
+    /* Fault and detect inputs are deglitched: a load switch flagging its inrush limit for 3 ms is ignored. */
+    struct debounce d = {false, 0};
+    int changes = 0;
+    for (int i = 0; i < 3; i++) changes += debounce_step(&d, true, 5);
+    for (int i = 0; i < 2; i++) changes += debounce_step(&d, false, 5);
+    CHECK(changes == 0 && !d.state);
+    for (int i = 0; i < 4; i++) changes += debounce_step(&d, true, 5);
+    CHECK(changes == 0);
+    changes += debounce_step(&d, true, 5);
+    CHECK(changes == 1 && d.state);
+    for (int i = 0; i < 10; i++) changes += debounce_step(&d, true, 5);
+    CHECK(changes == 1);
 }
 
 /* ---- slots, card detect, faults ---- */
@@ -890,6 +1044,8 @@ int main(void)
     RUN(test_apdu);
     RUN(test_wwt_and_null);
     RUN(test_parity_errors);
+    RUN(test_no_hang);
+    RUN(test_iso_strictness);
     RUN(test_busy_and_concurrency);
     RUN(test_card_detect);
     RUN(test_faults);

@@ -20,6 +20,7 @@ export const WIRE_ERRORS = {
   TIMEOUT: 'card stopped answering during a TPDU (work waiting time exceeded)',
   PROTO: 'card broke the character protocol (bad ATR, procedure byte or PPS answer)',
   UNSUPPORTED: 'clock, voltage class or Fi/Di not supported by this bridge',
+  OVERRUN: 'the bridge lost data: host bytes (a full receive buffer; the line was not executed) or events of a slot (its request failed, slot deactivated)',
 } as const;
 
 export type WireErrorCode = keyof typeof WIRE_ERRORS;

@@ -219,6 +219,10 @@ export function ppsOutcome(request: Uint8Array, answer: Uint8Array): { ta1: numb
   const req = parsePps(request);
   const ans = parsePps(answer);
   if (ans.protocol !== req.protocol) throw new Iso7816Error('ISO_BAD_PPS', `PPS answer names T=${ans.protocol}, request T=${req.protocol}`);
+  if (answer[1]! & 0x80) throw new Iso7816Error('ISO_BAD_PPS', 'PPS answer has PPS0 b8 (reserved) set');
+  if ((ans.pps2 !== undefined && ans.pps2 !== req.pps2) || (ans.pps3 !== undefined && ans.pps3 !== req.pps3)) {
+    throw new Iso7816Error('ISO_BAD_PPS', 'PPS answer has a PPS2/PPS3 the request did not have');
+  }
   if (ans.pps1 === undefined) return { ta1: TA1_DEFAULT };
   if (ans.pps1 !== req.pps1) throw new Iso7816Error('ISO_BAD_PPS', 'PPS answer has a PPS1 other than the requested one');
   return { ta1: ans.pps1 };

@@ -55,6 +55,8 @@ export interface BridgeInfo {
   maxLine: number;
   /** The bridge runs the APDU verb (INFO key `APDU=1`); absent key = no. */
   apdu: boolean;
+  /** Total time cap of one TPDU or APDU in ms (INFO key `CAP=`; past it the bridge answers TIMEOUT); absent = not reported. */
+  capMs?: number;
 }
 
 export type SlotState = 'EMPTY' | 'OFF' | 'ON' | 'READY' | 'FAULT';
@@ -242,6 +244,7 @@ export function encodeReply<V extends Verb>(verb: V, r: ReplyMap[V]): string[] {
         `TA1=${hexArg(i.ta1)}`,
         `LINE=${i.maxLine}`,
         ...(i.apdu ? ['APDU=1'] : []),
+        ...(i.capMs !== undefined ? [`CAP=${i.capMs}`] : []),
       ];
     }
     case 'STATUS': {
@@ -302,6 +305,7 @@ export function decodeReply<V extends Verb>(verb: V, args: readonly string[]): R
         ta1: replyHex(verb, m.get('TA1'), 'TA1'),
         maxLine: replyDec(verb, m.get('LINE'), 'LINE'),
         apdu: m.get('APDU') === '1',
+        ...(m.has('CAP') ? { capMs: replyDec(verb, m.get('CAP'), 'CAP') } : {}),
       };
       return info as ReplyMap[V];
     }

@@ -143,6 +143,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   private assembler!: LineAssembler;
   private corruptCount = 0;
   private dropCount = 0;
+  private overrunNext = false;
   private closing = false;
 
   private constructor(
@@ -234,6 +235,15 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   /** Drops the next `n` responses (events still go out); the request is executed. */
   dropNextResponse(n = 1): void {
     this.dropCount += n;
+  }
+
+  /**
+   * The next line the host sends loses its bytes after the first, as in a bridge whose receive
+   * buffer is full: it is not executed and answered `0 - ERR OVERRUN` (PROTOCOL.md §2).
+   */
+  overrunNextLine(): Promise<void> {
+    this.overrunNext = true;
+    return Promise.resolve();
   }
 
   insertCard(slot: number, card: SimCard): void {
@@ -331,6 +341,11 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   private onLine(raw: string): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '') return; // a bare newline resynchronises; nothing to answer
+    if (this.overrunNext) {
+      this.overrunNext = false;
+      this.send(formatErr(0, null, 'OVERRUN'), true);
+      return;
+    }
     this.emit('line', 'rx', line);
     let req: BridgeRequest;
     let id: number;
@@ -367,8 +382,13 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       return;
     }
     if (s.inflight) {
-      this.send(formatErr(id, s.index, 'BUSY'), true);
-      return;
+      // POWER OFF always deactivates: the host's way out of a request that does not end.
+      if (req.verb !== 'POWER' || req.vcc !== 'OFF') {
+        this.send(formatErr(id, s.index, 'BUSY'), true);
+        return;
+      }
+      this.abort(s, 'STATE');
+      this.deactivate(s);
     }
     this.begin(s, id, req);
   }

@@ -94,8 +94,8 @@ interface Pending {
   slot: SlotField;
   timeoutMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** A garbled line arrived (or the bridge answered ERR CRC/LINE/SYNTAX) while this was out. */
-  garbled: boolean;
+  /** A garbled line arrived (or the bridge answered ERR CRC/LINE/SYNTAX), or the bridge lost a line (ERR OVERRUN), while this was out. */
+  garbled: false | 'CRC' | 'OVERRUN';
   checking: boolean;
   settled: boolean;
   resolve: (v: unknown) => void;
@@ -115,7 +115,7 @@ interface Connection {
 const DISCONNECT_HINT = 'check the bridge USB cable and power; the driver reopens the port by itself, then every slot must be activated again';
 
 /** Wire errors after which the bridge has deactivated the slot (§6 table). */
-const DEACTIVATING = new Set(['MUTE', 'TIMEOUT', 'PROTO', 'NOCARD', 'FAULT']);
+const DEACTIVATING = new Set(['MUTE', 'TIMEOUT', 'PROTO', 'NOCARD', 'FAULT', 'OVERRUN']);
 
 function slotVerb(req: BridgeRequest): req is Exclude<BridgeRequest, { verb: 'INFO' } | { verb: 'STATUS' }> {
   return req.verb !== 'INFO' && req.verb !== 'STATUS';
@@ -504,8 +504,9 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     }
     if (frame.kind === 'event') return this.onEvent(frame.slot, decodeEvent(frame));
     if (frame.id === 0) {
-      // `0 - ERR CRC|LINE|SYNTAX`: one of our lines arrived garbled; which one, STATUS tells.
-      this.onGarbled();
+      // `0 - ERR CRC|LINE|SYNTAX|OVERRUN`: one of our lines arrived garbled or was lost in the
+      // bridge's full receive buffer; which one, STATUS tells.
+      this.onGarbled(!frame.ok && frame.error === 'OVERRUN' ? 'OVERRUN' : 'CRC');
       return;
     }
     const p = this.pending.get(frame.id);
@@ -595,11 +596,11 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
 
   // ---- timeouts and garbled lines: resolved with STATUS (§3) ----
 
-  private onGarbled(): void {
+  private onGarbled(cause: 'CRC' | 'OVERRUN' = 'CRC'): void {
     // Every request pending now was written before the garbled line was read.
     for (const p of this.pending.values()) {
       if (p.slot === null || !slotVerb(p.req)) continue;
-      p.garbled = true;
+      p.garbled = cause;
       void this.recover(p, 'garbled');
     }
   }
@@ -631,6 +632,11 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
         : executed === false
           ? 'the request may be resent'
           : 'treat the operation as failed; check the bridge link';
+    if (p.garbled === 'OVERRUN') {
+      return new BridgeError('BRIDGE_OVERRUN', `bridge ${this.portPath}: ${p.req.verb} (id ${idHex})${on} was lost in the bridge's full receive buffer; ${fate}`, ctx, {
+        hint: `${hint}; the bridge cannot keep up with the link: fewer slots per bridge or a slower link`,
+      });
+    }
     if (p.garbled) {
       return new BridgeError('BRIDGE_CRC', `bridge ${this.portPath}: ${p.req.verb} (id ${idHex})${on} was garbled on the link (CRC); ${fate}`, ctx, { hint: `${hint}; check the cable, shielding and baud rate` });
     }
@@ -655,7 +661,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
             st = (await this.dispatchPromise({ verb: 'STATUS', slot })) as SlotStatus;
           } catch (e) {
             if (p.settled) return;
-            if (!(e instanceof BridgeError) || (e.code !== 'BRIDGE_TIMEOUT' && e.code !== 'BRIDGE_CRC')) {
+            if (!(e instanceof BridgeError) || (e.code !== 'BRIDGE_TIMEOUT' && e.code !== 'BRIDGE_CRC' && e.code !== 'BRIDGE_OVERRUN')) {
               // Link gone or closed: failAll has settled p already; otherwise fail it with this.
               if (e instanceof BridgeError) this.fail(p, e);
               return;

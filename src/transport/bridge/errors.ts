@@ -10,6 +10,7 @@
  * - BRIDGE_TIMEOUT        no answer within the host-side timeout; `executed` tells whether the
  *                         bridge ran the request (its STATUS lastId) or never got it
  * - BRIDGE_CRC            the answer (or the request) was garbled on the link; `executed` as above
+ * - BRIDGE_OVERRUN        the bridge's receive buffer was full and lost the request (`0 - ERR OVERRUN`); `executed` as above
  * - BRIDGE_DISCONNECTED   the port closed, vanished or the bridge stopped answering; every
  *                         request on that bridge fails with it
  * - BRIDGE_CLOSED         the driver was closed by its owner
