@@ -307,6 +307,13 @@ export class SimulatedEuicc implements SimCard {
       throw new CardMuteError(`eUICC went mute at BPP load call ${n}`);
     }
     const a = this.chip.es10(payload);
-    return this.answer(tpdu, a.data, a.sw, a.seconds);
+    return this.answer(tpdu, a.data, a.sw === 0x9000 ? this.statusWordFor(payload, n) : a.sw, a.seconds);
+  }
+
+  /** 9000, or what a statusWords fault rule says this request answers instead. */
+  private statusWordFor(payload: Uint8Array, loadCall: number | undefined): number {
+    const tag = (payload[0]! & 0x1f) === 0x1f ? (payload[0]! << 8) | payload[1]! : payload[0]!;
+    const rule = this.faults.statusWords?.find((r) => (r.loadCall !== undefined ? r.loadCall === loadCall : r.tag !== undefined ? r.tag === tag : true));
+    return rule?.sw ?? 0x9000;
   }
 }

@@ -27,6 +27,19 @@ export interface EuiccFaults {
   outOfMemory: boolean;
   /** PPS behaviour: 'normal' (echo supported rates), 'decline' (stay at Fd/Dd), 'mute' (no answer). */
   pps: PpsMode;
+  /**
+   * Status words in place of 9000 on ES10 answers the chip carried out (data unchanged), like
+   * chips that signal a pending proactive command (91xx) or a warning (62xx/63xx). A rule
+   * matches a BPP load call by number (1 = BF36+BF23), or an ES10 request by its tag (e.g.
+   * 0xBF3E GetEID), or, with neither, every ES10 answer; the first matching rule wins.
+   */
+  statusWords: StatusWordRule[] | undefined;
+}
+
+export interface StatusWordRule {
+  sw: number;
+  loadCall?: number;
+  tag?: number;
 }
 
 export const NO_FAULTS: Readonly<EuiccFaults> = {
@@ -36,6 +49,7 @@ export const NO_FAULTS: Readonly<EuiccFaults> = {
   slowNvm: undefined,
   outOfMemory: false,
   pps: 'normal',
+  statusWords: undefined,
 };
 
 /** Fault switches from (JSON) options, checked. */
@@ -49,6 +63,9 @@ export function faultsFrom(over: Partial<EuiccFaults> | undefined): EuiccFaults 
   }
   if (f.slowNvm !== undefined && !(f.slowNvm.perCallSeconds >= 0 && (f.slowNvm.perByteSeconds ?? 0) >= 0)) throw bad('slowNvm times must be >= 0');
   if (typeof f.outOfMemory !== 'boolean') throw bad('outOfMemory must be a boolean');
+  for (const r of f.statusWords ?? []) {
+    if (!Number.isInteger(r.sw) || r.sw < 0x6000 || r.sw > 0x9fff) throw bad('statusWords[].sw must be a status word 0x6000..0x9FFF');
+  }
   if (f.pps !== 'normal' && f.pps !== 'decline' && f.pps !== 'mute') throw bad('pps must be "normal", "decline" or "mute"');
   return f;
 }

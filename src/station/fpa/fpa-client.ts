@@ -11,6 +11,7 @@ import { decodeEuiccInfo2, decodeGetEidResponse, encodeGetEidRequest, encodeGetE
 import type { FactoryInfo, FactoryResultName, PrepareFactoryLoadRequest } from '../../core/rsp/factory.ts';
 import { decodePir, type Pir } from '../../core/rsp/pir.ts';
 import { storeDataApdus } from '../../core/rsp/store-data.ts';
+import { classifyStatusWord } from '../../core/rsp/status-word.ts';
 import { swHex, type ApduResponse } from '../../transport/card/t0-apdu.ts';
 import { projectEuiccDialect, type EuiccDialect } from './dialect.ts';
 
@@ -53,9 +54,17 @@ export interface LoadOutcome {
   bf23Sent: boolean;
   callsSent: number;
   bytesSent: number;
+  /** Warning status words (62xx/63xx) the chip answered after BF23, with the call they came on. */
+  warnings: string[];
 }
 
-const SW_OK = 0x9000;
+/**
+ * Before BF23 nothing is spent, so a warning is not trusted: the step fails with
+ * FPA_SW_WARNING and the attempt can be retried with the key intact. From BF23 on the key is
+ * consumed whatever happens, and only the chip's signed result can say what it did: a warning
+ * is noted and the load goes on to the PIR.
+ */
+type WarningPolicy = 'refuse';
 
 export class FpaClient {
   readonly dialect: EuiccDialect;
@@ -80,13 +89,13 @@ export class FpaClient {
   async selectIsdR(): Promise<void> {
     if (this.opts.useLogicalChannel) {
       const r = await this.send(Uint8Array.of(0x00, 0x70, 0x00, 0x00, 0x01), 'MANAGE CHANNEL open');
-      if (r.sw !== SW_OK || r.data.length !== 1) throw this.swError('MANAGE CHANNEL', r.sw, 'the chip refused a logical channel; set loading.logicalChannel to 0');
+      if (classifyStatusWord(r.sw) !== 'success' || r.data.length !== 1) throw this.swError('MANAGE CHANNEL', r.sw, 'the chip refused a logical channel; set loading.logicalChannel to 0');
       this.channel = r.data[0]!;
     }
     const aid = this.dialect.isdRAid;
     const cla = this.channel < 4 ? this.channel : 0x40 | (this.channel - 4);
     const r = await this.send(concatBytes(Uint8Array.of(cla, 0xa4, 0x04, 0x00, aid.length), aid, Uint8Array.of(0x00)), 'SELECT ISD-R');
-    if (r.sw !== SW_OK) throw this.swError('SELECT ISD-R', r.sw, r.sw === 0x6a82 ? 'this chip has no ISD-R with that AID: wrong part, or not an eUICC' : undefined);
+    if (classifyStatusWord(r.sw) !== 'success') throw this.swError('SELECT ISD-R', r.sw, r.sw === 0x6a82 ? 'this chip has no ISD-R with that AID: wrong part, or not an eUICC' : undefined);
   }
 
   /** Closes the logical channel opened by selectIsdR (no-op on the basic channel). */
@@ -97,12 +106,22 @@ export class FpaClient {
   }
 
   /** One ES10 request: STORE DATA blocks, response data of the last block. */
-  async es10(payload: Uint8Array, what: string): Promise<Uint8Array> {
+  async es10(payload: Uint8Array, what: string, onWarning: WarningPolicy | ((sw: number, block: number) => void) = 'refuse'): Promise<Uint8Array> {
     const apdus = storeDataApdus(payload, { channel: this.channel, blockSize: this.blockSize, le: this.dialect.storeDataLe });
     let last: ApduResponse | undefined;
     for (let i = 0; i < apdus.length; i++) {
       last = await this.send(apdus[i]!, what);
-      if (last.sw !== SW_OK) throw this.swError(`${what} (block ${i})`, last.sw);
+      const kind = classifyStatusWord(last.sw);
+      if (kind === 'error') throw this.swError(`${what} (block ${i})`, last.sw);
+      if (kind === 'warning') {
+        if (onWarning === 'refuse') {
+          throw new FpaError('FPA_SW_WARNING', `${what} (block ${i}) ended with warning ${swHex(last.sw)}`, {
+            details: { sw: swHex(last.sw) },
+            hint: 'nothing was spent (before the secure channel): the slot may be retried; a chip that keeps warning is set aside',
+          });
+        }
+        if (typeof onWarning === 'function') onWarning(last.sw, i);
+      }
       if (i < apdus.length - 1 && last.data.length > 0) {
         // A chip may answer before the last block only to report a failure (e.g. early BF37).
         return last.data;
@@ -162,6 +181,7 @@ export class FpaClient {
     const bytesTotal = plan.reduce((n, c) => n + c.bytes.length, 0);
     let bytesSent = 0;
     let bf23Sent = false;
+    const warnings: string[] = [];
     for (let i = 0; i < plan.length; i++) {
       const call = plan[i]!;
       if (hooks.signal?.aborted) {
@@ -171,7 +191,8 @@ export class FpaClient {
         await hooks.beforeSecureChannel?.();
         bf23Sent = true;
       }
-      const answer = await this.es10(call.bytes, `LoadBoundProfilePackage ${call.kind}`);
+      const what = `LoadBoundProfilePackage ${call.kind}`;
+      const answer = await this.es10(call.bytes, what, bf23Sent ? (sw, block) => warnings.push(`${what} call ${i + 1} block ${block}: ${swHex(sw)}`) : 'refuse');
       bytesSent += call.bytes.length;
       hooks.onProgress?.({ bytesSent, bytesTotal, callsSent: i + 1, callsTotal: plan.length });
       const isLast = i === plan.length - 1;
@@ -182,7 +203,7 @@ export class FpaClient {
           });
         }
         const pir = this.decode('ProfileInstallationResult', async () => answer, decodePir);
-        return { pir: await pir, early: !isLast, bf23Sent, callsSent: i + 1, bytesSent };
+        return { pir: await pir, early: !isLast, bf23Sent, callsSent: i + 1, bytesSent, warnings };
       }
     }
     throw new FpaError('FPA_EMPTY_BPP', 'the BPP has no load calls');
