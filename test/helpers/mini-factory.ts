@@ -1,7 +1,7 @@
 /**
  * A small simulated factory for station tests, built with the real tools: EUM output (eUICC
  * data + reel), one SM-DPf batch imported into a real BppStore, the eUICC data imported into a
- * real EuiccStore, and simulated cards reachable through an in-process CardSlot (the T=0 path
+ * real EuiccStore, and simulated cards reachable through an in-process UnitSlot (the T=0 path
  * of the bridge without the serial line).
  */
 import { mkdtempSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { importBatch } from '../../src/station/store/import-batch.ts';
 import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { EuiccStore, importEuiccData } from '../../src/station/euicc-data/euicc-store.ts';
 import { T0ApduChannel } from '../../src/transport/card/t0-apdu.ts';
-import type { CardSlot } from '../../src/station/orchestrator/card-slot.ts';
+import type { UnitSlot } from '../../src/station/hardware/card-slot.ts';
 
 export interface MiniFactory {
   dir: string;
@@ -31,7 +31,7 @@ export interface MiniFactory {
   store: BppStore;
   euicc: EuiccStore;
   batchDir: string;
-  card(eid: string, slotId?: string): Promise<{ card: SimulatedEuicc; slot: CardSlot }>;
+  card(eid: string, slotId?: string): Promise<{ card: SimulatedEuicc; slot: UnitSlot }>;
   close(): void;
 }
 
@@ -66,7 +66,7 @@ export async function miniFactory(o: { chips: number; keys?: number; perEuicc?: 
     async card(eid, slotId = 'S1') {
       const card = await euiccCardFromReel({ reel: eum.reel, eid, stateDir }, 0);
       const link = { exchange: async (t: Uint8Array) => (await card.transmitTpdu(t)).response };
-      const slot: CardSlot = {
+      const slot: UnitSlot = {
         id: slotId,
         async activate() {
           return { atr: card.atr('cold'), fi: 372, di: 1 };

@@ -11,6 +11,8 @@ import { JigBoardError } from '../../src/transport/jig/connect-board.ts';
 import { validateStationConfig } from '../../src/station/config/validate.ts';
 import type { StationConfig } from '../../src/station/config/schema.ts';
 import { JigController, type JigAbort, type JigControllerOptions } from '../../src/station/jig/jig-controller.ts';
+import { NoJig } from '../../src/station/hardware/no-jig.ts';
+import { openStationHardware } from '../../src/station/hardware/open-hardware.ts';
 import { JigError } from '../../src/station/jig/errors.ts';
 import { PROMPTS } from '../../src/station/jig/prompts.ts';
 import programmer16 from '../../fixtures-config/sim-programmer-16.ts';
@@ -624,9 +626,9 @@ describe('socket programmer', () => {
   });
 });
 
-describe('JigController.none()', () => {
+describe('NoJig (a station without a board)', () => {
   it('starts at once and drives nothing', async () => {
-    const jig = JigController.none('socket-programmer');
+    const jig = new NoJig('socket-programmer');
     const events: string[] = [];
     jig.on('prompt', () => events.push('prompt'));
     await jig.waitForStart();
@@ -643,11 +645,13 @@ describe('JigController.none()', () => {
     expect(events).toEqual([]);
   });
 
-  it('is what open() gives for a config without a board', async () => {
-    const cfg = { ...validated(structuredClone(programmer16) as Record<string, any>, '/dev/ifpp-unused'), board: undefined };
-    const jig = await JigController.open(cfg);
-    expect(jig.hasBoard).toBe(false);
-    await jig.waitForStart();
-    await jig.close();
+  it('is what the station gets for a config without a board; JigController refuses one', async () => {
+    const cfg = { ...validated(structuredClone(programmer16) as Record<string, any>, '/dev/ifpp-unused'), board: undefined, bridges: [], slots: [] };
+    await expect(JigController.open(cfg)).rejects.toMatchObject({ code: 'JIG_NO_BOARD' });
+    const hw = await openStationHardware(cfg);
+    expect(hw.jig).toBeInstanceOf(NoJig);
+    expect(hw.jig.hasBoard).toBe(false);
+    await hw.jig.waitForStart();
+    await hw.close();
   });
 });

@@ -3,35 +3,35 @@ import { appendFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { Journal, JournalError } from '../../src/station/journal/journal.ts';
+import { Journal, JournalError, type AnyRecord } from '../../src/station/journal/journal.ts';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'ifpp-journal-'));
 
 describe('Journal', () => {
   it('appends records with increasing seq and reads them back after reopen', async () => {
     const path = join(dir(), 'j.ndjson');
-    const { journal, existing } = await Journal.open(path);
+    const { journal, existing } = await Journal.open<AnyRecord>(path);
     expect(existing.records).toEqual([]);
     const recs = await Promise.all(Array.from({ length: 50 }, (_, i) => journal.append('step', { i })));
     expect(recs.map((r) => r.seq)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     await journal.close();
-    const again = await Journal.open(path);
+    const again = await Journal.open<AnyRecord>(path);
     expect(again.existing.records.map((r) => r.i)).toEqual(Array.from({ length: 50 }, (_, i) => i));
-    const next = await again.journal.append('later');
+    const next = await again.journal.append('later', {});
     expect(next.seq).toBe(51);
     await again.journal.close();
   });
 
   it('drops a torn last line (crash mid-write) and keeps appending cleanly', async () => {
     const path = join(dir(), 'j.ndjson');
-    const { journal } = await Journal.open(path);
-    await journal.append('a');
+    const { journal } = await Journal.open<AnyRecord>(path);
+    await journal.append('a', {});
     await journal.close();
     appendFileSync(path, '{"seq":2,"at":"x","type":"b"'); // cut off before the newline
-    const { journal: j2, existing } = await Journal.open(path);
+    const { journal: j2, existing } = await Journal.open<AnyRecord>(path);
     expect(existing.tornTail).toBe(true);
     expect(existing.records.map((r) => r.type)).toEqual(['a']);
-    await j2.append('c');
+    await j2.append('c', {});
     await j2.close();
     const lines = readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).type);
     expect(lines).toEqual(['a', 'c']);

@@ -16,7 +16,7 @@ describe('restart reconciliation', () => {
     const chosen = (u: string, i: number) => {
       const b = bpps[i]![0]!;
       f.store.setState(b, BppState.inFlight);
-      return { unit: u, slot: 'S1', eid: f.eids[i], batchId: b.batchId, position: b.position, transactionId: toHex(b.transactionId), otpk: toHex(b.otpk) };
+      return { unit: u, slot: 'S1', eid: f.eids[i]!, batchId: b.batchId, position: b.position, transactionId: toHex(b.transactionId), otpk: toHex(b.otpk) };
     };
     // u1: stopped after bpp.chosen; u2: after bf23.sending; u3: after pir.received (installed).
     for (const [u, i, steps] of [['u1', 0, 1], ['u2', 1, 2], ['u3', 2, 3]] as const) {

@@ -9,7 +9,7 @@ import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
 import { EuiccStore } from '../../src/station/euicc-data/euicc-store.ts';
 import { BppStore } from '../../src/station/store/bpp-store.ts';
-import type { CardSlot } from '../../src/station/orchestrator/card-slot.ts';
+import type { UnitSlot } from '../../src/station/hardware/card-slot.ts';
 import { encodeGetEidRequest, encodeGetEuiccInfo2Request } from '../../src/core/rsp/es10.ts';
 import { projectDialect } from '../../src/core/rsp/factory.ts';
 import { toHex } from '../../src/core/bytes.ts';
@@ -152,9 +152,9 @@ describe('eidPolicy.unknownEid: chips not for this station', () => {
     return s;
   };
   /** The slot, recording every APDU the station sends through it. */
-  const recorded = (slot: CardSlot) => {
+  const recorded = (slot: UnitSlot) => {
     const sent: Uint8Array[] = [];
-    const wrapped: CardSlot = { ...slot, apdu: { transmit: (a) => (sent.push(a), slot.apdu.transmit(a)) }, activate: () => slot.activate(), powerOff: () => slot.powerOff() };
+    const wrapped: UnitSlot = { ...slot, apdu: { transmit: (a) => (sent.push(a), slot.apdu.transmit(a)) }, activate: () => slot.activate(), powerOff: () => slot.powerOff() };
     return { slot: wrapped, sent };
   };
   /** What an APDU is, as far as these tests care: SELECT, GET RESPONSE, or the ES10 request it carries. */

@@ -32,7 +32,9 @@ export type JigErrorCode =
   /** A configured pin does not exist on the board or cannot do what its role needs. */
   | 'JIG_PIN_UNSUPPORTED'
   /** A slot id the configuration does not have (or a disabled slot). */
-  | 'JIG_UNKNOWN_SLOT';
+  | 'JIG_UNKNOWN_SLOT'
+  /** The configuration names no board to connect to. */
+  | 'JIG_NO_BOARD';
 
 export class JigError extends IfppError {
   declare readonly code: JigErrorCode;

@@ -17,6 +17,7 @@
  *   station can no longer drive anything, so units in flight are interrupted.
  */
 import { EventEmitter } from 'node:events';
+import type { AbortReason, ClampState, Jig, JigAbort, JigEvents, JigStatus, SlotLedMode, TowerMode, WaitOptions } from '../hardware/jig.ts';
 import type { StationConfig, StationKind, GuardType } from '../config/schema.ts';
 import { connectBoard, type ConnectBoardOptions, type JigBoardConnection, type JigBoardError } from '../../transport/jig/connect-board.ts';
 import { JigError } from './errors.ts';
@@ -25,63 +26,11 @@ import { JigIo, type JigInputEvent, type JigIoOptions } from './jig-io.ts';
 import { PROMPTS, guardName, safetyPrompt } from './prompts.ts';
 import { TwoHandStart, type TwoHandOutcome } from './two-hand.ts';
 
-export type TowerMode = 'idle' | 'running' | 'attention' | 'fault' | 'off';
-/** `both`: pass and fail LEDs steady together (a chip not for this station: take it out, pass it on). */
-export type SlotLedMode = 'pass' | 'fail' | 'busy' | 'both' | 'off';
-export type AbortReason = 'estop' | 'guard' | 'clamp-lost' | 'board-lost';
-export type ClampState = 'open' | 'closing' | 'closed' | 'opening';
-
-export interface JigAbort {
-  reason: AbortReason;
-  /** Code, operator-readable message and hint, for the units it interrupts. */
-  error: JigError;
-}
-
-export interface JigSlotEvent {
-  slot: string;
-}
-
-export interface JigControllerEvents {
-  /** Every filtered input change (for logs and the UI). */
-  input: [JigInputEvent];
-  /** Text for the operator, or null when there is nothing to do. Emitted on change only. */
-  prompt: [text: string | null];
-  /** Everything was stopped: mark units in flight interrupted. Emitted once per trip. */
-  abort: [JigAbort];
-  /** Both start buttons were pressed but the start was refused (why: code/message). */
-  'start-refused': [JigError];
-  'slot-present': [JigSlotEvent];
-  /** A device left its slot (its power, if on, was already switched off). */
-  'slot-removed': [JigSlotEvent];
-  /** After a trip: e-stop released and guard closed, resetAfterAbort() would now succeed. */
-  'safety-clear': [];
-  /** The board went away (after the 'abort' with reason board-lost). */
-  lost: [error: JigBoardError];
-}
+export type { AbortReason, ClampState, JigAbort, JigEvents as JigControllerEvents, JigSlotEvent, JigStatus, SlotLedMode, TowerMode, WaitOptions } from '../hardware/jig.ts';
 
 export interface JigControllerOptions extends JigIoOptions {
   /** Connection tuning (the port and speed come from the config). */
   connect?: Partial<Omit<ConnectBoardOptions, 'path' | 'baudRate'>>;
-}
-
-export interface JigStatus {
-  kind: StationKind;
-  hasBoard: boolean;
-  /** The latched trip, until resetAfterAbort(). */
-  aborted: JigAbort | undefined;
-  /** undefined when the station has no such input. */
-  estopPressed: boolean | undefined;
-  guardOpen: boolean | undefined;
-  clamp: ClampState;
-  /** A start was accepted and the cycle not released yet. */
-  started: boolean;
-  tower: TowerMode;
-  prompt: string | null;
-  lost: boolean;
-}
-
-export interface WaitOptions {
-  signal?: AbortSignal;
 }
 
 interface Waiter {
@@ -89,7 +38,7 @@ interface Waiter {
   reject: (e: JigError) => void;
 }
 
-export class JigController extends EventEmitter<JigControllerEvents> {
+export class JigController extends EventEmitter<JigEvents> implements Jig {
   private readonly slotIds: ReadonlySet<string> | undefined;
   private readonly guardType: GuardType | undefined;
   private readonly twoHand: TwoHandStart | undefined;
@@ -127,11 +76,11 @@ export class JigController extends EventEmitter<JigControllerEvents> {
 
   /**
    * Connects to the config's board, sets every pin up (outputs inactive) and starts watching
-   * the inputs. A config without a board gets JigController.none().
+   * the inputs. A config without a board is refused (JIG_NO_BOARD): its station runs on NoJig.
    */
   static async open(config: StationConfig, options: JigControllerOptions = {}): Promise<JigController> {
     const board = config.board;
-    if (!board) return JigController.none(config.kind);
+    if (!board) throw new JigError('JIG_NO_BOARD', `station ${config.name} has no board in its configuration`, { hint: 'a station without a board runs on NoJig (see station/hardware/open-hardware.ts)' });
     const conn = await connectBoard({ ...options.connect, path: board.port, baudRate: board.baudRate, id: options.connect?.id ?? config.name });
     let io: JigIo;
     try {
@@ -147,11 +96,6 @@ export class JigController extends EventEmitter<JigControllerEvents> {
     const jig = new JigController(config.kind, config, conn, io);
     jig.init();
     return jig;
-  }
-
-  /** A controller for a station without a jig board: starts at once, never aborts, drives nothing. */
-  static none(kind: StationKind = 'panel-jig'): JigController {
-    return new JigController(kind, undefined, undefined, undefined);
   }
 
   get hasBoard(): boolean {

@@ -9,6 +9,7 @@
 import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JournalError } from './errors.ts';
+import type { StationJournalRecord } from './records.ts';
 import { scanJournal, type SequenceProblem } from './scan.ts';
 import { STORE_DIR_MODE, STORE_FILE_MODE } from '../file-modes.ts';
 
@@ -22,6 +23,15 @@ export interface JournalRecord {
   type: string;
   [k: string]: unknown;
 }
+
+/** The member of a record union `R` whose type is `T` (distributes over unions like StationRecord). */
+export type RecordOfType<R extends { type: string }, T extends R['type']> = R extends unknown ? (T extends R['type'] ? R : never) : never;
+
+/** What an append passes for a record of type `T`: everything but the type itself. */
+export type RecordFields<R extends { type: string }, T extends R['type']> = Omit<RecordOfType<R, T>, 'type'>;
+
+/** Any record: for tools and tests that journal their own shapes. */
+export type AnyRecord = { type: string; [k: string]: unknown };
 
 interface Pending {
   line: string;
@@ -39,7 +49,8 @@ export interface ReadResult {
   maxSeq: number | undefined;
 }
 
-export class Journal {
+/** A journal of records of the union `R` (default: the station's, records.ts). */
+export class Journal<R extends { type: string } = StationJournalRecord> {
   private queue: Pending[] = [];
   private flushing: Promise<void> | null = null;
   private closed = false;
@@ -51,12 +62,12 @@ export class Journal {
   ) {}
 
   /** Opens (creating if needed) the journal at `path`; returns it with what it already held. */
-  static async open(path: string): Promise<{ journal: Journal; existing: ReadResult }> {
+  static async open<R extends { type: string } = StationJournalRecord>(path: string): Promise<{ journal: Journal<R>; existing: ReadResult }> {
     await mkdir(dirname(path), { recursive: true, mode: STORE_DIR_MODE });
     const existing = await Journal.read(path);
     if (existing.tornTail) await Journal.trimTornTail(path);
     const fh = await open(path, 'a', STORE_FILE_MODE);
-    return { journal: new Journal(fh, path, (existing.maxSeq ?? 0) + 1), existing };
+    return { journal: new Journal<R>(fh, path, (existing.maxSeq ?? 0) + 1), existing };
   }
 
   /** Reads every complete record (streaming, see scan.ts); a missing journal is an empty one. */
@@ -84,7 +95,7 @@ export class Journal {
   }
 
   /** Appends a record and resolves once it is on stable storage. */
-  append(type: string, fields: Record<string, unknown> = {}): Promise<JournalRecord> {
+  append<T extends R['type']>(type: T, fields: RecordFields<R, T>): Promise<JournalRecord> {
     if (this.closed) return Promise.reject(new JournalError('JOURNAL_CLOSED', `journal ${this.path} is closed`));
     const rec: JournalRecord = { seq: this.nextSeq++, at: new Date().toISOString(), type, ...fields };
     const line = JSON.stringify(rec) + '\n';

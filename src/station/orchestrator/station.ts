@@ -13,15 +13,15 @@ import { IfppError, isIfppError } from '../../core/errors.ts';
 import type { StationConfig, Slot as SlotConfig } from '../config/schema.ts';
 import { EuiccStore } from '../euicc-data/euicc-store.ts';
 import { EventBus, type StationEvent, type StationPhase } from '../events.ts';
-import { JigController, type SlotLedMode } from '../jig/jig-controller.ts';
+import type { CardSlot } from '../hardware/card-slot.ts';
+import type { StationHardware } from '../hardware/hardware.ts';
+import type { Jig, SlotLedMode } from '../hardware/jig.ts';
+import { openStationHardware, type HardwareOptions } from '../hardware/open-hardware.ts';
 import { Journal } from '../journal/journal.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
 import { describeSequenceProblem } from '../journal/scan.ts';
 import { journalPath } from '../journal/paths.ts';
 import { BppState, BppStore } from '../store/bpp-store.ts';
-import { BridgeDriver } from '../../transport/bridge/bridge-driver.ts';
-import { SlotLink } from '../../transport/bridge/slot-link.ts';
-import type { CardSlot } from './card-slot.ts';
 import { EuiccTrust } from './euicc-trust.ts';
 import { reconcileJournal, settlePending, type PendingCheck } from './reconcile.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
@@ -38,13 +38,13 @@ export function resultLeds(outcome: UnitOutcomeCode): SlotLedMode {
   return outcome === 'installed' ? 'pass' : outcome === 'skipped' ? 'both' : 'fail';
 }
 
-export interface StationOpenOptions {
+export interface StationOpenOptions extends HardwareOptions {
   bus?: EventBus;
-  /** Connect the jig board named in the config (default true). */
-  useBoard?: boolean;
-  /** Bridge driver tuning (tests shorten heartbeats and reconnects). */
-  bridgeOptions?: ConstructorParameters<typeof BridgeDriver>[0];
-  jigOptions?: Parameters<typeof JigController.open>[1];
+  /**
+   * Slots and jig built by the caller (tests, the simulator). Default: openStationHardware
+   * with this config and the options above. The station closes it in close().
+   */
+  hardware?: StationHardware;
 }
 
 export interface RunOptions {
@@ -60,7 +60,6 @@ export interface RunSummary {
 
 interface SlotRuntime {
   cfg: SlotConfig;
-  link: SlotLink;
   card: CardSlot;
   busy: boolean;
   lastResult?: UnitResult;
@@ -90,10 +89,13 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     private readonly store: BppStore,
     private readonly euicc: EuiccStore,
     private readonly journal: Journal,
-    private readonly bridges: Map<string, BridgeDriver>,
-    private readonly jig: JigController,
+    private readonly hardware: StationHardware,
   ) {
     super();
+  }
+
+  private get jig(): Jig {
+    return this.hardware.jig;
   }
 
   static async open(config: StationConfig, opts: StationOpenOptions = {}): Promise<Station> {
@@ -101,17 +103,11 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     const store = BppStore.open(config.store);
     const euicc = EuiccStore.open(config.store);
     const { journal, existing } = await Journal.open(journalPath(config));
-    const bridges = new Map<string, BridgeDriver>();
-    let jig: JigController | undefined;
+    let hardware = opts.hardware;
     try {
       const rec = await reconcileJournal(existing.records, journal, store);
-      for (const b of config.bridges) {
-        const d = new BridgeDriver({ timeoutFactor: config.loading.retry.timeoutFactor, ...opts.bridgeOptions });
-        bridges.set(b.id, d);
-        await d.open(b.port, b.baudRate);
-      }
-      jig = opts.useBoard === false || !config.board ? JigController.none(config.kind) : await JigController.open(config, opts.jigOptions);
-      const st = new Station(config, bus, store, euicc, journal, bridges, jig);
+      hardware ??= await openStationHardware(config, opts);
+      const st = new Station(config, bus, store, euicc, journal, hardware);
       st.pending = rec.pending;
       for (const p of existing.sequenceProblems) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'JOURNAL_SEQUENCE', message: `journal ${describeSequenceProblem(p)}; new records continue above the highest seq` });
@@ -122,8 +118,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       st.wire();
       return st;
     } catch (e) {
-      for (const d of bridges.values()) await d.close().catch(() => undefined);
-      await jig?.close().catch(() => undefined);
+      await hardware?.close().catch(() => undefined);
       await journal.close();
       store.close();
       euicc.close();
@@ -144,29 +139,17 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     const c = this.config;
     for (const s of c.slots) {
       if (!s.enabled) continue;
-      const driver = this.bridges.get(s.bridge)!;
-      const link = new SlotLink(driver, s.channel);
-      const card: CardSlot = {
-        id: s.id,
-        activate: async () => {
-          const a = await link.activate({ vcc: c.loading.vcc, clockHz: c.loading.clockHz, pps: c.loading.pps });
-          return { atr: a.atr, fi: a.fi, di: a.di };
-        },
-        apdu: link.channel,
-        powerOff: () => link.powerOff(),
-      };
-      this.slots.set(s.id, { cfg: s, link, card, busy: false });
+      const card = this.hardware.slots.get(s.id);
+      if (!card) throw new StationError('STATION_SLOT_MISSING', `the hardware has no slot ${s.id}`, { hint: 'every enabled slot of the config needs a slot from the hardware providers' });
+      this.slots.set(s.id, { cfg: s, card, busy: false });
+      // With a board, presence comes from its inputs; without one, from the slot's card-detect.
+      card.on('inserted', () => {
+        if (!this.jig.hasBoard) this.inserted(s.id);
+      });
     }
-    for (const [id, d] of this.bridges) {
-      const b = c.bridges.find((x) => x.id === id)!;
-      d.on('disconnected', (e) => {
-        this.emit_({ type: 'bridge.disconnected', t: Date.now(), bridge: id, reason: e.message });
-      });
-      d.on('connected', (info) => this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: id, port: b.port, firmware: info.firmware }));
-      d.on('card', (ev) => {
-        if (!ev.present || this.jig.hasBoard) return;
-        for (const s of this.slots.values()) if (s.cfg.bridge === id && s.cfg.channel === ev.slot) this.inserted(s.cfg.id);
-      });
+    for (const src of this.hardware.sources) {
+      src.on('disconnected', (e) => this.emit_({ type: 'bridge.disconnected', t: Date.now(), bridge: src.id, reason: e.reason }));
+      src.on('connected', (info) => this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: src.id, port: src.port, ...(info.firmware !== undefined ? { firmware: info.firmware } : {}) }));
     }
     this.jig.on('slot-present', (e) => this.inserted(e.slot));
     // A unit taken out of its socket takes its result with it: the lamps go dark.
@@ -308,15 +291,6 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     }
   }
 
-  private async cardPresent(s: SlotRuntime): Promise<boolean> {
-    try {
-      const st = await s.link.status();
-      return st.state !== 'EMPTY';
-    } catch {
-      return false;
-    }
-  }
-
   /** One unit on one slot, with LEDs, power and the pending-check for chips seen again. */
   private async runOne(s: SlotRuntime): Promise<UnitResult | undefined> {
     try {
@@ -408,7 +382,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       for (const s of this.slots.values()) {
         const p = this.jig.hasBoard ? this.jig.presence(s.cfg.id) : undefined;
         if (p === false) continue;
-        if (p === undefined && !(await this.cardPresent(s))) continue;
+        if (p === undefined && !(await s.card.present())) continue;
         occupied.push(s);
       }
       await Promise.all(occupied.map((s) => this.track(this.runOne(s))));
@@ -443,7 +417,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private async slotLoop(s: SlotRuntime): Promise<void> {
     const id = s.cfg.id;
     let seen = this.insertSeq.get(id) ?? 0;
-    let present = this.jig.hasBoard ? this.jig.presence(id) === true : await this.cardPresent(s);
+    let present = this.jig.hasBoard ? this.jig.presence(id) === true : await s.card.present();
     while (!this.stopRequested) {
       if (!present) {
         await this.waitInsertion(id, seen);
@@ -469,9 +443,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       kind: c.kind,
       slots: c.slots.filter((s) => s.enabled).map((s) => ({ id: s.id, row: s.row, col: s.col, bridge: s.bridge, channel: s.channel })),
     });
-    for (const [id, d] of this.bridges) {
-      const b = c.bridges.find((x) => x.id === id)!;
-      this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: id, port: b.port, ...(d.info?.firmware ? { firmware: d.info.firmware } : {}) });
+    for (const src of this.hardware.sources) {
+      this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: src.id, port: src.port, ...(src.firmware ? { firmware: src.firmware } : {}) });
     }
     this.emitStock();
     await this.journal.append('station.start', { station: c.name, config: c.source.file });
@@ -487,7 +460,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   }
 
   private async powerOffAll(): Promise<void> {
-    await Promise.allSettled([...this.slots.values()].map((s) => s.link.powerOff()));
+    await Promise.allSettled([...this.slots.values()].map((s) => s.card.powerOff()));
   }
 
   get currentPhase(): StationPhase {
@@ -497,8 +470,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   async close(): Promise<void> {
     this.requestStop('closing');
     await this.powerOffAll();
-    await this.jig.close().catch(() => undefined);
-    for (const d of this.bridges.values()) await d.close().catch(() => undefined);
+    await this.hardware.close().catch(() => undefined);
     await this.journal.close();
     this.store.close();
     this.euicc.close();

@@ -1,0 +1,117 @@
+/**
+ * Stage finish: how an attempt ends, on disk (unit.end) and on the event stream (slot.result and
+ * unit.done, once per unit, with the attempt count). An installed unit gets its post-checks
+ * first; a failed attempt gives back a BPP it never touched.
+ */
+import { toHex } from '../../../core/bytes.ts';
+import type { UnitOutcome } from '../../events.ts';
+import type { UnitOutcomeCode } from '../../journal/records.ts';
+import { BppState } from '../../store/bpp-store.ts';
+import type { Attempt, UnitResult, UnitRun } from './context.ts';
+import type { Chosen } from './choose.ts';
+import { UnitFailure, cardPulled, codeOf, messageOf } from './failure.ts';
+import type { Identified } from './identify.ts';
+
+const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
+  installed: 'installed',
+  'failed-key-burnt': 'failed-key-burnt',
+  'failed-before-secure-channel': 'failed-before-secure-channel',
+  'no-bpp': 'no-bpp',
+  unreachable: 'unreachable',
+  interrupted: 'interrupted',
+  unknown: 'unknown',
+  skipped: 'skipped',
+};
+
+/** Post-checks (best effort: the profile is installed and verified), then unit.end installed. */
+export async function finishInstalled(run: UnitRun, attempt: Attempt, id: Identified, chosen: Chosen, installedDurable: Promise<unknown>): Promise<UnitResult> {
+  const { journal, bus, policy } = run.deps;
+  const { fpa, eid } = id;
+  const { iccid, bpp } = chosen;
+  if (policy.verifyProfileListed && iccid) {
+    const list = await fpa.listProfiles().catch(() => undefined);
+    const listed = list && 'profiles' in list ? (list.profiles as readonly { iccid?: string }[]).some((p) => p.iccid === iccid) : undefined;
+    if (listed === false) bus.emit({ type: 'station.warning', t: run.now(), code: 'PROFILE_NOT_LISTED', message: `${run.slot.id}: installed ICCID ${iccid} is not listed by the chip` });
+  }
+  if (policy.endOfProduction?.deleteUnusedKeys) await fpa.deleteOneTimeKeys().catch(() => undefined);
+  if (policy.endOfProduction?.closeFpaServices) await fpa.closeFpaServices().catch(() => undefined);
+
+  await installedDurable;
+  const millis = run.now() - run.t0;
+  await journal.append('unit.end', { unit: attempt.id, slot: run.slot.id, eid, batchId: bpp.batchId, position: bpp.position, transactionId: chosen.txId, outcome: 'installed', millis });
+  run.emitState('pass', iccid ? `ICCID ${iccid}` : undefined);
+  return report(run, { unit: run.unit, slot: run.slot.id, eid, ...(iccid ? { iccid } : {}), outcome: 'installed', attempts: attempt.number, millis }, attempt.number === 1);
+}
+
+/**
+ * A failed attempt: the failure as the unit reports it (a pulled card, a retry that found no
+ * spare after a burnt key), the untouched BPP given back, unit.end on disk. `previous` is the
+ * failure of the attempt before, if any.
+ */
+export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: unknown, previous: UnitFailure | undefined): Promise<{ failure: UnitFailure; raw: UnitFailure }> {
+  const { store, journal } = run.deps;
+  const { chosen, bf23Sent } = attempt;
+  const raw =
+    error instanceof UnitFailure
+      ? error
+      : new UnitFailure(bf23Sent ? 'failed-key-burnt' : 'failed-before-secure-channel', 'load', codeOf(error, 'INTERNAL'), messageOf(error), 'none', { cause: error });
+  const f = cardPulled(raw, bf23Sent) ?? raw;
+  if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
+    // The key was never touched: the BPP stays loadable (by this chip, later).
+    if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) await store.setStateDurable(chosen, BppState.failedBeforeSecureChannel);
+  }
+  // A retry that finds no spare BPP: the unit's real failure is the burnt key before it.
+  const failure =
+    f.code === 'NO_BPP' && previous && previous.outcome === 'failed-key-burnt'
+      ? new UnitFailure(previous.outcome, previous.stage, previous.code, `${previous.message}; no spare BPP for this chip (${f.message})`, 'none', previous.hint ? { hint: previous.hint } : {})
+      : f;
+  await journal.append('unit.end', {
+    unit: attempt.id,
+    slot: run.slot.id,
+    ...(run.eid ? { eid: run.eid } : {}),
+    ...(chosen ? { batchId: chosen.batchId, position: chosen.position, transactionId: toHex(chosen.transactionId) } : {}),
+    outcome: failure.outcome,
+    stage: failure.stage,
+    code: failure.code,
+    reason: failure.message,
+    millis: run.now() - run.t0,
+  });
+  return { failure, raw: f };
+}
+
+/** The unit ended without an installed profile: the slot says why, the result names the EID. */
+export function finishFailed(run: UnitRun, last: UnitFailure, attempts: number): UnitResult {
+  const outcome: UnitOutcomeCode = run.deps.signal.aborted ? 'interrupted' : last.outcome;
+  if (outcome === 'skipped') {
+    // Not a failure: the slot says why in a few words; the journal and the result name the EID.
+    run.emitState('skipped', last.display ?? last.message, last.code);
+  } else {
+    run.emitState(outcome === 'interrupted' ? 'interrupted' : 'fail', last.message + (last.hint ? ` — ${last.hint}` : ''), last.code);
+  }
+  const { eid, iccid } = run;
+  return report(
+    run,
+    { unit: run.unit, slot: run.slot.id, ...(eid ? { eid } : {}), ...(iccid ? { iccid } : {}), outcome, code: last.code, reason: last.message, attempts, millis: run.now() - run.t0 },
+    false,
+    outcome === 'skipped' ? last.display : undefined,
+  );
+}
+
+function report(run: UnitRun, r: UnitResult, passFirstTime: boolean, shownReason?: string): UnitResult {
+  const { bus } = run.deps;
+  const now = run.now;
+  bus.emit({
+    type: 'slot.result',
+    t: now(),
+    slot: run.slot.id,
+    ...(r.eid ? { eid: r.eid } : {}),
+    ...(r.iccid ? { iccid: r.iccid } : {}),
+    outcome: OUTCOME_EVENT[r.outcome],
+    ...(r.code ? { code: r.code } : {}),
+    ...((shownReason ?? r.reason) ? { reason: shownReason ?? r.reason } : {}),
+    millis: r.millis,
+    attempt: r.attempts,
+  });
+  bus.emit({ type: 'unit.done', t: now(), slot: run.slot.id, ...(r.eid ? { eid: r.eid } : {}), outcome: OUTCOME_EVENT[r.outcome], passFirstTime });
+  return r;
+}
