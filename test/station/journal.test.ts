@@ -65,13 +65,13 @@ describe('Journal', () => {
     const path = join(dir(), 'j.ndjson');
     const recs = [1, 2, 2, 5, 3, 6].map((seq, i) => JSON.stringify({ seq, at: 'x', type: `t${i}` }));
     writeFileSync(path, recs.join('\n') + '\n');
-    const { journal, existing } = await Journal.open(path);
+    const { journal, existing } = await Journal.open<AnyRecord>(path);
     expect(existing.records.length).toBe(6);
     expect(existing.sequenceProblems).toEqual([
       { line: 3, seq: 2, previous: 2 },
       { line: 5, seq: 3, previous: 5 },
     ]);
-    expect((await journal.append('next')).seq).toBe(7);
+    expect((await journal.append('next', {})).seq).toBe(7);
     await journal.close();
     const clean = await Journal.read(path);
     expect(clean.sequenceProblems.length).toBe(2); // the two old lines stay listed; the new one is fine
@@ -80,8 +80,8 @@ describe('Journal', () => {
   it('creates the journal owner read/write only, in a folder only the owner can enter', async () => {
     const folder = join(dir(), 'journal');
     const path = join(folder, 'j.ndjson');
-    const { journal } = await Journal.open(path);
-    await journal.append('a');
+    const { journal } = await Journal.open<AnyRecord>(path);
+    await journal.append('a', {});
     await journal.close();
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(folder).mode & 0o777).toBe(0o700);
