@@ -287,6 +287,30 @@ export interface SimulationSection {
 }
 
 // ---------------------------------------------------------------------------------------
+// Inventory: where the BPPs are (docs/line-guide.md)
+
+export type InventoryKind = 'local' | 'postgres';
+export const INVENTORY_KINDS: readonly InventoryKind[] = ['local', 'postgres'];
+
+export type InventoryConfig =
+  /** The station's embedded store (the "store" folder): one station, no database. */
+  | { kind: 'local' }
+  /** A line of stations sharing one inventory in PostgreSQL. */
+  | {
+      kind: 'postgres';
+      /** postgres://user@host:5432/db; the password from PGPASSWORD or ~/.pgpass, not the file. */
+      url: string;
+      /** This station's id in the line (letters, digits, "_", "-", "."); unique per line. */
+      stationId: string;
+      /** Lease on an in-flight claim, renewed by the heartbeat. Default 600. */
+      leaseSeconds: number;
+      /** Heartbeat and outbox period. Default 15. */
+      heartbeatSeconds: number;
+    };
+
+export type InventoryInput = { kind?: InventoryKind; url?: string; stationId?: string; leaseSeconds?: number; heartbeatSeconds?: number };
+
+// ---------------------------------------------------------------------------------------
 // The whole station
 
 export interface StationConfigInput {
@@ -307,6 +331,8 @@ export interface StationConfigInput {
   loading?: LoadingInput;
   eidPolicy?: Partial<EidPolicy>;
   postChecks?: Partial<PostChecks>;
+  /** Where the BPPs are. Default { "kind": "local" } (the "store" folder). */
+  inventory?: InventoryInput;
   simulation?: SimulationSection;
 }
 
@@ -323,6 +349,8 @@ export interface StationConfig {
   loading: LoadingConfig;
   eidPolicy: EidPolicy;
   postChecks: PostChecks;
+  /** Absent: { kind: "local" }. */
+  inventory?: InventoryConfig;
   simulation?: SimulationSection;
   /** Where the config came from; relative paths were resolved against `dir`. */
   source: { file: string; dir: string };
@@ -339,6 +367,8 @@ export const DEFAULTS = {
   loading: { blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 } } satisfies LoadingConfig,
   eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' } satisfies EidPolicy,
   postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false } satisfies PostChecks,
+  leaseSeconds: 600,
+  heartbeatSeconds: 15,
 } as const;
 
 /** Limits the validator enforces (documented in the integrator guide). */
@@ -351,4 +381,6 @@ export const LIMITS = {
   maxAttemptsPerChip: { min: 1, max: 10 },
   timeoutFactor: { min: 1, max: 100 },
   bridgeSlots: { min: 1, max: MAX_BRIDGE_SLOTS },
+  leaseSeconds: { min: 30, max: 86_400 },
+  heartbeatSeconds: { min: 1, max: 300 },
 } as const;

@@ -11,6 +11,7 @@ import {
   CONFIG_FORMAT,
   DEFAULTS,
   GUARD_TYPES,
+  INVENTORY_KINDS,
   LIMITS,
   SLOT_PIN_ROLES,
   STATION_KINDS,
@@ -20,6 +21,7 @@ import {
   type Bridge,
   type EidPolicy,
   type InputPin,
+  type InventoryConfig,
   type LoadingConfig,
   type OutputPin,
   type PostChecks,
@@ -77,7 +79,7 @@ export function resolveDevicePath(dir: string, port: string): string {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-const ROOT_KEYS = ['format', 'name', 'kind', 'store', 'journal', 'reports', 'board', 'bridges', 'slots', 'loading', 'eidPolicy', 'postChecks', 'simulation'] as const;
+const ROOT_KEYS = ['format', 'name', 'kind', 'store', 'journal', 'reports', 'board', 'bridges', 'slots', 'loading', 'eidPolicy', 'postChecks', 'inventory', 'simulation'] as const;
 const ROOT_REQUIRED = ['name', 'kind', 'store', 'journal', 'reports', 'bridges', 'slots'] as const;
 const BOARD_KEYS = ['port', 'baudRate', 'model', 'digitalPins', 'analogPins', 'reservedPins', 'clamp', 'startButtons', 'estop', 'guard', 'towerLight', 'buzzer'] as const;
 const BRIDGE_KEYS = ['id', 'port', 'baudRate', 'slots'] as const;
@@ -577,6 +579,32 @@ function checkPostChecks(c: Checker, v: unknown): PostChecks {
   return out;
 }
 
+function checkInventory(c: Checker, v: unknown): InventoryConfig | undefined {
+  if (v === undefined) return undefined;
+  const probe = isObj(v) ? v : {};
+  const pgKeys = ['kind', 'url', 'stationId', 'leaseSeconds', 'heartbeatSeconds'];
+  const o = c.record(v, ['inventory'], pgKeys, probe.kind === 'postgres' ? ['kind', 'url', 'stationId'] : ['kind'], '"inventory"');
+  if (!o) return undefined;
+  const kind = c.oneOf(o, 'kind', ['inventory'], INVENTORY_KINDS);
+  if (kind === 'local') {
+    for (const k of pgKeys.slice(1)) if (o[k] !== undefined) c.report(['inventory', k], `"${k}" applies only to "kind": "postgres"`, 'remove it, or set "kind": "postgres"');
+    return { kind: 'local' };
+  }
+  if (kind !== 'postgres') return undefined;
+  const url = c.string(o, 'url', ['inventory'], /^postgres(ql)?:\/\/[^\s]+$/, 'write a PostgreSQL URL: "postgres://user@host:5432/dbname"');
+  if (url && /^postgres(ql)?:\/\/[^/@:]+:[^@/]+@/.test(url)) {
+    c.report(['inventory', 'url'], 'the URL holds a password', 'keep passwords out of the config file: remove it from the URL and set PGPASSWORD or use ~/.pgpass');
+  }
+  const stationId = c.string(o, 'stationId', ['inventory'], /^[A-Za-z0-9._-]{1,64}$/, 'use 1-64 letters, digits, ".", "_" or "-", unique on the line');
+  const leaseSeconds = c.integer(o, 'leaseSeconds', ['inventory'], LIMITS.leaseSeconds.min, LIMITS.leaseSeconds.max) ?? DEFAULTS.leaseSeconds;
+  const heartbeatSeconds = c.integer(o, 'heartbeatSeconds', ['inventory'], LIMITS.heartbeatSeconds.min, LIMITS.heartbeatSeconds.max) ?? DEFAULTS.heartbeatSeconds;
+  if (heartbeatSeconds * 2 > leaseSeconds) {
+    c.report(['inventory', 'heartbeatSeconds'], `a heartbeat every ${heartbeatSeconds} s cannot keep a ${leaseSeconds} s lease fresh`, 'make leaseSeconds at least twice heartbeatSeconds');
+  }
+  if (!url || !stationId) return undefined;
+  return { kind: 'postgres', url, stationId, leaseSeconds, heartbeatSeconds };
+}
+
 function checkSimulation(c: Checker, v: unknown): SimulationSection | undefined {
   if (v === undefined) return undefined;
   // The simulators own this section's keys; the station checks only its outline.
@@ -653,6 +681,7 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
   const loading = checkLoading(c, o.loading);
   const eidPolicy = checkEidPolicy(c, o.eidPolicy);
   const postChecks = checkPostChecks(c, o.postChecks);
+  const inventory = checkInventory(c, o.inventory);
   const simulation = checkSimulation(c, o.simulation);
   if (kind) checkKind(c, kind, o, isObj(o.board) ? o.board : undefined, o.slots);
 
@@ -674,6 +703,7 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
       loading,
       eidPolicy,
       postChecks,
+      ...(inventory ? { inventory } : {}),
       ...(simulation ? { simulation } : {}),
       source: { file: opts.source ?? opts.file, dir: opts.dir },
     },
