@@ -32,6 +32,7 @@ const commands: CommandSpec[] = [
   { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
   { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', load: () => import('./commands/sim-unbind.ts') },
   { name: 'sim bridge', summary: 'Simulated UART bridge on a pty (cards from a card module; control commands on stdin)', load: () => import('./commands/sim-bridge.ts') },
+  { name: 'sim vpcd', summary: 'Serve one simulated eUICC of a world to pcscd through the vsmartcard virtual reader (vpcd)', load: () => import('./commands/sim-vpcd.ts') },
   { name: 'sim board', summary: 'Virtual Firmata jig board on a pty (inputs scripted with JSON lines on stdin)', load: () => import('./commands/sim-board.ts') },
   { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
 ];
