@@ -63,7 +63,7 @@ const forbidden = [join(src, 'sim') + '/', join(src, 'binding') + '/'];
 
 describe('import graph', () => {
   const stationSide = [...walk(join(src, 'station')), ...walk(join(src, 'line')), ...walk(join(src, 'transport')), ...walk(join(src, 'ui')), ...walk(join(src, 'core'))];
-  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'probe.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts', 'line-init.ts', 'line-import.ts', 'line-euicc-import.ts', 'line-assign.ts', 'line-status.ts', 'line-release.ts', 'line-report.ts']
+  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'probe.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts', 'line-init.ts', 'line-import.ts', 'line-euicc-import.ts', 'line-assign.ts', 'line-status.ts', 'line-release.ts', 'line-report.ts', 'bench.ts']
     .map((f) => join(src, 'cli', 'commands', f))
     .filter(existsSync);
 

@@ -14,6 +14,7 @@ const commands: CommandSpec[] = [
   { name: 'bpp import', summary: 'Import Esbpp batches into the station BPP store (hashes, chain and signatures checked)', load: () => import('./commands/bpp-import.ts') },
   { name: 'bpp list', summary: 'Batches in the store with counts per state, or the BPPs of one EID', load: () => import('./commands/bpp-list.ts') },
   { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
+  { name: 'bench', summary: 'Repair bench: one chip in a PC/SC reader (info, profiles, notifications, finish, trace)', load: () => import('./commands/bench.ts') },
   { name: 'report', summary: 'Write the Profile Loading Reports (per batch) and the per-unit traceability CSV from the journal', load: () => import('./commands/report.ts') },
   // Line commands (several stations, one inventory in PostgreSQL: docs/line-guide.md)
   { name: 'line init', summary: 'Create or update the line database schema (versioned, idempotent migrations)', load: () => import('./commands/line-init.ts') },

@@ -108,7 +108,17 @@ export interface StationRecord {
   reason?: string;
 }
 
+/** `ifpp bench reprovision`: the attempt `unit` was a repair at a bench reader. */
+export interface BenchRepairRecord {
+  type: 'bench.repair';
+  unit: string;
+  eid?: string;
+  reader: string;
+  outcome: UnitOutcomeCode;
+}
+
 export type StationJournalRecord =
+  | BenchRepairRecord
   | UnitStartRecord
   | UnitIdentifiedRecord
   | BppChosenRecord

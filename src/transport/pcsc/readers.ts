@@ -127,7 +127,8 @@ export class PcscReaders extends EventEmitter {
         resolve(v);
         return true;
       };
-      const onChange = () => void check();
+      // The binding announces the readers of one change one by one: look once all are in.
+      const onChange = () => void setImmediate(check);
       const timer = setTimeout(() => {
         done();
         reject(onTimeout());

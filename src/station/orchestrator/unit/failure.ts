@@ -65,7 +65,7 @@ const STAGE_WORDS: Record<UnitStage, string> = {
 };
 
 export function cardPulled(f: UnitFailure, bf23Sent: boolean): UnitFailure | undefined {
-  if (f.stage === 'activate' || f.outcome === 'interrupted' || !causedBy(f, 'BRIDGE_ERR_NOCARD')) return undefined;
+  if (f.stage === 'activate' || f.outcome === 'interrupted' || !(causedBy(f, 'BRIDGE_ERR_NOCARD') || causedBy(f, 'PCSC_CARD_REMOVED'))) return undefined;
   const during = STAGE_WORDS[f.stage];
   return bf23Sent
     ? new UnitFailure('interrupted', f.stage, 'CARD_REMOVED', `card removed during the ${during}: its BPP is spent (the one-time key was used)`, 'none', {

@@ -1,0 +1,57 @@
+/**
+ * `ifpp bench reprovision`: a replacement chip, or one whose load failed, gets the next
+ * loadable BPP for its EID through the station's own unit runner, so the bench gives exactly
+ * the station's guarantees: journal before every irreversible step, PIR signature and
+ * transactionId verified, end-of-production step per the config's postChecks. The attempt is
+ * marked as a repair in the journal (`bench.repair`), which the reports carry.
+ */
+import { EventBus, type StationEvent } from '../events.ts';
+import type { StationConfig } from '../config/schema.ts';
+import { EuiccStore } from '../euicc-data/euicc-store.ts';
+import { Journal } from '../journal/journal.ts';
+import { journalPath } from '../journal/paths.ts';
+import { EuiccTrust } from '../orchestrator/euicc-trust.ts';
+import type { UnitSlot } from '../hardware/card-slot.ts';
+import { reconcileJournal } from '../orchestrator/reconcile.ts';
+import { runUnit, type UnitPolicy, type UnitResult } from '../orchestrator/unit-runner.ts';
+import { BppStore } from '../store/bpp-store.ts';
+
+/** The station's unit policy from a config (the same settings `ifpp run` uses). */
+export function benchUnitPolicy(c: StationConfig): UnitPolicy {
+  return {
+    blockSize: c.loading.blockSize,
+    useLogicalChannel: c.loading.logicalChannel > 0,
+    maxAttemptsPerChip: c.loading.retry.maxAttemptsPerChip,
+    verifyProfileListed: c.postChecks.verifyProfileListed,
+    verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
+    // A chip on the repair bench is there on purpose: an EID without BPPs is a failure to report.
+    unknownEid: 'fail',
+    endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
+  };
+}
+
+export interface ReprovisionResult extends UnitResult {
+  readonly events: readonly StationEvent[];
+}
+
+export async function reprovision(config: StationConfig, slot: UnitSlot, meta: { reader: string }): Promise<ReprovisionResult> {
+  const store = BppStore.open(config.store);
+  const euicc = EuiccStore.open(config.store);
+  const { journal, existing } = await Journal.open(journalPath(config));
+  try {
+    // Attempts a crash left open are settled first, as at station start.
+    await reconcileJournal(existing.records, journal, store);
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => void events.push(e));
+    await journal.append('station.start', { station: `${config.name} (bench)`, config: config.source.file });
+    const r = await runUnit(slot, { store, trust: new EuiccTrust(euicc), journal, bus, policy: benchUnitPolicy(config), signal: new AbortController().signal });
+    await journal.append('bench.repair', { unit: r.unit, eid: r.eid, reader: meta.reader, outcome: r.outcome });
+    await journal.append('station.stop', { station: `${config.name} (bench)`, config: config.source.file, reason: 'bench reprovision done' });
+    return { ...r, events };
+  } finally {
+    await journal.close();
+    store.close();
+    euicc.close();
+  }
+}
