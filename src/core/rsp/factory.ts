@@ -129,7 +129,7 @@ export interface FactoryDialect {
   decodeCloseFpaServicesResponse(bytes: Uint8Array): Coded<FactoryResultName>;
 }
 
-const PROJECT_RESULTS = namedEnum<FactoryResultName>({
+export const PROJECT_RESULTS = namedEnum<FactoryResultName>({
   ok: 0,
   invalidCertificate: 1,
   unknownOneTimeKey: 2,

@@ -13,6 +13,8 @@ import { ConfigError } from './errors.ts';
 import { JsonSyntaxError, lineOf, parseJsonWithPositions } from './json-locate.ts';
 import { formatProblem, validateStationConfig, type ConfigProblem, type ValidationResult } from './validate.ts';
 import type { StationConfig } from './schema.ts';
+import { isDialectModulePath } from '../fpa/dialect.ts';
+import { loadDialect } from '../fpa/dialect-loader.ts';
 
 export interface LoadedConfig extends ValidationResult {
   /** The file as shown in problems (relative to the working directory when inside it). */
@@ -46,9 +48,21 @@ export async function loadConfig(path: string, opts: { cwd?: string } = {}): Pro
     throw new ConfigError('CONFIG_NOT_FOUND', `config file ${file} not found`, { hint: 'check the path; a relative path starts at the current folder', cause: e });
   }
   const dir = dirname(abs);
-  if (JSON_EXTS.has(ext)) return loadJson(abs, file, dir, ext === '.jsonc');
+  if (JSON_EXTS.has(ext)) return checkDialectModule(loadJson(abs, file, dir, ext === '.jsonc'));
   const raw = await loadModule(abs, file);
-  return { file, ...validateStationConfig(raw, { file, dir, source: abs }) };
+  return checkDialectModule({ file, ...validateStationConfig(raw, { file, dir, source: abs }) });
+}
+
+/** Loads a dialect module the config names, so a broken one is a config problem, not a start-up crash. */
+async function checkDialectModule(r: LoadedConfig): Promise<LoadedConfig> {
+  if (!r.config || !isDialectModulePath(r.config.loading.dialect)) return r;
+  try {
+    await loadDialect(r.config.loading.dialect);
+    return r;
+  } catch (e) {
+    if (!isIfppError(e)) throw e;
+    return { file: r.file, config: undefined, problems: [...r.problems, { file: r.file, path: 'loading.dialect', message: e.message, hint: e.hint ?? '' }] };
+  }
 }
 
 function loadJson(abs: string, file: string, dir: string, jsonc: boolean): LoadedConfig {

@@ -246,6 +246,12 @@ export interface LoadingConfig {
   /** Card clock in Hz for the session (reset and PPS run at most at 5 MHz). Default 5 MHz. */
   clockHz: number;
   retry: RetryPolicy;
+  /**
+   * The eUICC dialect (src/station/fpa/dialect.ts): a built-in dialect's name, or the path of a
+   * module (.mjs/.js, relative to the config) exporting one, resolved to an absolute path.
+   * Default "ifpp-project".
+   */
+  dialect: string;
 }
 
 export type VccClassName = 'A' | 'B' | 'C';
@@ -258,6 +264,7 @@ export interface LoadingInput {
   vcc?: VccClassName;
   clockHz?: number;
   retry?: Partial<RetryPolicy>;
+  dialect?: string;
 }
 
 export type UnknownEidAction = 'fail' | 'skip';
@@ -364,7 +371,7 @@ export const DEFAULTS = {
   clampCloseTimeoutMs: 3000,
   twoHandWindowMs: 500,
   slotEnabled: true,
-  loading: { blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 } } satisfies LoadingConfig,
+  loading: { blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 }, dialect: 'ifpp-project' } satisfies LoadingConfig,
   eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' } satisfies EidPolicy,
   postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false } satisfies PostChecks,
   leaseSeconds: 600,

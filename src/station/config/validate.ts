@@ -3,7 +3,9 @@
  * fixing a jig file wants the whole list at once), each with the config path, the line when
  * the locator knows it, and a hint.
  */
+import { existsSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { builtInDialectNames, dialectByName, isDialectModulePath } from '../fpa/dialect.ts';
 import { formatPath, type PathSegment } from './path.ts';
 import { closest } from './suggest.ts';
 import {
@@ -539,7 +541,7 @@ function checkLoading(c: Checker, v: unknown): LoadingConfig {
   if (v === undefined) return { ...d, retry: { ...d.retry } };
   const path = ['loading'];
   // (vcc, clockHz: supply class and card clock for every slot)
-  const o = c.record(v, path, ['blockSize', 'logicalChannel', 'pps', 'vcc', 'clockHz', 'retry'], [], '"loading"');
+  const o = c.record(v, path, ['blockSize', 'logicalChannel', 'pps', 'vcc', 'clockHz', 'retry', 'dialect'], [], '"loading"');
   if (!o) return { ...d, retry: { ...d.retry } };
   const { blockSize: bs, logicalChannel: lc, maxAttemptsPerChip: ma, timeoutFactor: tf } = LIMITS;
   const blockSize = c.integer(o, 'blockSize', path, bs.min, bs.max, 'STORE DATA carries at most 255 data bytes; lower it only for chips or modems that need smaller blocks') ?? d.blockSize;
@@ -556,7 +558,25 @@ function checkLoading(c: Checker, v: unknown): LoadingConfig {
       retry.timeoutFactor = c.number(ro, 'timeoutFactor', rp, tf.min, tf.max) ?? retry.timeoutFactor;
     }
   }
-  return { blockSize, logicalChannel, pps, vcc, clockHz, retry };
+  return { blockSize, logicalChannel, pps, vcc, clockHz, retry, dialect: checkDialect(c, o, path) ?? d.dialect };
+}
+
+/** A built-in dialect's name, or a module path (resolved; its export is checked when loaded). */
+function checkDialect(c: Checker, o: Obj, path: PathSegment[]): string | undefined {
+  const v = c.string(o, 'dialect', path);
+  if (v === undefined) return undefined;
+  if (isDialectModulePath(v)) {
+    const abs = c.localPath(o, 'dialect', path)!;
+    if (!existsSync(abs)) c.report([...path, 'dialect'], `dialect module ${abs} does not exist`, 'give the path of a .mjs/.js module exporting the dialect, relative to this config file');
+    return abs;
+  }
+  if (!dialectByName(v)) {
+    const names = builtInDialectNames();
+    const guess = closest(v, names);
+    c.report([...path, 'dialect'], `"${v}" is not a built-in eUICC dialect`, guess ? `did you mean "${guess}"? (or give the path of a dialect module, e.g. "./acme-dialect.mjs")` : `use one of: ${names.join(', ')}, or the path of a dialect module`);
+    return undefined;
+  }
+  return v;
 }
 
 function checkEidPolicy(c: Checker, v: unknown): EidPolicy {

@@ -26,6 +26,8 @@ import { EuiccTrust } from './euicc-trust.ts';
 import { reconcileJournal, settlePending, type PendingCheck } from './reconcile.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
+import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
+import { loadDialect } from '../fpa/dialect-loader.ts';
 
 export class StationError extends IfppError {}
 
@@ -78,6 +80,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private unitTarget = Infinity;
   private byOutcome: Record<string, number> = {};
   private pending: PendingCheck[] = [];
+  /** loading.dialect, loaded at open (a module dialect is imported once). */
+  private dialect: EuiccDialect = projectEuiccDialect;
   /** Count of insertions seen per slot (bridge CARD IN or jig presence), and who waits for the next. */
   private insertSeq = new Map<string, number>();
   private insertWaiters = new Map<string, (() => void)[]>();
@@ -100,6 +104,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
 
   static async open(config: StationConfig, opts: StationOpenOptions = {}): Promise<Station> {
     const bus = opts.bus ?? new EventBus();
+    const dialect = await loadDialect(config.loading.dialect);
     const store = BppStore.open(config.store);
     const euicc = EuiccStore.open(config.store);
     const { journal, existing } = await Journal.open(journalPath(config));
@@ -109,6 +114,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       hardware ??= await openStationHardware(config, opts);
       const st = new Station(config, bus, store, euicc, journal, hardware);
       st.pending = rec.pending;
+      st.dialect = dialect;
       for (const p of existing.sequenceProblems) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'JOURNAL_SEQUENCE', message: `journal ${describeSequenceProblem(p)}; new records continue above the highest seq` });
       }
@@ -182,6 +188,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       verifyProfileListed: c.postChecks.verifyProfileListed,
       verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
       unknownEid: c.eidPolicy.unknownEid,
+      dialect: this.dialect,
       endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
     };
   }

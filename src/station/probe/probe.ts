@@ -7,6 +7,7 @@
  */
 import type { StationConfig } from '../config/schema.ts';
 import type { EuiccDialect } from '../fpa/dialect.ts';
+import { loadDialect } from '../fpa/dialect-loader.ts';
 import { probeBridge } from './bridge-probe.ts';
 import { Findings } from './errors.ts';
 import { probeJig } from './jig-probe.ts';
@@ -33,9 +34,11 @@ export async function probeStation(config: StationConfig, opts: ProbeOptions = {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS;
   const cards = opts.cards === true;
   const storeFindings = new Findings();
+  // The chips are asked in the dialect the station would use (loading.dialect) unless told otherwise.
+  const dialect = opts.dialect ?? (cards ? await loadDialect(config.loading.dialect) : undefined);
   const station = cards ? StationCheck.open(config.store, storeFindings) : undefined;
   const [bridges, jig] = await Promise.all([
-    Promise.all(config.bridges.map((b) => probeBridge(config, b, { timeoutMs, cards, ...(opts.dialect ? { dialect: opts.dialect } : {}), ...(station ? { station } : {}) }))),
+    Promise.all(config.bridges.map((b) => probeBridge(config, b, { timeoutMs, cards, ...(dialect ? { dialect } : {}), ...(station ? { station } : {}) }))),
     config.board ? probeJig(config, { timeoutMs, queryDelayMs: opts.jigQueryDelayMs ?? DEFAULT_JIG_QUERY_DELAY_MS }) : undefined,
   ]).finally(() => station?.close());
   // Findings in config order (bridges, then the board, then the store), whatever finished first.
