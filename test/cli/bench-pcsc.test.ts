@@ -190,7 +190,8 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
     expect(first.json).toMatchObject({ ok: false, outcome: 'interrupted' });
     // The same outcome and code as a chip pulled from a bridge slot.
     expect(first.json).toMatchObject({ code: 'CARD_REMOVED', reason: expect.stringMatching(/card removed during the load: its BPP is spent/) });
-    expect(stateOf(eids[1]!).keys.map((k) => k.state)).toEqual(['consumed', 'unused']);
+    // One key burnt (which one depends on the BPP the store chose), the other still unused.
+    expect(stateOf(eids[1]!).keys.map((k) => k.state).sort()).toEqual(['consumed', 'unused']);
 
     vpcds[1]!.proc.stdin.write('insert\n');
     await vpcdEvent(1, 'connected');
