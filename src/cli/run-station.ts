@@ -18,7 +18,12 @@ export interface RunStationOptions {
   onOpen?: (station: Station) => void | Promise<void>;
 }
 
-export async function runStation(config: StationConfig, opts: RunStationOptions = {}): Promise<RunSummary> {
+export interface StationRunResult extends RunSummary {
+  /** The terminal UI threw while rendering; the station was stopped as on a forced quit. */
+  uiError?: Error;
+}
+
+export async function runStation(config: StationConfig, opts: RunStationOptions = {}): Promise<StationRunResult> {
   const bus = new EventBus();
   const eventsToStdout = opts.events === '-';
   // React's development build costs ~3x the CPU per frame; the station always runs production.
@@ -35,9 +40,17 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     throw withProbeHint(e, config);
   });
   let ui: { unmount(): void } | undefined;
+  let uiError: Error | undefined;
   if (tui) {
     const { renderStationUi } = await import('../ui/render.ts');
-    ui = renderStationUi({ bus, controls: station.controls });
+    const handle = renderStationUi({ bus, controls: station.controls });
+    ui = handle;
+    // A UI that threw no longer reads keys nor shows anything: stop as on a forced quit (no
+    // new unit, units in flight aborted and journaled) instead of loading on behind it.
+    handle.waitUntilExit().catch((e: unknown) => {
+      uiError = e instanceof Error ? e : new Error(String(e));
+      station.quit(true);
+    });
   }
   // First Ctrl+C / SIGTERM: finish the units in flight, start no more. Second: abort them.
   let signals = 0;
@@ -52,7 +65,8 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
   process.on('SIGTERM', sigterm);
   try {
     await opts.onOpen?.(station);
-    return await station.run(opts.units !== undefined ? { units: opts.units } : {});
+    const summary = await station.run(opts.units !== undefined ? { units: opts.units } : {});
+    return uiError ? { ...summary, uiError } : summary;
   } finally {
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
@@ -61,6 +75,19 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     detachPlain?.();
     await log?.close();
   }
+}
+
+/** The closing lines of a run: what stopped it, the counts, and a UI failure if there was one. */
+export function describeRun(result: StationRunResult): string {
+  const parts = Object.entries(result.byOutcome).map(([k, v]) => `${v} ${k}`);
+  const lines = [`station stopped (${result.reason}): ${result.units} units${parts.length ? ': ' + parts.join(', ') : ''}`];
+  if (result.uiError) {
+    lines.push(`the terminal UI failed: ${result.uiError.message}`);
+    lines.push('  the station stopped as on a forced quit (units in flight aborted and journaled); --headless runs without the UI');
+  }
+  const unsettled = (result.byOutcome['interrupted'] ?? 0) + (result.byOutcome['unknown'] ?? 0);
+  if (unsettled > 0) lines.push(`${unsettled} unit${unsettled === 1 ? ' was' : 's were'} interrupted: run ${unsettled === 1 ? 'that chip' : 'those chips'} again`);
+  return lines.join('\n') + '\n';
 }
 
 /** A device that is missing or silent at start-up: point at the command that checks them all. */

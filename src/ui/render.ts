@@ -5,6 +5,7 @@
 import { createElement } from 'react';
 import { render } from 'ink';
 import { StationApp } from './app.tsx';
+import { injectedFault, ThrowWhileLoading } from './fault-injection.tsx';
 import type { StationEventSource, StationControls } from './app.tsx';
 import type { ViewModelOptions } from './state/view-model.ts';
 
@@ -66,17 +67,19 @@ export interface RenderStationUiOptions {
 
 export interface StationUiHandle {
   unmount(): void;
+  /** Resolves when the UI is unmounted; rejects with the error when rendering threw. */
   waitUntilExit(): Promise<unknown>;
 }
 
 export function renderStationUi(opts: RenderStationUiOptions): StationUiHandle {
   const env = opts.env ?? process.env;
-  const app = createElement(StationApp, {
+  const station = createElement(StationApp, {
     source: opts.bus,
     controls: opts.controls,
     colors: colorsEnabled(env),
     ...(opts.viewOptions ? { viewOptions: opts.viewOptions } : {}),
   });
+  const app = injectedFault(env) ? createElement(ThrowWhileLoading, { source: opts.bus, children: station }) : station;
   const instance = render(app, {
     stdout: opts.stdout ?? process.stdout,
     stdin: opts.stdin ?? process.stdin,

@@ -77,8 +77,9 @@ describe.skipIf(!hasTmux)('ifpp run on the simulated station in tmux', () => {
     expect(pane()).toContain('ABORTED');
     if (process.env.IFPP_UPDATE_DOCS === '1') writeFileSync(join(root, 'docs', 'screens', 'station-abort.txt'), aborted.replace(/\s+$/gm, '') + '\n');
 
-    // Quit (forced, nothing may be in flight after the abort anyway) ends the process cleanly.
+    // Quit (forced, nothing may be in flight after the abort anyway) ends the process; the
+    // units the abort interrupted make it exit 3 (src/cli/exit-codes.ts).
     tmux('send-keys', '-t', 'st', 'Q');
-    await until('the process to exit', (s) => s.includes('EXITED=0'), 20_000);
+    await until('the process to exit', (s) => s.includes('EXITED=3'), 20_000);
   }, 120_000);
 });

@@ -1,5 +1,6 @@
 import { requireConfig } from '../../station/config/load.ts';
-import { runStation } from '../run-station.ts';
+import { describeRun, runStation } from '../run-station.ts';
+import { runExitCode } from '../exit-codes.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
 
 export const help = `Usage: ifpp run --config F [--headless] [--units N] [--events FILE|-]
@@ -12,7 +13,11 @@ anything a previous run left in flight (from the journal), then loads units unti
   --units N      stop after N units (any outcome)
   --events F|-   also write every event as NDJSON to F (or stdout) for MES integration
 
-Ctrl+C (or q in the UI) stops after the units in flight; a second Ctrl+C (or Q) aborts them.`;
+Ctrl+C (or q in the UI) stops after the units in flight; a second Ctrl+C (or Q) aborts them.
+
+Exit codes: 0 stopped as asked, every unit settled · 1 error (config, device, store) ·
+2 bad usage · 3 stopped with units interrupted (run those chips again) · 4 the terminal UI
+failed (the station stopped as on a forced quit).`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseOptions(args, {
@@ -34,7 +39,6 @@ export async function run(args: string[]): Promise<number> {
     ...(units !== undefined ? { units } : {}),
     ...(values.events ? { events: values.events } : {}),
   });
-  const parts = Object.entries(summary.byOutcome).map(([k, v]) => `${v} ${k}`);
-  process.stderr.write(`station stopped (${summary.reason}): ${summary.units} units${parts.length ? ': ' + parts.join(', ') : ''}\n`);
-  return 0;
+  process.stderr.write(describeRun(summary));
+  return runExitCode(summary, summary.uiError !== undefined);
 }

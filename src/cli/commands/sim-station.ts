@@ -12,7 +12,9 @@ import { BppStore } from '../../station/store/bpp-store.ts';
 import { importBatch } from '../../station/store/import-batch.ts';
 import { bppChecks } from '../../station/store/bpp-checks.ts';
 import { EuiccStore, importEuiccData } from '../../station/euicc-data/euicc-store.ts';
-import { runStation } from '../run-station.ts';
+import { describeRun, runStation } from '../run-station.ts';
+import { runExitCode } from '../exit-codes.ts';
+import { invokedAs } from '../invoked-as.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
 
 export const help = `Usage: ifpp sim station [--world DIR] [--slots N] [--units U] [--kind panel-jig|socket-programmer]
@@ -24,7 +26,10 @@ the eUICC data into the station's store, starts the simulated bridges, jig board
 and runs the real station against them with the terminal UI (or a plain log with --headless).
 
   --slots N, --units U, --kind K   shape of a new world (ignored when DIR already holds one)
-  --time-scale S                   1 = real card and handling times (default), 0 = as fast as possible`;
+  --time-scale S                   1 = real card and handling times (default), 0 = as fast as possible
+
+Exit codes as for ifpp run: 0 stopped as asked, every unit settled · 1 error · 2 bad usage ·
+3 stopped with units interrupted · 4 the terminal UI failed (the station stopped safely).`;
 
 export async function run(args: string[]): Promise<number> {
   const { values } = parseOptions(args, {
@@ -83,10 +88,10 @@ export async function run(args: string[]): Promise<number> {
         world.operator?.once('done', () => station.requestStop('all simulated units were fed'));
       },
     });
-    say(`station stopped (${summary.reason}): ${summary.units} units ${JSON.stringify(summary.byOutcome)}`);
-    say(`reports: node bin/ifpp.js report --config ${w.stationFile}`);
+    process.stderr.write(describeRun(summary));
+    say(`reports: ${invokedAs()} report --config ${w.stationFile}`);
+    return runExitCode(summary, summary.uiError !== undefined);
   } finally {
     await world.close();
   }
-  return 0;
 }
