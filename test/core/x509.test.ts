@@ -334,6 +334,46 @@ describe('X.509: issued test PKI', () => {
     expect(verifyChain({ leaf: auth.cert, trustAnchors: [ci.cert], at: AT, role: 'dp-pb' }).failure?.code).toBe('X509_WRONG_ROLE');
   });
 
+  describe('SGP.22 v3 certificate variants', () => {
+    // Variants Ov3/A/B/C name the roles under the CI arc; Variant O keeps the v2 OIDs.
+    it.each(['O', 'v3'] as const)('a Variant %s eUICC chain (EUM and eUICC of that variant) verifies as euicc', (variant) => {
+      const { ci } = pki.nist;
+      const eum = issueEum({ ci, notBefore: ISSUED_FROM, variant });
+      const euicc = issueEuicc({ eum, eid: EID, notBefore: ISSUED_FROM, variant });
+      expect(roleOf(euicc.cert)).toBe('euicc');
+      expect(roleOf(eum.cert)).toBe('eum');
+      expectOk(verifyChain({ leaf: euicc.cert, intermediates: [eum.cert], trustAnchors: [ci.cert], at: AT, role: 'euicc' }));
+    });
+
+    it('v3 policy OIDs: CERT.DPpb and CERT.DPauth keep their roles apart', () => {
+      const { ci } = pki.nist;
+      const pb = issueDpPb({ ci, notBefore: ISSUED_FROM, variant: 'v3' });
+      const auth = issueDpAuth({ ci, notBefore: ISSUED_FROM, variant: 'v3' });
+      expect(pb.cert.extensions.certificatePolicies).toEqual(['2.23.146.1.2.1.0.0.1.2']);
+      expectOk(verifyChain({ leaf: pb.cert, trustAnchors: [ci.cert], at: AT, role: 'dp-pb' }));
+      expect(verifyChain({ leaf: auth.cert, trustAnchors: [ci.cert], at: AT, role: 'dp-pb' }).failure?.code).toBe('X509_WRONG_ROLE');
+      // Mixed variants in one chain are still one role each.
+      const eumV3 = issueEum({ ci, notBefore: ISSUED_FROM, variant: 'v3' });
+      expectOk(verifyChain({ leaf: issueEuicc({ eum: eumV3, eid: EID, notBefore: ISSUED_FROM }).cert, intermediates: [eumV3.cert], trustAnchors: [ci.cert], at: AT, role: 'euicc' }));
+    });
+
+    it('a leaf without keyUsage fails with X509_NO_KEY_USAGE (CERT.DPpb and CERT.EUICC)', () => {
+      const { ci } = pki.nist;
+      const pb = issueDpPb({ ci, notBefore: ISSUED_FROM, keyUsage: false });
+      const eum = issueEum({ ci, notBefore: ISSUED_FROM });
+      const euicc = issueEuicc({ eum, eid: EID, notBefore: ISSUED_FROM, keyUsage: false });
+      for (const [leaf, role, intermediates] of [
+        [pb.cert, 'dp-pb', []],
+        [euicc.cert, 'euicc', [eum.cert]],
+      ] as const) {
+        expect(leaf.extensions.keyUsage).toBeUndefined();
+        const r = verifyChain({ leaf, intermediates, trustAnchors: [ci.cert], at: AT, role });
+        expect(r.ok).toBe(false);
+        expect(r.checks.find((c) => c.check === 'key-usage')).toMatchObject({ ok: false, code: 'X509_NO_KEY_USAGE' });
+      }
+    });
+  });
+
   describe('malformed input', () => {
     const der = pki.nist.dpPb.der;
 

@@ -144,8 +144,11 @@ export function verifyChain(opts: VerifyChainOptions): ChainResult {
   }
   const ku = leaf.extensions.keyUsage;
   if (role !== 'ci' && role !== 'eum') {
-    if (ku && !ku.digitalSignature) failed('key-usage', leaf, 'X509_BAD_KEY_USAGE', 'keyUsage lacks digitalSignature');
-    else pass('key-usage', leaf, ku ? 'keyUsage allows digitalSignature' : 'no keyUsage restriction');
+    // SGP.22 §4.5.2: every RSP end-entity certificate carries keyUsage (critical); one without
+    // it was not made for the role, whatever its policies say.
+    if (!ku) failed('key-usage', leaf, 'X509_NO_KEY_USAGE', 'has no keyUsage extension (SGP.22 requires it, with digitalSignature)');
+    else if (!ku.digitalSignature) failed('key-usage', leaf, 'X509_BAD_KEY_USAGE', 'keyUsage lacks digitalSignature');
+    else pass('key-usage', leaf, 'keyUsage allows digitalSignature');
   }
 
   // 4. RSP roles (certificatePolicies).

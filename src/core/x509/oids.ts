@@ -9,6 +9,15 @@ export const OID_RSP_ROLE_ARC = '2.23.146.1.2.1';
 
 export type RspRole = 'ci' | 'euicc' | 'eum' | 'dp-tls' | 'dp-auth' | 'dp-pb' | 'ds-tls' | 'ds-auth';
 
+/**
+ * Certificate variants of SGP.22 v3 (§4.5.2.1, Annex H): Variant O keeps the v2 policy OIDs
+ * (now named id-rspRole-…-v2, directly under id-rspRole); Variants Ov3, A, B and C put the
+ * roles under the CI arc (id-rspRole-ci.0.0…). The role is the same either way, so a chain
+ * check accepts both for the role it wants.
+ */
+export type CertificateVariant = 'O' | 'v3';
+
+/** Variant O (and SGP.22 v2) policy OIDs, the ones this project issues by default. */
 export const RSP_ROLE_OIDS: Readonly<Record<RspRole, string>> = {
   ci: '2.23.146.1.2.1.0',
   euicc: '2.23.146.1.2.1.1',
@@ -19,6 +28,23 @@ export const RSP_ROLE_OIDS: Readonly<Record<RspRole, string>> = {
   'ds-tls': '2.23.146.1.2.1.6',
   'ds-auth': '2.23.146.1.2.1.7',
 };
+
+/** Variants Ov3, A, B, C policy OIDs (the CI keeps its one OID). */
+export const RSP_ROLE_OIDS_V3: Readonly<Record<RspRole, string>> = {
+  ci: '2.23.146.1.2.1.0',
+  eum: '2.23.146.1.2.1.0.0.0',
+  euicc: '2.23.146.1.2.1.0.0.0.0.0',
+  'dp-tls': '2.23.146.1.2.1.0.0.1.0',
+  'dp-auth': '2.23.146.1.2.1.0.0.1.1',
+  'dp-pb': '2.23.146.1.2.1.0.0.1.2',
+  'ds-tls': '2.23.146.1.2.1.0.0.2.0',
+  'ds-auth': '2.23.146.1.2.1.0.0.2.1',
+};
+
+/** The policy OID of `role` in a certificate of `variant`. */
+export function roleOid(role: RspRole, variant: CertificateVariant = 'O'): string {
+  return (variant === 'O' ? RSP_ROLE_OIDS : RSP_ROLE_OIDS_V3)[role];
+}
 
 /** Certificate names as the specifications write them, for messages. */
 export const RSP_ROLE_LABELS: Readonly<Record<RspRole, string>> = {
@@ -32,8 +58,11 @@ export const RSP_ROLE_LABELS: Readonly<Record<RspRole, string>> = {
   'ds-auth': 'CERT.DSauth',
 };
 
+/** The RSP role a policy OID names, in any certificate variant. */
 export function roleFromOid(oid: string): RspRole | undefined {
-  for (const [role, o] of Object.entries(RSP_ROLE_OIDS)) if (o === oid) return role as RspRole;
+  for (const table of [RSP_ROLE_OIDS, RSP_ROLE_OIDS_V3]) {
+    for (const [role, o] of Object.entries(table)) if (o === oid) return role as RspRole;
+  }
   return undefined;
 }
 

@@ -17,7 +17,7 @@ import { parseCertificate, nameValue } from '../../core/x509/certificate.ts';
 import type { Certificate } from '../../core/x509/certificate.ts';
 import { KEY_USAGE_BITS } from '../../core/x509/extensions.ts';
 import type { KeyUsage } from '../../core/x509/extensions.ts';
-import { nameAttributeOid, OID_EC_PUBLIC_KEY, OID_ECDSA_WITH_SHA256, OID_EXT, RSP_ROLE_OIDS } from '../../core/x509/oids.ts';
+import { nameAttributeOid, OID_EC_PUBLIC_KEY, OID_ECDSA_WITH_SHA256, OID_EXT, roleOid, type CertificateVariant } from '../../core/x509/oids.ts';
 import type { NameAttributeType, RspRole } from '../../core/x509/oids.ts';
 
 /** A distinguished name in encoding order, one attribute per RDN. */
@@ -49,6 +49,14 @@ export interface ValidityOptions {
   readonly notAfter?: Date;
   /** Serial number bytes (positive); default 8 random bytes. */
   readonly serial?: Uint8Array;
+}
+
+/** How a test certificate is shaped where SGP.22 allows (or a test needs) a choice. */
+export interface ShapeOptions {
+  /** Policy OID variant (core/x509/oids.ts); default 'O' (the v2 OIDs). */
+  readonly variant?: CertificateVariant;
+  /** false: leave keyUsage out (a malformed certificate, for tests). Default true. */
+  readonly keyUsage?: boolean;
 }
 
 export const TEST_ORG = 'IFPP Station Test PKI';
@@ -88,7 +96,7 @@ export function createCi(opts: CreateCiOptions): IssuedCertificate {
   });
 }
 
-export interface IssueEumOptions extends ValidityOptions, KeyOptions {
+export interface IssueEumOptions extends ValidityOptions, KeyOptions, ShapeOptions {
   readonly ci: IssuedCertificate;
   /** Common name; the organisation (what eUICC subjects must repeat) is `org`. */
   readonly name?: string;
@@ -119,8 +127,8 @@ export function issueEum(opts: IssueEumOptions): IssuedCertificate {
     extensions: [
       extAki(issuer.keyId),
       extSki(key.publicKey),
-      extKeyUsage({ keyCertSign: true, cRLSign: true }),
-      extPolicies('eum'),
+      ...(opts.keyUsage === false ? [] : [extKeyUsage({ keyCertSign: true, cRLSign: true })]),
+      extPolicies('eum', opts.variant),
       extBasicConstraints(true, 0),
       extRegisteredId(opts.registeredId ?? '2.999.5'),
       ...(prefix === null ? [] : [extNameConstraints(dn([['O', org], ['serialNumber', prefix]]))]),
@@ -128,7 +136,7 @@ export function issueEum(opts: IssueEumOptions): IssuedCertificate {
   });
 }
 
-export interface IssueEuiccOptions extends ValidityOptions, KeyOptions {
+export interface IssueEuiccOptions extends ValidityOptions, KeyOptions, ShapeOptions {
   readonly eum: IssuedCertificate;
   /** 32 decimal digits, or the 16 EID bytes. */
   readonly eid: string | Uint8Array;
@@ -154,11 +162,11 @@ export function issueEuicc(opts: IssueEuiccOptions): IssuedCertificate {
     key,
     signer: issuer,
     validity: validity(opts, NO_EXPIRY),
-    extensions: [extAki(issuer.keyId), extSki(key.publicKey), extKeyUsage({ digitalSignature: true }), extPolicies('euicc')],
+    extensions: [extAki(issuer.keyId), extSki(key.publicKey), ...(opts.keyUsage === false ? [] : [extKeyUsage({ digitalSignature: true })]), extPolicies('euicc', opts.variant)],
   });
 }
 
-export interface IssueDpOptions extends ValidityOptions, KeyOptions {
+export interface IssueDpOptions extends ValidityOptions, KeyOptions, ShapeOptions {
   readonly ci: IssuedCertificate;
   /** Common name; default "IFPP Test SM-DPf". */
   readonly name?: string;
@@ -193,8 +201,8 @@ function issueDp(opts: IssueDpOptions, role: 'dp-pb' | 'dp-auth'): IssuedCertifi
       extAki(issuer.keyId),
       extSki(key.publicKey),
       extRegisteredId(opts.registeredId ?? '2.999.10'),
-      extKeyUsage({ digitalSignature: true }),
-      extPolicies(role),
+      ...(opts.keyUsage === false ? [] : [extKeyUsage({ digitalSignature: true })]),
+      extPolicies(role, opts.variant),
     ],
   });
 }
@@ -387,8 +395,8 @@ function extBasicConstraints(cA: boolean, pathLen: number | undefined) {
   return ext(OID_EXT.basicConstraints, true, new asn1js.Sequence({ value }));
 }
 
-function extPolicies(role: RspRole) {
-  return ext(OID_EXT.certificatePolicies, true, new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: RSP_ROLE_OIDS[role] })] })] }));
+function extPolicies(role: RspRole, variant: CertificateVariant = 'O') {
+  return ext(OID_EXT.certificatePolicies, true, new asn1js.Sequence({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: roleOid(role, variant) })] })] }));
 }
 
 function extRegisteredId(oid: string) {
