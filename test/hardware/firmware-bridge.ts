@@ -1,27 +1,24 @@
 /**
- * The bridge firmware core built for the host (hardware/bridge-firmware/build/host/bridge-host)
- * as a bridge on a pty, with the same control surface as BridgeSim (insert/remove cards,
- * faults, corrupted and dropped lines, unplug and replug), so one test suite and the station
- * driver run against both.
+ * The bridge firmware as a bridge on a pty, with the same control surface as BridgeSim
+ * (insert/remove cards, faults, corrupted and dropped lines, unplug and replug), so one test
+ * suite and the station driver run against all of them. The firmware runs as the core built for
+ * the host (build/host/bridge-host) or as the ARM image under QEMU (board-process.ts):
  *
- *   station --pty--> PtyDevice <--> this process <--stdin/stdout--> bridge-host (C core)
- *                                        ^------------- fd 3: card contacts ---------'
+ *   station --pty--> PtyDevice <--> this process <--stdin/stdout or USART1--> firmware
+ *                                        ^------- fd 3 or USART2..6: card contacts -----'
  *
  * The card side of every slot is a T0CharCard (src/sim/card/t0-char-card.ts) wrapping a
  * SimCard: the C core does all the ISO 7816-3 character work against it. Unplugging kills the
  * process (the MCU loses power) and closes the pty; replugging starts both again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { fileURLToPath } from 'node:url';
-import type { Duplex } from 'node:stream';
 import { IfppError } from '../../src/core/errors.ts';
 import { PtyDevice } from '../../src/sim/pty/pty-device.ts';
 import type { SimCard } from '../../src/sim/card/card-model.ts';
 import { T0CharCard, type T0CharCardOptions } from '../../src/sim/card/t0-char-card.ts';
+import { startBoard, type BoardProcess, type BoardTarget } from './board-process.ts';
 
-export const FIRMWARE_DIR = fileURLToPath(new URL('../../hardware/bridge-firmware/', import.meta.url));
-export const BRIDGE_HOST = fileURLToPath(new URL('../../hardware/bridge-firmware/build/host/bridge-host', import.meta.url));
+export { FIRMWARE_DIR } from './board-process.ts';
 
 export class FirmwareBridgeError extends IfppError {}
 
@@ -35,6 +32,8 @@ export interface FirmwareBridgeOptions {
   minCardWaitMs?: number;
   /** How the simulated cards use procedure bytes. */
   cardLine?: T0CharCardOptions;
+  /** Where the firmware runs: the host build (default) or the ARM image under QEMU (board-process.ts). */
+  target?: BoardTarget;
 }
 
 export interface FirmwareBridgeEvents {
@@ -46,13 +45,10 @@ export interface FirmwareBridgeEvents {
 export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   private readonly cards: (T0CharCard | undefined)[];
   private pty: PtyDevice | undefined;
-  private child: ChildProcess | undefined;
-  private cardPort: Duplex | undefined;
-  private exited: Promise<void> = Promise.resolve();
+  private board: BoardProcess | undefined;
   private corruptCount = 0;
   private dropCount = 0;
   private closing = false;
-  private stderr = '';
   private overrunArmed: (() => void) | undefined;
   /** Violations the card lines saw, including those of cards since removed. */
   private readonly pastViolations: string[] = [];
@@ -177,7 +173,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   }
 
   private toCards(msg: string): void {
-    if (this.cardPort?.writable) this.cardPort.write(msg + '\n');
+    this.board?.toCards(msg);
   }
 
   private async powerUp(): Promise<void> {
@@ -186,47 +182,26 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
     this.cards.forEach((c, i) => {
       if (c) mask |= 1 << i;
     });
-    const args = ['--slots', String(this.opts.slots), '--present', mask.toString(16), '--card-fd', '3', '--min-card-wait-ms', String(this.opts.minCardWaitMs ?? 500)];
-    const child = spawn(BRIDGE_HOST, args, { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
-    this.stderr = '';
-    child.stderr!.on('data', (d: Buffer) => (this.stderr += d.toString()));
-    child.stdin!.on('error', () => undefined); // writes after an unplug
-    const cardPort = child.stdio[3] as Duplex;
-    cardPort.on('error', () => undefined);
-    this.exited = new Promise((res) => child.once('exit', () => res()));
-    const spawned = new Promise<void>((res, rej) => {
-      child.once('spawn', res);
-      child.once('error', (e) => rej(new FirmwareBridgeError('FW_BRIDGE_SPAWN', `cannot start ${BRIDGE_HOST}: ${e.message}`, { hint: 'run make -C hardware/bridge-firmware host' })));
-    });
+    let board: BoardProcess;
     try {
-      await spawned;
+      board = await startBoard(this.opts.target ?? 'host', { slots: this.opts.slots, present: mask, ...(this.opts.minCardWaitMs !== undefined ? { minCardWaitMs: this.opts.minCardWaitMs } : {}) });
     } catch (e) {
       await pty.close();
       throw e;
     }
-    child.once('exit', (code, signal) => {
+    board.onExit((why) => {
       // Killed by powerDown() is an unplug; anything else is the firmware failing.
-      if (this.child !== child || this.closing) return;
-      this.pastViolations.push(`bridge-host exited by itself (code ${code}, signal ${signal})${this.stderr ? ': ' + this.stderr.trim() : ''}`);
+      if (this.board !== board || this.closing) return;
+      this.pastViolations.push(why);
       void this.disconnect();
     });
-    this.child = child;
-    this.cardPort = cardPort;
+    this.board = board;
     this.pty = pty;
-
-    let cardBuf = '';
-    cardPort.on('data', (d: Buffer) => {
-      cardBuf += d.toString('latin1');
-      let nl;
-      while ((nl = cardBuf.indexOf('\n')) >= 0) {
-        this.fromBridge(cardBuf.slice(0, nl));
-        cardBuf = cardBuf.slice(nl + 1);
-      }
-    });
+    board.onCards((msg) => this.fromBridge(msg));
     let hostIn = '';
     pty.on('data', (d) => {
       if (this.pty !== pty) return;
-      child.stdin!.write(d);
+      board.hostIn.write(d);
       hostIn += d.toString('latin1');
       let nl;
       while ((nl = hostIn.indexOf('\n')) >= 0) {
@@ -239,7 +214,7 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
       if (this.pty === pty && !this.closing) void this.disconnect();
     });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    board.hostOut.on('data', (d: Buffer) => {
       out += d.toString('latin1');
       let nl;
       while ((nl = out.indexOf('\n')) >= 0) {
@@ -250,13 +225,9 @@ export class FirmwareBridge extends EventEmitter<FirmwareBridgeEvents> {
   }
 
   private async powerDown(): Promise<void> {
-    const child = this.child;
-    this.child = undefined;
-    this.cardPort = undefined;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await this.exited;
-    }
+    const board = this.board;
+    this.board = undefined;
+    await board?.kill();
     for (const c of this.cards) c?.powerLoss();
   }
 

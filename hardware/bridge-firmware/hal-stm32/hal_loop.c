@@ -123,6 +123,16 @@ void link_irq(void)
     }
 }
 
+void link_tx_poll(void)
+{
+    irqs_off();
+    while (host_tx_head != host_tx_tail && (link->SR & USART_SR_TXE)) {
+        link->DR = host_tx[host_tx_head % HOST_TX_BUF];
+        host_tx_head = host_tx_head + 1;
+    }
+    irqs_on();
+}
+
 static uint32_t tx_free(void) { return HOST_TX_BUF - (host_tx_tail - host_tx_head); }
 
 void hal_host_write(const char *data, size_t n)

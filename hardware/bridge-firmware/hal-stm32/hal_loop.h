@@ -21,6 +21,9 @@ void ev_push(uint8_t kind, uint8_t slot, uint8_t data, uint8_t flag);
 void link_init(struct usart *u);
 /* The host USART's interrupt handler calls this. */
 void link_irq(void);
+/* Moves queued host bytes to the USART while it takes them (a board whose transmit interrupt
+ * does not fire calls this from board_service). */
+void link_tx_poll(void);
 /* Test hook (QEMU board): bytes of the next line after its first are dropped as a full buffer would. */
 void link_drop_next_line(void);
 
