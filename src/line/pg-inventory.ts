@@ -73,6 +73,49 @@ export class PgInventory implements Inventory {
     return inv;
   }
 
+  /** The pool, for the station's outbox and eUICC copy. */
+  get database(): Db {
+    return this.db;
+  }
+
+  private closers: Array<() => Promise<void>> = [];
+
+  /** Runs before the pool closes (the outbox's last drain). */
+  onClose(fn: () => Promise<void>): void {
+    this.closers.push(fn);
+  }
+
+  /**
+   * In-flight claims of this station whose unit its journal never names: it stopped between
+   * the claim and bpp.chosen, so nothing was sent for them. Given back, audited.
+   */
+  async releaseOrphans(journaledUnits: ReadonlySet<string>): Promise<number> {
+    try {
+      return await inTransaction(this.db, async (c) => {
+        const r = await c.query<{ batch_id: string; position: number; claim_unit: string }>(
+          'SELECT batch_id, position, claim_unit FROM ifpp.bpps WHERE state = 1 AND claim_station = $1 FOR UPDATE',
+          [this.o.stationId],
+        );
+        let n = 0;
+        for (const row of r.rows) {
+          if (journaledUnits.has(row.claim_unit)) continue;
+          await settleClaim(c, { batchId: row.batch_id, position: row.position }, row.claim_unit, BppState.failedBeforeSecureChannel);
+          await c.query('INSERT INTO ifpp.audit (actor, action, batch_id, position, detail) VALUES ($1, $2, $3, $4, $5)', [
+            `station ${this.o.stationId}`,
+            'release-unjournaled-claim',
+            row.batch_id,
+            row.position,
+            JSON.stringify({ unit: row.claim_unit, why: 'claimed, then the station stopped before journaling bpp.chosen: nothing was sent' }),
+          ]);
+          n++;
+        }
+        return n;
+      });
+    } catch (e) {
+      throw dbError(e, this.o.url);
+    }
+  }
+
   get stationId(): string {
     return this.o.stationId;
   }
@@ -141,7 +184,8 @@ export class PgInventory implements Inventory {
           req.unusedOtpks.map((k) => Buffer.from(k)),
           this.o.stationId,
           req.unit,
-          [...req.excluded],
+          // ifpp.claim_bpp names a BPP "batch#position".
+          [...req.excluded].map((k) => k.replace(/\/(\d+)$/, '#$1')),
           preferred,
           this.lease,
         ])
@@ -221,6 +265,7 @@ export class PgInventory implements Inventory {
 
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
+    for (const f of this.closers.splice(0)) await f().catch(() => undefined);
     await this.db.end().catch(() => undefined);
   }
 }

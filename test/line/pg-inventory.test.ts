@@ -27,6 +27,7 @@ import { decodePir } from '../../src/core/rsp/pir.ts';
 import { readFileSync } from 'node:fs';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
+import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 
 const why = pgUnavailable();
 if (why) console.warn(`line tests skipped: ${why}`);
@@ -172,7 +173,7 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     const results = [];
     for (const eid of chips) {
       const { slot } = await f.card(eid, 'S1');
-      results.push(await runUnit(slot, { store: f.store, trust: new EuiccTrust(f.euicc), journal, bus, signal: new AbortController().signal, policy: { blockSize: 255, useLogicalChannel: false, maxAttemptsPerChip: 2, verifyProfileListed: false } }));
+      results.push(await runUnit(slot, { inventory: new LocalInventory(f.store), trust: new EuiccTrust(f.euicc), journal, bus, signal: new AbortController().signal, policy: { blockSize: 255, useLogicalChannel: false, maxAttemptsPerChip: 2, verifyProfileListed: false } }));
     }
     await journal.close();
     expect(results.map((r) => r.outcome)).toEqual(['installed', 'installed', 'installed']);

@@ -29,6 +29,7 @@ import { eidToBytes } from '../../src/core/rsp/eid.ts';
 import { bytesEqual, fromHex, toHex } from '../../src/core/bytes.ts';
 import { parseCertificate } from '../../src/core/x509/certificate.ts';
 import { decodeEuiccInfo2 } from '../../src/core/rsp/es10.ts';
+import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 
 /** Sorts before any UUID (the mini factory's batch id), so A is first by import and by name. */
 const UNTRUSTED_BATCH = '0-untrusted-ci';
@@ -76,7 +77,7 @@ describe('runUnit prefers the batch whose CI the chip trusts', () => {
   });
 
   const deps = (store: BppStore): UnitDeps => ({
-    store,
+    inventory: new LocalInventory(store),
     trust: new EuiccTrust(f.euicc),
     journal,
     bus,

@@ -6,6 +6,7 @@ import { reconcileJournal, settlePending } from '../../src/station/orchestrator/
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
 import { toHex } from '../../src/core/bytes.ts';
+import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 
 describe('restart reconciliation', () => {
   it('settles open attempts from the last irreversible step and never leaves a BPP pushable twice', async () => {
@@ -29,7 +30,7 @@ describe('restart reconciliation', () => {
     await journal.close();
 
     const again = await Journal.open(path);
-    const r = await reconcileJournal(again.existing.records, again.journal, f.store);
+    const r = await reconcileJournal(again.existing.records, again.journal, new LocalInventory(f.store));
     expect(Object.fromEntries(r.settled.map((s) => [s.unit, s.outcome]))).toEqual({ u1: 'interrupted', u2: 'unknown', u3: 'installed' });
     expect(f.store.stateAt(bpps[0]![0]!.batchId, bpps[0]![0]!.position)).toBe(BppState.failedBeforeSecureChannel);
     expect(f.store.stateAt(bpps[1]![0]!.batchId, bpps[1]![0]!.position)).toBe(BppState.failedKeyBurnt);
@@ -39,7 +40,7 @@ describe('restart reconciliation', () => {
     // A second restart does not settle anything twice, but still remembers the pending chip.
     await again.journal.close();
     const third = await Journal.open(path);
-    const r2 = await reconcileJournal(third.existing.records, third.journal, f.store);
+    const r2 = await reconcileJournal(third.existing.records, third.journal, new LocalInventory(f.store));
     expect(r2.settled).toEqual([]);
     expect(r2.pending.map((p) => p.unit)).toEqual(['u2']);
 
@@ -49,7 +50,7 @@ describe('restart reconciliation', () => {
     expect(outcome).toBe('failed-key-burnt');
     await third.journal.close();
     const fourth = await Journal.open(path);
-    const r3 = await reconcileJournal(fourth.existing.records, fourth.journal, f.store);
+    const r3 = await reconcileJournal(fourth.existing.records, fourth.journal, new LocalInventory(f.store));
     expect(r3.pending).toEqual([]);
     await fourth.journal.close();
     f.close();

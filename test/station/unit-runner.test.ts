@@ -15,6 +15,7 @@ import { projectDialect } from '../../src/core/rsp/factory.ts';
 import { toHex } from '../../src/core/bytes.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 
 describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
   let f: MiniFactory;
@@ -33,7 +34,7 @@ describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
   });
 
   const deps = (signal = new AbortController().signal): UnitDeps => ({
-    store: f.store,
+    inventory: new LocalInventory(f.store),
     trust: new EuiccTrust(f.euicc),
     journal,
     bus,
@@ -83,7 +84,7 @@ describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
     const { card, slot } = await g.card(g.eids[0]!);
     card.faults.muteAtLoadCall = 5;
     const j = (await Journal.open(join(g.dir, 'journal', 'journal.ndjson'))).journal;
-    const r = await runUnit(slot, { ...deps(), store: g.store, trust: new EuiccTrust(g.euicc), journal: j });
+    const r = await runUnit(slot, { ...deps(), inventory: new LocalInventory(g.store), trust: new EuiccTrust(g.euicc), journal: j });
     expect(r.outcome).toBe('failed-key-burnt');
     expect(r.attempts).toBe(2);
     expect(r.reason).toMatch(/no spare BPP for this chip/);
@@ -132,7 +133,7 @@ describe('eidPolicy.unknownEid: chips not for this station', () => {
   });
 
   const deps = (unknownEid?: 'fail' | 'skip'): UnitDeps => ({
-    store: f.store,
+    inventory: new LocalInventory(f.store),
     trust: new EuiccTrust(f.euicc),
     journal,
     bus,
@@ -182,7 +183,7 @@ describe('eidPolicy.unknownEid: chips not for this station', () => {
     const { slot, sent } = recorded(raw);
     const before = bppStates(eid);
     const from = events.length;
-    const r = await runUnit(slot, { ...deps('skip'), trust: noEuiccData(), store: noBpps() });
+    const r = await runUnit(slot, { ...deps('skip'), trust: noEuiccData(), inventory: new LocalInventory(noBpps()) });
     expect(r).toMatchObject({ outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', eid, attempts: 1 });
     expect(r.reason).toContain(eid);
     expect(r.reason).toMatch(/not for this station.*no BPP in the store is bound to EID .*nor is it in any imported eUICC data/);
@@ -219,7 +220,7 @@ describe('eidPolicy.unknownEid: chips not for this station', () => {
     const { card, slot: raw } = await f.card(eid);
     const { slot, sent } = recorded(raw);
     const from = events.length;
-    const r = await runUnit(slot, { ...deps('skip'), store: noBpps() });
+    const r = await runUnit(slot, { ...deps('skip'), inventory: new LocalInventory(noBpps()) });
     expect(r).toMatchObject({ outcome: 'skipped', code: 'EID_NOT_FOR_THIS_STATION', attempts: 1 });
     expect(r.reason).toMatch(new RegExp(`not for this station.*no BPP in the store is bound to EID ${eid}`));
     expect(new Set(sent.map(what))).toEqual(new Set(['SELECT', 'GetEID', 'GetEUICCInfo2', 'GetFactoryInfo']));
@@ -235,7 +236,7 @@ describe('eidPolicy.unknownEid: chips not for this station', () => {
     for (const policy of ['fail', undefined] as const) {
       const unknown = await runUnit(slot, { ...deps(policy), trust: noEuiccData() });
       expect(unknown).toMatchObject({ outcome: 'no-bpp', code: 'EUICC_UNKNOWN' });
-      const noBpp = await runUnit(slot, { ...deps(policy), store: noBpps() });
+      const noBpp = await runUnit(slot, { ...deps(policy), inventory: new LocalInventory(noBpps()) });
       expect(noBpp).toMatchObject({ outcome: 'no-bpp', code: 'NO_BPP' });
       expect((await endOf(noBpp.unit)).end).toMatchObject({ outcome: 'no-bpp', code: 'NO_BPP' });
     }

@@ -14,7 +14,7 @@ import { EuiccTrust } from '../orchestrator/euicc-trust.ts';
 import type { UnitSlot } from '../hardware/card-slot.ts';
 import { reconcileJournal } from '../orchestrator/reconcile.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from '../orchestrator/unit-runner.ts';
-import { BppStore } from '../store/bpp-store.ts';
+import { openInventory } from '../inventory/open-inventory.ts';
 
 /** The station's unit policy from a config (the same settings `ifpp run` uses). */
 export function benchUnitPolicy(c: StationConfig): UnitPolicy {
@@ -35,23 +35,27 @@ export interface ReprovisionResult extends UnitResult {
 }
 
 export async function reprovision(config: StationConfig, slot: UnitSlot, meta: { reader: string }): Promise<ReprovisionResult> {
-  const store = BppStore.open(config.store);
-  const euicc = EuiccStore.open(config.store);
   const { journal, existing } = await Journal.open(journalPath(config));
+  // The station's inventory (its local store, or its line's database), as `ifpp run` opens it.
+  const inventory = await openInventory(config, { journalPath: journal.path, existing: existing.records }).catch(async (e: unknown) => {
+    await journal.close();
+    throw e;
+  });
+  const euicc = EuiccStore.open(config.store);
   try {
     // Attempts a crash left open are settled first, as at station start.
-    await reconcileJournal(existing.records, journal, store);
+    await reconcileJournal(existing.records, journal, inventory);
     const bus = new EventBus();
     const events: StationEvent[] = [];
     bus.on((e) => void events.push(e));
     await journal.append('station.start', { station: `${config.name} (bench)`, config: config.source.file });
-    const r = await runUnit(slot, { store, trust: new EuiccTrust(euicc), journal, bus, policy: benchUnitPolicy(config), signal: new AbortController().signal });
+    const r = await runUnit(slot, { inventory, trust: new EuiccTrust(euicc), journal, bus, policy: benchUnitPolicy(config), signal: new AbortController().signal });
     await journal.append('bench.repair', { unit: r.unit, eid: r.eid, reader: meta.reader, outcome: r.outcome });
     await journal.append('station.stop', { station: `${config.name} (bench)`, config: config.source.file, reason: 'bench reprovision done' });
     return { ...r, events };
   } finally {
     await journal.close();
-    store.close();
+    await inventory.close();
     euicc.close();
   }
 }

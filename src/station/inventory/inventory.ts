@@ -25,7 +25,7 @@ export interface ClaimRequest {
   unusedOtpks: readonly Uint8Array[];
   /** The unit attempt that will hold the claim (journal unit id). */
   unit: string;
-  /** "batchId#position" of BPPs this unit must not take again. */
+  /** "batchId/position" of BPPs this unit must not take again. */
   excluded: ReadonlySet<string>;
   /** CI key ids the chip verifies with (EUICCInfo2): batches bound under them come first. */
   trustedCis: readonly Uint8Array[];

@@ -14,7 +14,8 @@ import type { FactoryInfo } from '../../core/rsp/factory.ts';
 import type { Journal, JournalRecord } from '../journal/journal.ts';
 import { accountUnits } from '../report/accounting.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
-import { BppState, type BppStore } from '../store/bpp-store.ts';
+import { BppState } from '../store/bpp-store.ts';
+import type { BppRef, Inventory } from '../inventory/inventory.ts';
 
 export interface PendingCheck {
   unit: string;
@@ -33,7 +34,7 @@ export interface ReconcileSummary {
 }
 
 /** Settles open attempts at start-up; returns what it did and the chips to ask later. */
-export async function reconcileJournal(records: readonly JournalRecord[], journal: Journal, store: BppStore): Promise<ReconcileSummary> {
+export async function reconcileJournal(records: readonly JournalRecord[], journal: Journal, inventory: Inventory): Promise<ReconcileSummary> {
   const settled: ReconcileSummary['settled'] = [];
   const pending: PendingCheck[] = [];
   for (const a of accountUnits(records).units) {
@@ -50,16 +51,16 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
       const ok = a.pir.verified && a.pir.installed;
       outcome = ok ? 'installed' : 'failed-key-burnt';
       how = 'the signed result was received before the stop';
-      safeSetState(store, ref, ok ? BppState.installed : BppState.failedKeyBurnt);
+      await settle(inventory, ref, ok ? BppState.installed : BppState.failedKeyBurnt, a.unit);
     } else if (a.bf23Sent && ref) {
       outcome = 'unknown';
       how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its key state when seen again';
-      safeSetState(store, ref, BppState.failedKeyBurnt);
+      await settle(inventory, ref, BppState.failedKeyBurnt, a.unit);
       if (a.eid && a.otpk && a.transactionId) pending.push({ unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), ...ref, transactionId: a.transactionId });
     } else if (ref) {
       outcome = 'interrupted';
       how = 'stopped before the secure channel: BPP loadable again';
-      if (currentState(store, ref) === BppState.inFlight) safeSetState(store, ref, BppState.failedBeforeSecureChannel);
+      if ((await inventory.stateOf(ref)) === BppState.inFlight) await settle(inventory, ref, BppState.failedBeforeSecureChannel, a.unit);
     } else {
       outcome = 'interrupted';
       how = 'stopped before a BPP was chosen';
@@ -104,11 +105,7 @@ export async function settlePending(
   return outcome;
 }
 
-function currentState(store: BppStore, ref: { batchId: string; position: number }): BppState | undefined {
-  if (!store.batchIds().includes(ref.batchId)) return undefined;
-  return store.stateAt(ref.batchId, ref.position);
-}
-
-function safeSetState(store: BppStore, ref: { batchId: string; position: number }, s: BppState): void {
-  if (store.batchIds().includes(ref.batchId)) store.setState(ref, s);
+/** A batch no longer in the inventory has nothing to settle. */
+async function settle(inventory: Inventory, ref: BppRef, s: BppState, unit: string): Promise<void> {
+  if ((await inventory.stateOf(ref)) !== undefined) await inventory.settle(ref, s, unit);
 }

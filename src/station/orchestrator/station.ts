@@ -21,7 +21,9 @@ import { Journal } from '../journal/journal.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
 import { describeSequenceProblem } from '../journal/scan.ts';
 import { journalPath } from '../journal/paths.ts';
-import { BppState, BppStore } from '../store/bpp-store.ts';
+import { BppState } from '../store/bpp-store.ts';
+import type { Inventory } from '../inventory/inventory.ts';
+import { openInventory } from '../inventory/open-inventory.ts';
 import { EuiccTrust } from './euicc-trust.ts';
 import { reconcileJournal, settlePending, type PendingCheck } from './reconcile.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
@@ -47,6 +49,8 @@ export interface StationOpenOptions extends HardwareOptions {
    * with this config and the options above. The station closes it in close().
    */
   hardware?: StationHardware;
+  /** The BPP inventory built by the caller. Default: openInventory with this config. Closed in close(). */
+  inventory?: Inventory;
 }
 
 export interface RunOptions {
@@ -90,7 +94,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private constructor(
     readonly config: StationConfig,
     readonly bus: EventBus,
-    private readonly store: BppStore,
+    private readonly inventory: Inventory,
     private readonly euicc: EuiccStore,
     private readonly journal: Journal,
     private readonly hardware: StationHardware,
@@ -105,14 +109,17 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   static async open(config: StationConfig, opts: StationOpenOptions = {}): Promise<Station> {
     const bus = opts.bus ?? new EventBus();
     const dialect = await loadDialect(config.loading.dialect);
-    const store = BppStore.open(config.store);
-    const euicc = EuiccStore.open(config.store);
     const { journal, existing } = await Journal.open(journalPath(config));
     let hardware = opts.hardware;
+    let inventory = opts.inventory;
+    let euicc: EuiccStore | undefined;
     try {
-      const rec = await reconcileJournal(existing.records, journal, store);
+      inventory ??= await openInventory(config, { journalPath: journal.path, existing: existing.records });
+      // After the inventory: a line station copies the line's eUICC data into its store first.
+      euicc = EuiccStore.open(config.store);
+      const rec = await reconcileJournal(existing.records, journal, inventory);
       hardware ??= await openStationHardware(config, opts);
-      const st = new Station(config, bus, store, euicc, journal, hardware);
+      const st = new Station(config, bus, inventory, euicc, journal, hardware);
       st.pending = rec.pending;
       st.dialect = dialect;
       for (const p of existing.sequenceProblems) {
@@ -126,8 +133,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     } catch (e) {
       await hardware?.close().catch(() => undefined);
       await journal.close();
-      store.close();
-      euicc.close();
+      await inventory?.close().catch(() => undefined);
+      euicc?.close();
       throw e;
     }
   }
@@ -194,7 +201,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   }
 
   private emitStock(): void {
-    const batches = [...this.store.counts()].map(([batchId, c]) => ({
+    const batches = [...this.inventory.counts()].map(([batchId, c]) => ({
       batchId,
       available: c[BppState.available] + c[BppState.failedBeforeSecureChannel],
       total: Object.values(c).reduce((a, b) => a + b, 0),
@@ -312,7 +319,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     this.jig.setSlotLeds(s.cfg.id, 'busy');
     try {
       const r = await runUnit(s.card, {
-        store: this.store,
+        inventory: this.inventory,
         trust: new EuiccTrust(this.euicc),
         journal: this.journal,
         bus: this.bus,
@@ -479,7 +486,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     await this.powerOffAll();
     await this.hardware.close().catch(() => undefined);
     await this.journal.close();
-    this.store.close();
+    await this.inventory.close();
     this.euicc.close();
   }
 }

@@ -1,30 +1,32 @@
 /**
  * Stage choose: a BPP bound to this EID and to one of its unused keys, from a batch the chip
- * trusts when there is one; journaled (bpp.chosen) before anything is sent, then in flight.
+ * trusts when there is one, claimed from the inventory; journaled (bpp.chosen) before anything
+ * is sent, then in flight. On a line (docs/line-guide.md) the claim is committed in the
+ * database before bpp.chosen, and a chip with another station's attempt still unsettled gets
+ * no new BPP until this station has settled that attempt from the chip's own key state.
  */
 import { toHex } from '../../../core/bytes.ts';
 import { isIfppError } from '../../../core/errors.ts';
 import { eidToBytes } from '../../../core/rsp/eid.ts';
 import { iccidFromBytes } from '../../../core/rsp/iccid.ts';
 import type { Certificate } from '../../../core/x509/certificate.ts';
-import { chipTrustsBatch } from '../../store/batch-trust.ts';
-import { BppState, type BppStore, type StoredBpp } from '../../store/bpp-store.ts';
+import type { InventoryBpp, UnsettledAttempt } from '../../inventory/inventory.ts';
 import { handled, type Attempt, type UnitRun } from './context.ts';
 import { UnitFailure, checkAbort, codeOf, foreignChip, messageOf } from './failure.ts';
 import type { Identified } from './identify.ts';
 
 export interface Chosen {
-  bpp: StoredBpp;
+  bpp: InventoryBpp;
   /** Its transactionId, hex. */
   txId: string;
   iccid: string | undefined;
   certEuicc: Certificate;
-  /** The store's in-flight state on disk; awaited before BF23. */
+  /** The inventory's in-flight state made durable; awaited before BF23. */
   inFlightDurable: Promise<unknown>;
 }
 
 export async function choose(run: UnitRun, attempt: Attempt, id: Identified): Promise<Chosen> {
-  const { store, journal, bus, policy } = run.deps;
+  const { inventory, journal, bus, policy } = run.deps;
   const { eid, unused } = id;
   const skipForeign = policy.unknownEid === 'skip';
   checkAbort(run.deps.signal, 'choose');
@@ -33,12 +35,29 @@ export async function choose(run: UnitRun, attempt: Attempt, id: Identified): Pr
     const e = checked.error;
     // Foreign only when nothing in the store is for it either: a chip with BPPs but no eUICC
     // data is ours with its EUM data missing, and must not be skipped quietly.
-    if (skipForeign && codeOf(e, '') === 'EUICC_UNKNOWN' && store.findByEid(eidToBytes(eid)).length === 0) throw foreignChip(eid, 'no-euicc-data');
+    if (skipForeign && codeOf(e, '') === 'EUICC_UNKNOWN' && (await inventory.findByEid(eidToBytes(eid))).length === 0) throw foreignChip(eid, 'no-euicc-data');
     throw new UnitFailure('no-bpp', 'choose', codeOf(e, 'EUICC_UNKNOWN'), messageOf(e), 'none', { cause: e, ...(isIfppError(e) && e.hint ? { hint: e.hint } : {}) });
   }
-  const chosen = pick(store, eid, unused, run.excluded, run.trustedCis ?? []);
-  if (!chosen) {
-    const all = store.findByEid(eidToBytes(eid));
+  const request = { eid: eidToBytes(eid), unusedOtpks: unused, unit: attempt.id, excluded: run.excluded, trustedCis: run.trustedCis ?? [] };
+  let claim = await inventory.claim(request);
+  if (claim.kind === 'unsettled') {
+    // Settled here, from the chip in this socket; an attempt that installed the profile ends the unit.
+    for (const a of claim.attempts) await settleMoved(run, attempt, id, a);
+    claim = await inventory.claim(request);
+  }
+  if (claim.kind === 'unavailable') {
+    throw new UnitFailure('no-bpp', 'choose', 'INVENTORY_UNAVAILABLE', `no BPP can be claimed for chip ${eid} now: ${claim.reason}`, 'none', {
+      hint: 'the line database is unreachable and this chip is not assigned to this station: set it aside or wait for the database',
+      display: 'no database: chip not assigned here — set aside or wait',
+    });
+  }
+  if (claim.kind === 'unsettled') {
+    throw new UnitFailure('no-bpp', 'choose', 'CHIP_UNSETTLED', `chip ${eid} has an attempt still unsettled at station ${claim.attempts[0]?.station ?? '?'}`, 'none', {
+      hint: 'retry the chip; if it stays so, run ifpp line status and settle that attempt at its station',
+    });
+  }
+  if (claim.kind === 'none') {
+    const all = await inventory.findByEid(eidToBytes(eid));
     if (skipForeign && all.length === 0) throw foreignChip(eid, 'no-bpp');
     const why =
       unused.length === 0
@@ -48,6 +67,7 @@ export async function choose(run: UnitRun, attempt: Attempt, id: Identified): Pr
           : `no loadable BPP left for chip ${eid} (${all.length} bound to it, none to an unused key in a loadable state)`;
     throw new UnitFailure('no-bpp', 'choose', 'NO_BPP', why, 'none', { hint: 'set the unit aside and report it; import a batch with BPPs for this chip' });
   }
+  const chosen = claim.bpp;
   attempt.chosen = chosen;
   run.excluded.add(`${chosen.batchId}/${chosen.position}`);
   const txId = toHex(chosen.transactionId);
@@ -65,14 +85,35 @@ export async function choose(run: UnitRun, attempt: Attempt, id: Identified): Pr
   });
   // In flight once bpp.chosen is on disk; its own sync overlaps PrepareFactoryLoad and is
   // awaited before BF23.
-  const inFlightDurable = handled(store.setStateDurable(chosen, BppState.inFlight));
+  const inFlightDurable = handled(inventory.inFlight(chosen, attempt.id));
   bus.emit({ type: 'slot.bpp-chosen', t: run.now(), slot: run.slot.id, eid, batchId: chosen.batchId, transactionId: txId, ...(iccid ? { iccid } : {}), attempt: attempt.number });
   return { bpp: chosen, txId, iccid, certEuicc: checked.value, inFlightDurable };
 }
 
-function pick(store: BppStore, eid: string, unused: readonly Uint8Array[], excluded: Set<string>, trustedCis: readonly Uint8Array[]): StoredBpp | undefined {
-  const loadable = store.loadable(eidToBytes(eid), unused).filter((b) => !excluded.has(`${b.batchId}/${b.position}`));
-  // Prefer a batch whose CI the chip lists in EUICCInfo2; if none is listed, let the chip decide
-  // (PrepareFactoryLoad refuses an untrusted CERT.DPpb before any key is touched).
-  return loadable.find((c) => chipTrustsBatch(store, c.batchId, trustedCis)) ?? loadable[0];
+/**
+ * Another station's attempt on this chip is unsettled (the chip was moved mid-attempt): the
+ * chip says whether BF23 reached it. Key used and the profile listed: it is installed, and this
+ * unit loads nothing more. Otherwise that BPP is retired (never loadable again).
+ */
+async function settleMoved(run: UnitRun, attempt: Attempt, id: Identified, a: UnsettledAttempt): Promise<void> {
+  const key = id.keys.find((k) => toHex(k.otpk) === toHex(a.otpk));
+  const keyUsed = key === undefined || key.state !== 'unused';
+  let profileListed = false;
+  const iccid = a.iccid[0] === 0xff ? undefined : iccidFromBytes(a.iccid);
+  if (keyUsed && iccid) {
+    const list = await id.fpa.listProfiles().catch(() => undefined);
+    profileListed = !!list && 'profiles' in list && (list.profiles as readonly { iccid?: string }[]).some((p) => p.iccid === iccid);
+  }
+  const became = await run.deps.inventory.settleMoved(a, { keyUsed, profileListed }, attempt.id);
+  run.deps.bus.emit({
+    type: 'station.warning',
+    t: run.now(),
+    code: 'MOVED_CHIP_SETTLED',
+    message: `${run.slot.id}: chip ${id.eid} had an unsettled attempt at station ${a.station ?? '?'}; read from the chip: key ${keyUsed ? 'used' : 'unused'}${profileListed ? ', profile installed' : ''} -> ${became}`,
+  });
+  if (became === 'installed') {
+    throw new UnitFailure('no-bpp', 'choose', 'ALREADY_PROVISIONED', `chip ${id.eid} already holds the profile its earlier attempt at station ${a.station ?? '?'} loaded`, 'none', {
+      hint: 'nothing to load: the unit is provisioned; the earlier station reports it',
+    });
+  }
 }

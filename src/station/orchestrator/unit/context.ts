@@ -6,7 +6,7 @@ import type { UnknownEidAction } from '../../config/schema.ts';
 import type { EuiccDialect } from '../../fpa/dialect.ts';
 import type { Journal } from '../../journal/journal.ts';
 import type { UnitOutcomeCode } from '../../journal/records.ts';
-import type { BppStore, StoredBpp } from '../../store/bpp-store.ts';
+import type { Inventory, InventoryBpp } from '../../inventory/inventory.ts';
 import type { UnitSlot } from '../../hardware/card-slot.ts';
 import type { EuiccTrust } from '../euicc-trust.ts';
 
@@ -29,7 +29,8 @@ export interface UnitPolicy {
 }
 
 export interface UnitDeps {
-  store: BppStore;
+  /** Where BPPs are claimed and settled: the local store, or the line's database. */
+  inventory: Inventory;
   trust: EuiccTrust;
   journal: Journal;
   bus: EventBus;
@@ -79,7 +80,7 @@ export interface Attempt {
    * record the unit waits for (the journal keeps order), not at the cost of a sync wait each.
    */
   readonly unsynced: Promise<unknown>[];
-  chosen?: StoredBpp;
+  chosen?: InventoryBpp;
   /** BF23 went out: from here the one-time key may be consumed. */
   bf23Sent: boolean;
 }

@@ -49,7 +49,7 @@ export async function finishInstalled(run: UnitRun, attempt: Attempt, id: Identi
  * failure of the attempt before, if any.
  */
 export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: unknown, previous: UnitFailure | undefined): Promise<{ failure: UnitFailure; raw: UnitFailure }> {
-  const { store, journal } = run.deps;
+  const { inventory, journal } = run.deps;
   const { chosen, bf23Sent } = attempt;
   const raw =
     error instanceof UnitFailure
@@ -58,7 +58,7 @@ export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: un
   const f = cardPulled(raw, bf23Sent) ?? raw;
   if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
     // The key was never touched: the BPP stays loadable (by this chip, later).
-    if (store.stateAt(chosen.batchId, chosen.position) === BppState.inFlight) await store.setStateDurable(chosen, BppState.failedBeforeSecureChannel);
+    if ((await inventory.stateOf(chosen)) === BppState.inFlight) await inventory.settle(chosen, BppState.failedBeforeSecureChannel, attempt.id);
   }
   // A retry that finds no spare BPP: the unit's real failure is the burnt key before it.
   const failure =

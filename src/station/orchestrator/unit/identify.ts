@@ -2,6 +2,7 @@
  * Stage identify (read-only): ISD-R, EID, the CI keys the chip trusts, its factory info (FPA
  * services, one-time keys). CERT.EUICC is checked meanwhile, while the card works.
  */
+import type { FactoryInfo } from '../../../core/rsp/factory.ts';
 import type { Certificate } from '../../../core/x509/certificate.ts';
 import { FpaClient } from '../../fpa/fpa-client.ts';
 import { handled, type Attempt, type UnitRun } from './context.ts';
@@ -14,6 +15,8 @@ export interface Identified {
   eid: string;
   /** The chip's unused one-time public keys. */
   unused: Uint8Array[];
+  /** Every one-time key with its state (to settle an attempt another station left on this chip). */
+  keys: FactoryInfo['oneTimeKeys'];
   /** CERT.EUICC for this EID, checked against the imported eUICC data; never rejects. */
   certCheck: Promise<Settled<Certificate>>;
 }
@@ -50,7 +53,7 @@ export async function identify(run: UnitRun, attempt: Attempt): Promise<Identifi
   attempt.unsynced.push(handled(journal.append('unit.identified', { unit: attempt.id, slot: run.slot.id, eid, unusedKeys: unused.length })));
   bus.emit({ type: 'slot.identified', t: run.now(), slot: run.slot.id, eid, unusedKeys: unused.length });
   run.emitState('identified');
-  return { fpa, eid, unused, certCheck };
+  return { fpa, eid, unused, keys: keys.oneTimeKeys, certCheck };
 }
 
 /**

@@ -11,23 +11,23 @@ import { UnitFailure, checkAbort, codeOf, messageOf } from './failure.ts';
 import type { Identified } from './identify.ts';
 
 export async function load(run: UnitRun, attempt: Attempt, id: Identified, chosen: Chosen): Promise<Pir> {
-  const { store, journal, bus, signal } = run.deps;
+  const { inventory, journal, bus, signal } = run.deps;
   const { fpa } = id;
   const bppRef = chosen.bpp;
-  const certDpPb = new Uint8Array(Buffer.from(store.manifest(bppRef.batchId).certDpPb, 'base64'));
+  const certDpPb = new Uint8Array(Buffer.from(inventory.manifest(bppRef.batchId).certDpPb, 'base64'));
   const prep = await fpa.prepareFactoryLoad({ euiccOtpk: bppRef.otpk, dpPbCertificate: certDpPb }).catch((e: unknown) => {
     throw new UnitFailure('failed-before-secure-channel', 'prepare', codeOf(e, 'PREPARE_FAILED'), `PrepareFactoryLoad: ${messageOf(e)}`, 'same-bpp', { cause: e });
   });
   if (prep !== 'ok') {
     // keyAlreadyUsed: the chip says this key is spent, so this BPP can never load.
-    if (prep === 'keyAlreadyUsed') await store.setStateDurable(bppRef, BppState.failedKeyBurnt);
+    if (prep === 'keyAlreadyUsed') await inventory.settle(bppRef, BppState.failedKeyBurnt, attempt.id);
     const hint = prep === 'invalidCertificate' ? { hint: 'the chip does not trust this SM-DPf certificate: wrong batch for this chip lot' } : {};
     throw new UnitFailure('failed-before-secure-channel', 'prepare', `PREPARE_${String(prep).toUpperCase()}`, `chip refused PrepareFactoryLoad: ${prep}`, prep === 'keyAlreadyUsed' ? 'next-bpp' : 'none', hint);
   }
 
   checkAbort(signal, 'load');
   run.emitState('loading');
-  const bpp = store.readBpp(bppRef);
+  const bpp = await inventory.readBpp(bppRef);
   try {
     const outcome = await fpa.loadBpp(bpp, {
       signal,
@@ -45,7 +45,7 @@ export async function load(run: UnitRun, attempt: Attempt, id: Identified, chose
     if (e instanceof UnitFailure) throw e;
     if (!attempt.bf23Sent) throw new UnitFailure('failed-before-secure-channel', 'load', codeOf(e, 'LOAD_FAILED'), `load failed before the secure channel: ${messageOf(e)}`, 'same-bpp', { cause: e });
     // After BF23 without a result: the key is most likely consumed; never push this BPP again.
-    await store.setStateDurable(bppRef, BppState.failedKeyBurnt);
+    await inventory.settle(bppRef, BppState.failedKeyBurnt, attempt.id);
     throw new UnitFailure(signal.aborted ? 'interrupted' : 'failed-key-burnt', 'load', codeOf(e, 'LOAD_FAILED'), `load failed after the secure channel opened: ${messageOf(e)}`, 'next-bpp', { cause: e });
   }
 }

@@ -13,7 +13,7 @@ import { UnitFailure } from './failure.ts';
 
 /** Resolves with the store's installed state on its way to disk (awaited before unit.end). */
 export async function verify(run: UnitRun, attempt: Attempt, eid: string, chosen: Chosen, pir: Pir): Promise<{ installedDurable: Promise<unknown> }> {
-  const { store, journal } = run.deps;
+  const { inventory, journal } = run.deps;
   const bpp = chosen.bpp;
   run.emitState('verifying');
   const verdict = verifyPir(pir, chosen.certEuicc, bpp.transactionId);
@@ -31,12 +31,12 @@ export async function verify(run: UnitRun, attempt: Attempt, eid: string, chosen
     ...(fr.kind === 'error' ? { bppCommandId: BppCommandId.describe(fr.bppCommandId), errorReason: ErrorReason.describe(fr.errorReason) } : {}),
   });
   if (!verdict.ok) {
-    await store.setStateDurable(bpp, BppState.failedKeyBurnt);
+    await inventory.settle(bpp, BppState.failedKeyBurnt, attempt.id);
     throw new UnitFailure('failed-key-burnt', 'verify', verdict.code, verdict.reason, 'none', { hint: 'a result that does not verify cannot be reported as installed; set the unit aside' });
   }
   if (fr.kind === 'error') {
     // Any BF37 means BF23 reached the chip: even an initialiseSecureChannel error spends the BPP.
-    await store.setStateDurable(bpp, BppState.failedKeyBurnt);
+    await inventory.settle(bpp, BppState.failedKeyBurnt, attempt.id);
     throw new UnitFailure(
       'failed-key-burnt',
       'load',
@@ -46,7 +46,7 @@ export async function verify(run: UnitRun, attempt: Attempt, eid: string, chosen
     );
   }
   // Its sync overlaps the post-checks and is awaited before unit.end.
-  return { installedDurable: handled(store.setStateDurable(bpp, BppState.installed)) };
+  return { installedDurable: handled(inventory.settle(bpp, BppState.installed, attempt.id)) };
 }
 
 /** Errors after which another BPP for the same chip may succeed (not: chip full, ICCID clash). */

@@ -1,0 +1,70 @@
+/**
+ * A station on a line: its PostgreSQL inventory plus what keeps it in step with the database —
+ * the journal outbox (drained every second), the heartbeat (leases), a local copy of the line's
+ * eUICC data (CERT.EUICC lookups stay local and work offline), and, at start, claims this
+ * station holds that its journal never names (it stopped between the claim and bpp.chosen):
+ * nothing was sent for those, so they are given back, audited.
+ */
+import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { InventoryConfig } from '../station/config/schema.ts';
+import { importEuiccData } from '../station/euicc-data/euicc-store.ts';
+import type { Inventory } from '../station/inventory/inventory.ts';
+import type { JournalRecord } from '../station/journal/journal.ts';
+import { dbError, type Db } from './db.ts';
+import { JournalOutbox } from './outbox.ts';
+import { PgInventory } from './pg-inventory.ts';
+
+export interface LineStationContext {
+  storeDir: string;
+  journalPath: string;
+  existing: readonly JournalRecord[];
+  /** Outbox period (default 1000 ms). */
+  outboxMs?: number;
+}
+
+export async function openLineInventory(cfg: Extract<InventoryConfig, { kind: 'postgres' }>, ctx: LineStationContext): Promise<Inventory> {
+  const inv = await PgInventory.open({ url: cfg.url, stationId: cfg.stationId, leaseSeconds: cfg.leaseSeconds, heartbeatSeconds: cfg.heartbeatSeconds });
+  try {
+    await copyEuiccData(inv.database, cfg.url, ctx.storeDir);
+    const units = new Set(ctx.existing.flatMap((r) => (typeof r.unit === 'string' ? [r.unit] : [])));
+    await inv.releaseOrphans(units);
+  } catch (e) {
+    await inv.close();
+    throw e;
+  }
+  const outbox = new JournalOutbox(inv.database, cfg.url, cfg.stationId, ctx.journalPath, cfg.leaseSeconds);
+  await outbox.drain().catch(() => undefined); // the database may be away: the timer retries
+  outbox.start(ctx.outboxMs ?? 1000);
+  inv.onClose(async () => {
+    await outbox.stop();
+    await outbox.drain().catch(() => undefined);
+  });
+  return inv;
+}
+
+/** eUICC data sets the line holds that the station's store lacks, imported with the local importer. */
+async function copyEuiccData(db: Db, url: string, storeDir: string): Promise<void> {
+  let sets: { name: string; info: Record<string, unknown> }[];
+  try {
+    sets = (await db.query<{ name: string; info: Record<string, unknown> }>('SELECT name, info FROM ifpp.euicc_sets ORDER BY name')).rows;
+  } catch (e) {
+    throw dbError(e, url);
+  }
+  for (const s of sets) {
+    if (existsSync(join(storeDir, 'euicc', s.name))) continue;
+    const work = mkdtempSync(join(tmpdir(), 'ifpp-line-euicc-copy-'));
+    try {
+      const rows = (await db.query<{ eid: Buffer; cert_euicc: Buffer }>('SELECT eid, cert_euicc FROM ifpp.euicc_certs WHERE set_name = $1 ORDER BY eid', [s.name])).rows;
+      const { eum, curve, eumCertificate, ciCertificate } = s.info;
+      const lines = [JSON.stringify({ format: 'ifpp-euicc-data/1', eum, curve, eumCertificate, ciCertificate, count: rows.length })];
+      for (const r of rows) lines.push(JSON.stringify({ eid: r.eid.toString('hex'), certEuicc: r.cert_euicc.toString('base64') }));
+      const file = join(work, `${s.name}.ndjson`);
+      writeFileSync(file, lines.join('\n') + '\n');
+      await importEuiccData(storeDir, file, s.name);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  }
+}
