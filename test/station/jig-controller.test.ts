@@ -13,7 +13,7 @@ import type { StationConfig } from '../../src/station/config/schema.ts';
 import { JigController, type JigAbort, type JigControllerOptions } from '../../src/station/jig/jig-controller.ts';
 import { NoJig } from '../../src/station/hardware/no-jig.ts';
 import { openStationHardware } from '../../src/station/hardware/open-hardware.ts';
-import { JigError } from '../../src/station/jig/errors.ts';
+import { JigError } from '../../src/station/hardware/jig-errors.ts';
 import { PROMPTS } from '../../src/station/jig/prompts.ts';
 import programmer16 from '../../fixtures-config/sim-programmer-16.ts';
 

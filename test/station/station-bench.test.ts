@@ -17,87 +17,8 @@ import { writeEumWorld } from '../../src/sim/eum/write-eum.ts';
 import { EventBus, type StationEvent } from '../../src/station/events.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
 import { accountUnits } from '../../src/station/report/accounting.ts';
-import { decodePir } from '../../src/core/rsp/pir.ts';
-import { ecdsaVerify } from '../../src/core/crypto/ecdsa.ts';
-import { parseCertificate } from '../../src/core/x509/certificate.ts';
-import { fromHex } from '../../src/core/bytes.ts';
-
-async function bench(slots: number, units: number) {
-  const f = await miniFactory({ chips: units + slots, keys: 2, perEuicc: 2 });
-  f.close(); // the station opens the stores itself
-  const dev = join(f.dir, 'dev');
-  const stateDir = join(f.dir, 'chips');
-  let next = 0;
-  const newCard = () => euiccCardFromReel({ reel: f.reel, eid: f.eids[next++]!, stateDir }, 0);
-  const cards = [];
-  for (let i = 0; i < slots; i++) cards.push(await newCard());
-  const sim = await BridgeSim.start({ slots, link: join(f.dir, 'bridge0'), timeScale: 0, cards });
-  void dev;
-  const cfgPath = join(f.dir, 'station.json');
-  writeFileSync(
-    cfgPath,
-    JSON.stringify({
-      format: 'ifpp-station/1',
-      name: 'bench',
-      kind: 'socket-programmer',
-      store: 'store',
-      journal: 'journal',
-      reports: 'reports',
-      bridges: [{ id: 'b0', port: 'bridge0', slots }],
-      slots: Array.from({ length: slots }, (_, i) => ({ id: `S${i + 1}`, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
-      loading: { vcc: 'C', clockHz: 5_000_000 },
-    }),
-  );
-  const config = await requireConfig(cfgPath);
-  return { f, sim, config, newCard, chipsUsed: () => next };
-}
 
 describe('station against the simulated factory (bridge simulator on a pty)', () => {
-  it('loads every unit on 4 slots, each PIR verifies with CERT.EUICC, and the journal accounts for each unit once', async () => {
-    const { f, sim, config, newCard } = await bench(4, 12);
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } });
-    let fed = 4;
-    // The handler: when a slot finishes, take the unit out and put the next one in.
-    bus.on((e) => {
-      if (e.type !== 'unit.done') return;
-      const ch = Number(e.slot.slice(1)) - 1;
-      setTimeout(async () => {
-        sim.removeCard(ch);
-        if (fed < 12) {
-          fed++;
-          sim.insertCard(ch, await newCard());
-        }
-      }, 5);
-    });
-    const summary = await station.run({ units: 12 });
-    await station.close();
-    await sim.close();
-    expect(summary.units).toBe(12);
-    expect(summary.byOutcome).toEqual({ installed: 12 });
-
-    const { records } = await Journal.read(join(config.journal, 'journal.ndjson'));
-    const acc = accountUnits(records);
-    expect(acc.units.length).toBe(12);
-    expect(acc.open).toEqual([]);
-    expect(acc.duplicatesPushed).toEqual([]);
-    // Every PIR verifies with the chip's CERT.EUICC from the eUICC data (independently of the station).
-    const pirs = records.filter((r) => r.type === 'pir.received');
-    expect(pirs.length).toBe(12);
-    const { EuiccStore } = await import('../../src/station/euicc-data/euicc-store.ts');
-    const es = EuiccStore.open(config.store);
-    for (const r of pirs) {
-      const pir = decodePir(fromHex(String(r.pir)));
-      const cert = parseCertificate(es.lookup(String(r.eid))!.certEuicc);
-      expect(ecdsaVerify(cert.publicKey.curve, cert.publicKey.point, pir.bf27Raw, pir.signature)).toBe(true);
-    }
-    es.close();
-    expect(events.filter((e) => e.type === 'slot.state' && e.state === 'loading').length).toBe(12);
-    f.close();
-  });
-
   it('a bridge disconnect mid-load fails only its slots, with a clear reason; the other bridge carries on', async () => {
     const f = await miniFactory({ chips: 4, keys: 2, perEuicc: 2 });
     f.close();

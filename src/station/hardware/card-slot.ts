@@ -31,6 +31,14 @@ export interface CardSlotEvents {
   removed: [];
 }
 
+/**
+ * The code of a slot's error when its socket is empty (or the card left mid-exchange); a unit
+ * whose failure was caused by it ends "interrupted", card removed. A bridge says it with
+ * BRIDGE_ERR_NOCARD (its wire error), a PC/SC reader with PCSC_CARD_REMOVED; they count the same.
+ */
+export const SLOT_NO_CARD = 'SLOT_NO_CARD';
+export const NO_CARD_CODES: ReadonlySet<string> = new Set([SLOT_NO_CARD, 'BRIDGE_ERR_NOCARD', 'PCSC_CARD_REMOVED']);
+
 export interface CardSlot extends UnitSlot, EventEmitter<CardSlotEvents> {
   /** Is a card in the socket now? false when the slot cannot tell or its carrier is away. */
   present(): Promise<boolean>;

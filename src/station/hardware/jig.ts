@@ -6,7 +6,7 @@
 import type { EventEmitter } from 'node:events';
 import type { IfppError } from '../../core/errors.ts';
 import type { StationKind } from '../config/schema.ts';
-import type { JigError } from '../jig/errors.ts';
+import type { JigError } from './jig-errors.ts';
 import type { JigInputEvent } from '../jig/jig-io.ts';
 
 export type TowerMode = 'idle' | 'running' | 'attention' | 'fault' | 'off';

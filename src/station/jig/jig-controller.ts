@@ -20,7 +20,7 @@ import { EventEmitter } from 'node:events';
 import type { AbortReason, ClampState, Jig, JigAbort, JigEvents, JigStatus, SlotLedMode, TowerMode, WaitOptions } from '../hardware/jig.ts';
 import type { StationConfig, StationKind, GuardType } from '../config/schema.ts';
 import { connectBoard, type ConnectBoardOptions, type JigBoardConnection, type JigBoardError } from '../../transport/jig/connect-board.ts';
-import { JigError } from './errors.ts';
+import { JigError } from '../hardware/jig-errors.ts';
 import { ioPlan } from './io-plan.ts';
 import { JigIo, type JigInputEvent, type JigIoOptions } from './jig-io.ts';
 import { PROMPTS, guardName, safetyPrompt } from './prompts.ts';

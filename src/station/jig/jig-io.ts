@@ -25,7 +25,7 @@
 import { EventEmitter } from 'node:events';
 import type firmataIo from 'firmata-io';
 import type { JigBoardConnection } from '../../transport/jig/connect-board.ts';
-import { JigError } from './errors.ts';
+import { JigError } from '../hardware/jig-errors.ts';
 import { InputFilter, type FilterPolicy } from './input-filter.ts';
 import { SAFETY_INPUTS, bindingName, type InputBinding, type InputRole, type IoPlan, type OutputBinding, type OutputRole } from './io-plan.ts';
 

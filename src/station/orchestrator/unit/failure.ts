@@ -4,6 +4,7 @@
  */
 import { IfppError, isIfppError } from '../../../core/errors.ts';
 import type { UnitOutcomeCode, UnitStage } from '../../journal/records.ts';
+import { NO_CARD_CODES } from '../../hardware/card-slot.ts';
 
 export type RetryKind = 'none' | 'same-bpp' | 'next-bpp';
 
@@ -65,7 +66,7 @@ const STAGE_WORDS: Record<UnitStage, string> = {
 };
 
 export function cardPulled(f: UnitFailure, bf23Sent: boolean): UnitFailure | undefined {
-  if (f.stage === 'activate' || f.outcome === 'interrupted' || !(causedBy(f, 'BRIDGE_ERR_NOCARD') || causedBy(f, 'PCSC_CARD_REMOVED'))) return undefined;
+  if (f.stage === 'activate' || f.outcome === 'interrupted' || !causedBy(f, NO_CARD_CODES)) return undefined;
   const during = STAGE_WORDS[f.stage];
   return bf23Sent
     ? new UnitFailure('interrupted', f.stage, 'CARD_REMOVED', `card removed during the ${during}: its BPP is spent (the one-time key was used)`, 'none', {
@@ -78,9 +79,9 @@ export function cardPulled(f: UnitFailure, bf23Sent: boolean): UnitFailure | und
       });
 }
 
-function causedBy(e: unknown, code: string): boolean {
+function causedBy(e: unknown, codes: ReadonlySet<string>): boolean {
   for (let x = e, depth = 0; x !== undefined && x !== null && depth < 8; x = (x as { cause?: unknown }).cause, depth++) {
-    if (isIfppError(x) && x.code === code) return true;
+    if (isIfppError(x) && codes.has(x.code)) return true;
   }
   return false;
 }

@@ -1,0 +1,89 @@
+/**
+ * Panel cycles against the in-process jig and slots (no pins, no ptys): two-hand start, clamp,
+ * every occupied slot in parallel, release; an e-stop mid-load interrupts every unit in flight,
+ * latches until released and reset, and the next cycle loads the chips again. The Firmata path
+ * (pins, debouncing, two-hand timing) runs in station-world.test.ts and jig-controller.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { miniFactory } from '../helpers/mini-factory.ts';
+import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
+import { simHardware } from '../../src/sim/inprocess/sim-hardware.ts';
+import { requireConfig } from '../../src/station/config/load.ts';
+import { EventBus, type StationEvent } from '../../src/station/events.ts';
+import { Journal } from '../../src/station/journal/journal.ts';
+import { accountUnits } from '../../src/station/report/accounting.ts';
+import { Station } from '../../src/station/orchestrator/station.ts';
+
+describe('panel jig (in-process jig and slots)', () => {
+  it('an e-stop mid-load interrupts the panel, latches until released, and the next cycle loads it', async () => {
+    const f = await miniFactory({ chips: 2, keys: 2, perEuicc: 2 });
+    f.close();
+    const stateDir = join(f.dir, 'chips');
+    const card = (i: number) => euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0);
+    const cfgPath = join(f.dir, 'station.json');
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
+        // The board's pins as on the simulated jig; nothing connects to its port (the jig is injected).
+        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
+        bridges: [{ id: 'b0', port: 'bridge0', slots: 2 }],
+        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }, { id: 'S2', bridge: 'b0', channel: 1, row: 1, col: 2 }],
+      }),
+    );
+    const config = await requireConfig(cfgPath);
+    const sim = simHardware(config, { jig: true });
+    const jig = sim.jig!;
+    const load = async () => {
+      for (const [i, id] of ['S1', 'S2'].entries()) {
+        sim.slots.get(id)!.removeCard();
+        sim.slots.get(id)!.insertCard(await card(i));
+      }
+    };
+    await load();
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => events.push(e));
+    const station = await Station.open(config, { bus, hardware: sim.hardware });
+
+    // The operator: start each panel; e-stop at the first load progress; release it once the
+    // station waits for the safety to clear; then reload the panel and start again.
+    let starts = 0;
+    let tripped = false;
+    let phase = '';
+    jig.on('prompt', () => {
+      starts++;
+      setImmediate(async () => {
+        if (starts > 1) await load();
+        jig.pressStart();
+      });
+    });
+    bus.on((e) => {
+      if (e.type === 'slot.progress' && !tripped) {
+        tripped = true;
+        jig.pressEstop();
+      }
+      if (e.type === 'station.phase') {
+        // After the release, 'aborted' means: waiting for the e-stop to be released.
+        if (e.phase === 'aborted' && phase === 'releasing') setImmediate(() => jig.releaseEstop());
+        phase = e.phase;
+      }
+    });
+    const summary = await station.run({ units: 4 });
+    await station.close();
+
+    expect(summary.byOutcome).toEqual({ interrupted: 2, installed: 2 });
+    expect(starts).toBe(2);
+    const results = events.filter((e) => e.type === 'slot.result');
+    expect(results.slice(0, 2).map((r) => r.outcome)).toEqual(['interrupted', 'interrupted']);
+    expect(results.slice(2).map((r) => r.outcome)).toEqual(['installed', 'installed']);
+    expect(jig.powered.size).toBe(0);
+    expect([...jig.leds.values()]).toEqual(['pass', 'pass']);
+    const { records } = await Journal.read(join(config.journal, 'journal.ndjson'));
+    const acc = accountUnits(records);
+    expect(acc.open).toEqual([]);
+    expect(acc.duplicatesPushed).toEqual([]);
+  }, 120_000);
+});
