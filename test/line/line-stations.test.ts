@@ -1,0 +1,130 @@
+/**
+ * Two real stations (bridge driver, FPA client, journal, orchestration) on one line database:
+ * a real PostgreSQL 15 server, simulated bridges on ptys holding simulated eUICCs. Each station
+ * claims from the shared inventory; a chip with another station's unsettled attempt is settled
+ * from the chip itself before it is loaded; `line report` gives one PLR for the batch covering
+ * both stations, every PIR verifying with CERT.EUICC.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
+import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
+import { BridgeSim } from '../../src/sim/bridge/bridge-sim.ts';
+import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
+import { requireConfig } from '../../src/station/config/load.ts';
+import { Station } from '../../src/station/orchestrator/station.ts';
+import { EventBus, type StationEvent } from '../../src/station/events.ts';
+import { openDb } from '../../src/line/db.ts';
+import { migrate } from '../../src/line/schema.ts';
+import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.ts';
+import { PgInventory } from '../../src/line/pg-inventory.ts';
+import { lineReport } from '../../src/line/report.ts';
+import { lineStatus } from '../../src/line/status.ts';
+import { bppChecks } from '../../src/station/store/bpp-checks.ts';
+import { BppState } from '../../src/station/store/bpp-store.ts';
+import { eidToBytes } from '../../src/core/rsp/eid.ts';
+import { decodePir } from '../../src/core/rsp/pir.ts';
+import { fromHex } from '../../src/core/bytes.ts';
+import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
+import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
+
+const why = pgUnavailable();
+if (why) console.warn(`line tests skipped: ${why}`);
+
+describe.skipIf(why !== undefined)('two stations on one line database (real PostgreSQL, simulated bridges)', () => {
+  let pg: PgCluster;
+  let f: MiniFactory;
+  beforeAll(async () => {
+    pg = startPgCluster();
+    f = await miniFactory({ chips: 9, keys: 2, perEuicc: 2 });
+  });
+  afterAll(() => {
+    f?.close();
+    pg?.stop();
+  });
+
+  it('both stations load from one inventory, a moved chip is settled from the chip first, and line report covers both with verified PIRs', async () => {
+    const url = await pg.freshDb();
+    const db = openDb(url);
+    try {
+      await migrate(db, url);
+      const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
+      await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
+      // Chip 8 was being loaded at a third station, which stopped mid-attempt; the chip went to station B.
+      const other = await PgInventory.open({ url, stationId: 'C', heartbeatSeconds: 0 });
+      const moved = f.eids[8]!;
+      const stuck = await other.claim({ eid: eidToBytes(moved), unusedOtpks: f.store.findByEid(eidToBytes(moved)).map((b) => b.otpk), unit: 'c-unit', excluded: new Set(), trustedCis: [] });
+      expect(stuck.kind).toBe('claimed');
+      await other.close();
+
+      const stateDir = join(f.dir, 'chips-line');
+      const run = async (name: string, eids: string[]) => {
+        const dir = join(f.dir, `station-${name}`);
+        mkdirSync(dir, { recursive: true });
+        const cards = await Promise.all(eids.map((eid) => euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0)));
+        const sim = await BridgeSim.start({ slots: eids.length, link: join(dir, 'bridge0'), timeScale: 0, cards });
+        writeFileSync(
+          join(dir, 'station.json'),
+          JSON.stringify({
+            name,
+            kind: 'socket-programmer',
+            store: 'store',
+            journal: 'journal',
+            reports: 'reports',
+            bridges: [{ id: 'b0', port: 'bridge0', slots: eids.length }],
+            slots: eids.map((_, i) => ({ id: `S${i + 1}`, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
+            inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
+          }),
+        );
+        const config = await requireConfig(join(dir, 'station.json'));
+        const bus = new EventBus();
+        const events: StationEvent[] = [];
+        bus.on((e) => void events.push(e));
+        const station = await Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } });
+        try {
+          return { summary: await station.run({ units: eids.length }), events };
+        } finally {
+          await station.close();
+          await sim.close();
+        }
+      };
+      const [a, b] = await Promise.all([run('A', f.eids.slice(0, 4)), run('B', [...f.eids.slice(4, 8), moved])]);
+      expect(a.summary.byOutcome).toEqual({ installed: 4 });
+      expect(b.summary.byOutcome).toEqual({ installed: 5 });
+      expect(b.events.some((e) => e.type === 'station.warning' && e.code === 'MOVED_CHIP_SETTLED' && e.message.includes('key unused -> retired'))).toBe(true);
+
+      // Every chip holds one profile; the moved chip's first BPP is retired, never loaded.
+      const rows = (await db.query('SELECT eid, state, claim_station FROM ifpp.bpps ORDER BY eid, position')).rows;
+      const installed = rows.filter((r) => r.state === BppState.installed);
+      expect(installed).toHaveLength(9);
+      expect(new Set(installed.map((r) => Buffer.from(r.eid).toString('hex'))).size).toBe(9);
+      expect(rows.filter((r) => r.state === BppState.inFlight)).toEqual([]);
+      if (stuck.kind === 'claimed') {
+        const s = (await db.query('SELECT state FROM ifpp.bpps WHERE batch_id = $1 AND position = $2', [stuck.bpp.batchId, stuck.bpp.position])).rows[0];
+        expect(s.state).toBe(BppState.failedKeyBurnt);
+      }
+      const status = await lineStatus(db, url);
+      expect(status.stations.filter((s) => s.station !== 'C').map((s) => [s.station, s.outboxLag, s.inFlight])).toEqual([
+        ['A', 0, 0],
+        ['B', 0, 0],
+      ]);
+
+      const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports') });
+      expect(rep.accounting.duplicatesPushed).toEqual([]);
+      expect(rep.accounting.open).toEqual([]);
+      const plrs = rep.plrs.filter((p) => p.batchId === batchId);
+      expect(plrs).toHaveLength(1);
+      const plr = JSON.parse(readFileSync(plrs[0]!.path, 'utf8'));
+      expect(plr.results).toHaveLength(9);
+      expect(new Set(plr.results.map((r: { slot: string }) => r.slot.split('/')[0]))).toEqual(new Set(['A', 'B']));
+      const trust = new EuiccTrust(f.euicc);
+      for (const r of plr.results) {
+        const pir = decodePir(new Uint8Array(Buffer.from(r.pir, 'base64')));
+        expect(verifyPir(pir, trust.certificateFor(r.eid), fromHex(r.transactionId))).toEqual({ ok: true, installed: true });
+      }
+    } finally {
+      await db.end();
+    }
+  });
+});
