@@ -15,6 +15,9 @@ const commands: CommandSpec[] = [
   { name: 'bpp list', summary: 'Batches in the store with counts per state, or the BPPs of one EID', load: () => import('./commands/bpp-list.ts') },
   { name: 'bpp inspect', summary: 'Inspect a Bound Profile Package and check its SM-DPf signature and chain (no decryption)', load: () => import('./commands/bpp-inspect.ts') },
   { name: 'bench', summary: 'Repair bench: one chip in a PC/SC reader (info, profiles, notifications, finish, trace)', load: () => import('./commands/bench.ts') },
+  { name: 'slots', summary: 'Per-slot yield, failure codes, contact cycles and service state (from the journal)', load: () => import('./commands/slots.ts') },
+  { name: 'slots reset-cycles', summary: "Reset a slot's contact-cycle counter after servicing it (records who/when; brings it back into service)", load: () => import('./commands/slots-reset-cycles.ts') },
+  { name: 'history', summary: 'Every load attempt for one chip (EID) across the journals, and its BPPs in the store', load: () => import('./commands/history.ts') },
   { name: 'report', summary: 'Write the Profile Loading Reports (per batch) and the per-unit traceability CSV from the journal', load: () => import('./commands/report.ts') },
   // Line commands (several stations, one inventory in PostgreSQL: docs/line-guide.md)
   { name: 'line init', summary: 'Create or update the line database schema (versioned, idempotent migrations)', load: () => import('./commands/line-init.ts') },

@@ -14,6 +14,10 @@ export interface RunStationOptions {
   /** NDJSON event log: a file path, or "-" for stdout (implies headless). */
   events?: string;
   open?: Omit<StationOpenOptions, 'bus'>;
+  /** Serve Prometheus metrics on 127.0.0.1 at this port (0: any free port). */
+  metricsPort?: number;
+  /** Told the port once the metrics endpoint listens. */
+  onMetrics?: (port: number) => void;
   /** Called once the station is open (e.g. the simulator's operator starts feeding units). */
   onOpen?: (station: Station) => void | Promise<void>;
 }
@@ -36,7 +40,14 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     const { attachPlainLog } = await import('../ui/plain-log.ts');
     detachPlain = attachPlainLog(bus, process.stderr);
   }
-  const station = await Station.open(config, { ...opts.open, bus }).catch((e: unknown) => {
+  let metrics: { port: number; close(): Promise<void> } | undefined;
+  if (opts.metricsPort !== undefined) {
+    const { serveMetrics } = await import('../station/metrics/prometheus.ts');
+    metrics = await serveMetrics(bus, opts.metricsPort);
+    opts.onMetrics?.(metrics.port);
+  }
+  const station = await Station.open(config, { ...opts.open, bus }).catch(async (e: unknown) => {
+    await metrics?.close();
     throw withProbeHint(e, config);
   });
   let ui: { unmount(): void } | undefined;
@@ -74,6 +85,7 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     ui?.unmount();
     detachPlain?.();
     await log?.close();
+    await metrics?.close();
   }
 }
 

@@ -24,6 +24,9 @@ export const BUSY_STATES: ReadonlySet<SlotState> = new Set(['powered', 'atr', 'i
 
 export type StationPhase = 'starting' | 'waiting-for-panel' | 'waiting-for-start' | 'clamping' | 'running' | 'paused' | 'releasing' | 'aborted' | 'stopping' | 'stopped';
 
+import type { SlotFigures } from './metrics/slot-stats.ts';
+import type { WearStatus } from './metrics/wear-policy.ts';
+
 interface Base {
   /** ms since the Unix epoch. */
   t: number;
@@ -44,7 +47,60 @@ export type StationEvent =
   | (Base & { type: 'slot.progress'; slot: string; bytesSent: number; bytesTotal: number; segmentsSent: number; segmentsTotal: number })
   | (Base & { type: 'slot.apdu'; slot: string; summary: string; sw: string; micros: number })
   | (Base & { type: 'slot.result'; slot: string; eid?: string; iccid?: string; transactionId?: string; outcome: UnitOutcome; code?: string; reason?: string; millis: number; attempt: number })
-  | (Base & { type: 'unit.done'; slot: string; eid?: string; outcome: UnitOutcome; passFirstTime: boolean });
+  | (Base & { type: 'unit.done'; slot: string; eid?: string; outcome: UnitOutcome; passFirstTime: boolean })
+  /** Contact wear crossed a threshold (warning, out of service) or was reset (ok). */
+  | (Base & { type: 'slot.service'; slot: string; status: WearStatus; cycles: number; limit: number; message: string; resetBy?: string })
+  /** A slot's figures after each unit (run and journal history), its wear and recent-yield flag. */
+  | (Base & SlotStatsFields & { type: 'slot.stats' })
+  /** Every metrics.summaryEverySeconds, and once more (final) when the station stops. */
+  | (Base & StationSummaryFields & { type: 'station.summary' });
+
+export interface SlotStatsFields {
+  slot: string;
+  bridge: string;
+  /** Since this station process started. */
+  run: SlotFigures;
+  /** Over the whole journal, this run included. */
+  history: SlotFigures;
+  cycles: number;
+  cycleLimit: number;
+  service: WearStatus;
+  /** Recent first-pass yield (0..1, see metrics/recent-yield.ts), null before any judged unit. */
+  recentYield: number | null;
+  /** Set when the recent-yield rule flags the slot: why, in words. */
+  yieldFlag?: string;
+}
+
+export interface SummarySlotRow {
+  slot: string;
+  bridge: string;
+  units: number;
+  fpy: number | null;
+  historyUnits: number;
+  historyFpy: number | null;
+  cycles: number;
+  cycleLimit: number;
+  service: WearStatus;
+  yieldFlag?: string;
+}
+
+export interface StationSummaryFields {
+  final: boolean;
+  /** Configured period, s (0: only the final summary). */
+  periodSeconds: number;
+  uptimeMs: number;
+  /** Units done in this run, any outcome. */
+  units: number;
+  /** Units per hour since the start, and over the last period; null when too short to say. */
+  ratePerHour: number | null;
+  lastPeriod: { units: number; ratePerHour: number | null };
+  fpy: number | null;
+  byOutcome: Partial<Record<UnitOutcome, number>>;
+  stock: { batchId: string; available: number; total: number }[];
+  outOfService: string[];
+  flagged: string[];
+  slots: SummarySlotRow[];
+}
 
 export type UnitOutcome = 'installed' | 'failed-key-burnt' | 'failed-before-secure-channel' | 'no-bpp' | 'unreachable' | 'interrupted' | 'unknown' | 'skipped';
 

@@ -189,7 +189,24 @@ export function describeEvent(e: StationEvent): string {
     }
     case 'unit.done':
       return `unit done: ${e.outcome}${e.passFirstTime ? ' (first pass)' : ''}`;
+    case 'slot.service':
+      return `${e.status === 'out-of-service' ? 'OUT OF SERVICE' : e.status === 'warning' ? 'WEAR WARNING' : 'in service'}: ${e.message}`;
+    case 'slot.stats':
+      return `stats: run ${e.run.units} units FPY ${formatShare(e.run.fpy)}, history ${e.history.units} units FPY ${formatShare(e.history.fpy)}, ${e.cycles}/${e.cycleLimit} cycles${e.yieldFlag ? `; FLAGGED: ${e.yieldFlag}` : ''}`;
+    case 'station.summary': {
+      const rate = e.ratePerHour === null ? '' : `, ${Math.round(e.ratePerHour)}/h`;
+      const outcomes = Object.entries(e.byOutcome).map(([k, v]) => `${v} ${k}`).join(', ');
+      const stock = e.stock.reduce((n, b) => n + b.available, 0);
+      const oos = e.outOfService.length ? `; out of service: ${e.outOfService.join(', ')}` : '';
+      const flagged = e.flagged.length ? `; low recent yield: ${e.flagged.join(', ')}` : '';
+      return `${e.final ? 'final summary' : 'summary'}: ${e.units} units${rate}, FPY ${formatShare(e.fpy)}${outcomes ? ` (${outcomes})` : ''}, ${stock} BPPs left${oos}${flagged}`;
+    }
   }
+}
+
+/** A share (0..1) as a whole percentage, "—" when there is none yet. */
+export function formatShare(x: number | null | undefined): string {
+  return x === null || x === undefined ? '—' : `${Math.round(x * 1000) / 10}%`;
 }
 
 export function formatMicros(us: number): string {

@@ -24,6 +24,8 @@ export function createPlainLog(write: (line: string) => void, opts: PlainLogOpti
   return (e) => {
     if (e.type === 'station.started') slotWidth = Math.max(4, ...e.slots.map((s) => s.id.length));
     if (e.type === 'slot.apdu' && !opts.apdus) return;
+    // Per-unit figures are for screens and MES; the log has the periodic summary.
+    if (e.type === 'slot.stats') return;
     if (e.type === 'slot.state') lastStep.delete(e.slot);
     if (e.type === 'slot.progress') {
       const bucket = Math.floor(percent(e.bytesSent, e.bytesTotal) / step);

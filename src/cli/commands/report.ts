@@ -8,13 +8,15 @@ import { CliUsageError, parseOptions } from '../command.ts';
 import { requireConfig } from '../../station/config/load.ts';
 import { generateReports } from '../../station/report/generate.ts';
 import type { PlrCounts } from '../../station/report/plr.ts';
+import { slotTableLines } from '../../station/metrics/slot-report.ts';
 
 export const help = `Usage: ifpp report --config <file> [--batch <id>] [--out <dir>] [--json]
 
 Writes, from the station journal, the Profile Loading Report for the SM-DPf (one
 plr-<batch>-<time>.json per batch, with the eUICC-signed installation results and every
 failure; plr-unassigned-<time>.json for units that never got a BPP) and a per-unit
-traceability CSV (units-<time>.csv). Every unit attempt is counted exactly once; attempts
+traceability CSV (units-<time>.csv), and per-slot figures (a table here, slots-<time>.csv:
+units, first-pass yield, outcomes, failure codes, contact cycles, recent-yield flag). Every unit attempt is counted exactly once; attempts
 still in flight when the station stopped are listed as "open". See docs/report-format.md.
 
 Options:
@@ -74,6 +76,7 @@ export async function run(args: string[]): Promise<number> {
       journal: result.journal,
       reports: result.plrs.map((p) => ({ path: p.path, batchId: p.batchId, smdpf: p.smdpf, counts: p.counts, results: p.results, failures: p.failures })),
       csv: result.csv,
+      slots: { csv: result.slotsCsv, rows: result.slots.slots, bridges: result.slots.bridges, total: result.slots.total },
       units: result.csv.rows,
       open: acc.open.filter((u) => values.batch === undefined || u.batchId === values.batch).map((u) => u.unit),
       duplicatesPushed: acc.duplicatesPushed,
@@ -92,6 +95,8 @@ export async function run(args: string[]): Promise<number> {
     // Skipped chips (eidPolicy.unknownEid "skip") involve no BPP, so no PLR counts them.
     const skipped = acc.byOutcome.skipped;
     if (skipped && values.batch === undefined) lines.push(`skipped: ${skipped} unit attempt${skipped === 1 ? '' : 's'} with a chip not for this station (left untouched; in the CSV, in no PLR)`);
+    lines.push(`wrote ${shown(result.slotsCsv.path)}: ${result.slotsCsv.rows} slot${result.slotsCsv.rows === 1 ? '' : 's'}`);
+    lines.push('', 'per slot (whole journal):', ...slotTableLines(result.slots).map((l) => `  ${l}`), '');
     lines.push(`journal: ${result.journal.records} records up to seq ${result.journal.lastSeq ?? '-'}${result.journal.tornTail ? ' (a torn last line, never acknowledged, was ignored)' : ''}`);
     process.stdout.write(lines.join('\n') + '\n');
     const warn: string[] = [...result.warnings];

@@ -204,6 +204,8 @@ export interface SlotInput {
   presence?: InputPinInput;
   passLed?: OutputPinInput;
   failLed?: OutputPinInput;
+  /** Kind of contact (a key of maintenance.sockets): sets its wear limit. Default "pogo" on a panel-jig, "socket" otherwise. */
+  socket?: string;
 }
 
 export interface Slot {
@@ -218,6 +220,8 @@ export interface Slot {
   presence?: InputPin;
   passLed?: OutputPin;
   failLed?: OutputPin;
+  /** Absent in hand-built configs: see socketKindOf (station/metrics/wear-policy.ts). */
+  socket?: string;
 }
 
 export const SLOT_PIN_ROLES = ['power', 'reset', 'presence', 'passLed', 'failLed'] as const;
@@ -286,6 +290,35 @@ export interface PostChecks {
   closeFpaServices: boolean;
 }
 
+/** Wear limit of one kind of contact (pogo pins, a clamshell socket…), in contact cycles. */
+export interface SocketKind {
+  /** At this many cycles the slot is taken out of service until its counter is reset. */
+  cycleLimit: number;
+  /** Warn from this share of the limit on. Default 90. */
+  warnAtPercent: number;
+}
+
+export interface MaintenanceConfig {
+  /** Limits per kind of contact; slots name theirs with "socket". */
+  sockets: Record<string, SocketKind>;
+}
+
+/** A slot whose recent first-pass yield drops well below the other slots' is flagged. */
+export interface RecentYieldRule {
+  /** The last this-many judged units of each slot (pass or real failure) make its recent yield. Default 50. */
+  units: number;
+  /** No flag before a slot (and the other slots together) have this many judged units. Default 20. */
+  minUnits: number;
+  /** Flag when the slot's recent yield is this many percentage points below the others'. Default 15. */
+  dropPoints: number;
+}
+
+export interface MetricsConfig {
+  /** Seconds between station.summary events (0 = only the final one). Default 60. */
+  summaryEverySeconds: number;
+  recentYield: RecentYieldRule;
+}
+
 /** Read only by the simulators; the station ignores it. Paths resolve like every other path. */
 export interface SimulationSection {
   /** Folder of the simulated world (chips, SM-DPf, store). */
@@ -340,6 +373,8 @@ export interface StationConfigInput {
   postChecks?: Partial<PostChecks>;
   /** Where the BPPs are. Default { "kind": "local" } (the "store" folder). */
   inventory?: InventoryInput;
+  maintenance?: { sockets?: Record<string, { cycleLimit: number; warnAtPercent?: number }> };
+  metrics?: { summaryEverySeconds?: number; recentYield?: Partial<RecentYieldRule> };
   simulation?: SimulationSection;
 }
 
@@ -358,6 +393,10 @@ export interface StationConfig {
   postChecks: PostChecks;
   /** Absent: { kind: "local" }. */
   inventory?: InventoryConfig;
+  /** Absent in hand-built configs: DEFAULTS.maintenance applies. */
+  maintenance?: MaintenanceConfig;
+  /** Absent in hand-built configs: DEFAULTS.metrics applies. */
+  metrics?: MetricsConfig;
   simulation?: SimulationSection;
   /** Where the config came from; relative paths were resolved against `dir`. */
   source: { file: string; dir: string };
@@ -376,6 +415,9 @@ export const DEFAULTS = {
   postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false } satisfies PostChecks,
   leaseSeconds: 600,
   heartbeatSeconds: 15,
+  // Typical vendor ratings: spring probes ~100k compressions, production test sockets ~10k insertions.
+  maintenance: { sockets: { pogo: { cycleLimit: 100_000, warnAtPercent: 90 }, socket: { cycleLimit: 10_000, warnAtPercent: 90 } } } satisfies MaintenanceConfig,
+  metrics: { summaryEverySeconds: 60, recentYield: { units: 50, minUnits: 20, dropPoints: 15 } } satisfies MetricsConfig,
 } as const;
 
 /** Limits the validator enforces (documented in the integrator guide). */
@@ -390,4 +432,9 @@ export const LIMITS = {
   bridgeSlots: { min: 1, max: MAX_BRIDGE_SLOTS },
   leaseSeconds: { min: 30, max: 86_400 },
   heartbeatSeconds: { min: 1, max: 300 },
+  cycleLimit: { min: 1, max: 100_000_000 },
+  warnAtPercent: { min: 1, max: 100 },
+  summaryEverySeconds: { min: 0, max: 86_400 },
+  recentYieldUnits: { min: 5, max: 10_000 },
+  dropPoints: { min: 1, max: 100 },
 } as const;

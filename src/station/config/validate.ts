@@ -25,6 +25,9 @@ import {
   type InputPin,
   type InventoryConfig,
   type LoadingConfig,
+  type MaintenanceConfig,
+  type MetricsConfig,
+  type SocketKind,
   type OutputPin,
   type PostChecks,
   type SimulationSection,
@@ -81,11 +84,11 @@ export function resolveDevicePath(dir: string, port: string): string {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-const ROOT_KEYS = ['format', 'name', 'kind', 'store', 'journal', 'reports', 'board', 'bridges', 'slots', 'loading', 'eidPolicy', 'postChecks', 'inventory', 'simulation'] as const;
+const ROOT_KEYS = ['format', 'name', 'kind', 'store', 'journal', 'reports', 'board', 'bridges', 'slots', 'loading', 'eidPolicy', 'postChecks', 'inventory', 'maintenance', 'metrics', 'simulation'] as const;
 const ROOT_REQUIRED = ['name', 'kind', 'store', 'journal', 'reports', 'bridges', 'slots'] as const;
 const BOARD_KEYS = ['port', 'baudRate', 'model', 'digitalPins', 'analogPins', 'reservedPins', 'clamp', 'startButtons', 'estop', 'guard', 'towerLight', 'buzzer'] as const;
 const BRIDGE_KEYS = ['id', 'port', 'baudRate', 'slots'] as const;
-const SLOT_KEYS = ['id', 'bridge', 'channel', 'row', 'col', 'enabled', ...SLOT_PIN_ROLES] as const;
+const SLOT_KEYS = ['id', 'bridge', 'channel', 'row', 'col', 'enabled', 'socket', ...SLOT_PIN_ROLES] as const;
 const INPUT_PIN_KEYS = ['pin', 'activeLow', 'pullup'] as const;
 const OUTPUT_PIN_KEYS = ['pin', 'activeLow'] as const;
 
@@ -486,6 +489,7 @@ function checkSlots(c: Checker, v: unknown, bridges: Bridge[], bridgeIndex: Map<
     const row = c.integer(o, 'row', path, 1, 1000, 'rows and columns count from 1');
     const col = c.integer(o, 'col', path, 1, 1000, 'rows and columns count from 1');
     const enabled = c.boolean(o, 'enabled', path) ?? DEFAULTS.slotEnabled;
+    const socket = o.socket === undefined ? undefined : c.string(o, 'socket', path, ID_PATTERN, 'name a kind of contact from "maintenance.sockets", e.g. "pogo"');
     const pins: Partial<Pick<Slot, (typeof SLOT_PIN_ROLES)[number]>> = {};
     for (const role of SLOT_PIN_ROLES) {
       const p = role === 'presence' ? c.inputPin(o, role, path) : c.outputPin(o, role, path);
@@ -530,7 +534,7 @@ function checkSlots(c: Checker, v: unknown, bridges: Bridge[], bridgeIndex: Map<
       else places.set(key, i);
     }
     if (c.problems.length === before && id !== undefined && bridgeId !== undefined && channel !== undefined && row !== undefined && col !== undefined) {
-      out.push({ id, bridge: bridgeId, channel, row, col, enabled, ...pins });
+      out.push({ id, bridge: bridgeId, channel, row, col, enabled, ...pins, ...(socket !== undefined ? { socket } : {}) });
     }
   });
   return out;
@@ -625,6 +629,57 @@ function checkInventory(c: Checker, v: unknown): InventoryConfig | undefined {
   return { kind: 'postgres', url, stationId, leaseSeconds, heartbeatSeconds };
 }
 
+function checkMaintenance(c: Checker, v: unknown, slots: Slot[], kind: StationKind | undefined): MaintenanceConfig {
+  const sockets: Record<string, SocketKind> = Object.fromEntries(Object.entries(DEFAULTS.maintenance.sockets).map(([k, s]) => [k, { ...s }]));
+  const o = v === undefined ? undefined : c.record(v, ['maintenance'], ['sockets'], [], '"maintenance"');
+  if (o && o.sockets !== undefined) {
+    const path = ['maintenance', 'sockets'];
+    if (!isObj(o.sockets)) c.report(path, `"sockets" must be an object, not ${describeValue(o.sockets)}`, 'write "sockets": { "pogo": { "cycleLimit": 100000 } }');
+    else
+      for (const [name, sv] of Object.entries(o.sockets)) {
+        const sp = [...path, name];
+        if (!ID_PATTERN.test(name)) c.report(sp, `socket kind "${name}" is not a valid name`, 'use letters, digits, "_", "-" and "." only');
+        const so = c.record(sv, sp, ['cycleLimit', 'warnAtPercent'], ['cycleLimit'], `socket kind "${name}"`);
+        if (!so) continue;
+        const cycleLimit = c.integer(so, 'cycleLimit', sp, LIMITS.cycleLimit.min, LIMITS.cycleLimit.max, "contact cycles the vendor rates the pins or socket for");
+        const warnAtPercent = c.integer(so, 'warnAtPercent', sp, LIMITS.warnAtPercent.min, LIMITS.warnAtPercent.max, 'share of the limit at which the slot warns') ?? sockets[name]?.warnAtPercent ?? 90;
+        if (cycleLimit !== undefined) sockets[name] = { cycleLimit, warnAtPercent };
+      }
+  }
+  const fallback = kind === 'panel-jig' ? 'pogo' : 'socket';
+  slots.forEach((s, i) => {
+    const name = s.socket ?? fallback;
+    if (!sockets[name]) {
+      const guess = closest(name, new Set(Object.keys(sockets)));
+      c.report(['slots', i, 'socket'], `no socket kind "${name}" in "maintenance.sockets"`, guess ? `did you mean "${guess}"?` : `known kinds: ${Object.keys(sockets).join(', ')}`);
+    }
+  });
+  return { sockets };
+}
+
+function checkMetrics(c: Checker, v: unknown): MetricsConfig {
+  const d = DEFAULTS.metrics;
+  const out: MetricsConfig = { summaryEverySeconds: d.summaryEverySeconds, recentYield: { ...d.recentYield } };
+  if (v === undefined) return out;
+  const path = ['metrics'];
+  const o = c.record(v, path, ['summaryEverySeconds', 'recentYield'], [], '"metrics"');
+  if (!o) return out;
+  const L = LIMITS;
+  out.summaryEverySeconds = c.number(o, 'summaryEverySeconds', path, L.summaryEverySeconds.min, L.summaryEverySeconds.max) ?? out.summaryEverySeconds;
+  if (o.recentYield !== undefined) {
+    const rp = [...path, 'recentYield'];
+    const ro = c.record(o.recentYield, rp, ['units', 'minUnits', 'dropPoints'], [], '"recentYield"');
+    if (ro) {
+      const r = out.recentYield;
+      r.units = c.integer(ro, 'units', rp, L.recentYieldUnits.min, L.recentYieldUnits.max, 'judged units per slot that make its recent yield') ?? r.units;
+      r.minUnits = c.integer(ro, 'minUnits', rp, 1, L.recentYieldUnits.max, 'judged units needed before a slot can be flagged') ?? r.minUnits;
+      r.dropPoints = c.number(ro, 'dropPoints', rp, L.dropPoints.min, L.dropPoints.max) ?? r.dropPoints;
+      if (r.minUnits > r.units) c.report([...rp, 'minUnits'], `minUnits (${r.minUnits}) is more than units (${r.units})`, 'a slot never holds more than "units" recent units; lower minUnits');
+    }
+  }
+  return out;
+}
+
 function checkSimulation(c: Checker, v: unknown): SimulationSection | undefined {
   if (v === undefined) return undefined;
   // The simulators own this section's keys; the station checks only its outline.
@@ -702,6 +757,8 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
   const eidPolicy = checkEidPolicy(c, o.eidPolicy);
   const postChecks = checkPostChecks(c, o.postChecks);
   const inventory = checkInventory(c, o.inventory);
+  const maintenance = checkMaintenance(c, o.maintenance, slots, kind);
+  const metrics = checkMetrics(c, o.metrics);
   const simulation = checkSimulation(c, o.simulation);
   if (kind) checkKind(c, kind, o, isObj(o.board) ? o.board : undefined, o.slots);
 
@@ -724,6 +781,8 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
       eidPolicy,
       postChecks,
       ...(inventory ? { inventory } : {}),
+      maintenance,
+      metrics,
       ...(simulation ? { simulation } : {}),
       source: { file: opts.source ?? opts.file, dir: opts.dir },
     },

@@ -117,8 +117,22 @@ export interface BenchRepairRecord {
   outcome: UnitOutcomeCode;
 }
 
+/** A slot's contact-cycle counter was reset (`ifpp slots reset-cycles`): who, when, and what it cleared. */
+export interface SlotCyclesResetRecord {
+  type: 'slot.cycles-reset';
+  /** The reset's id in the cycle ledger (journaled once). */
+  resetId: string;
+  slot: string;
+  by: string;
+  /** ISO time the reset was made (the record's own `at` is when the station journaled it). */
+  resetAt: string;
+  cycles: number;
+  note?: string;
+}
+
 export type StationJournalRecord =
   | BenchRepairRecord
+  | SlotCyclesResetRecord
   | UnitStartRecord
   | UnitIdentifiedRecord
   | BppChosenRecord

@@ -30,6 +30,7 @@ import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
 import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
+import { SlotMetrics } from '../metrics/slot-metrics.ts';
 
 export class StationError extends IfppError {}
 
@@ -90,6 +91,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private insertSeq = new Map<string, number>();
   private insertWaiters = new Map<string, (() => void)[]>();
   private inFlight = new Set<Promise<unknown>>();
+  /** Contact wear, per-slot figures and summaries (set by open). */
+  metrics!: SlotMetrics;
 
   private constructor(
     readonly config: StationConfig,
@@ -125,6 +128,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       for (const p of existing.sequenceProblems) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'JOURNAL_SEQUENCE', message: `journal ${describeSequenceProblem(p)}; new records continue above the highest seq` });
       }
+      st.metrics = SlotMetrics.open(config, existing.records, bus, { journal: (type, fields) => journal.append(type, fields) });
       for (const s of rec.settled) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'RECONCILED', message: `unit ${s.unit.slice(0, 8)} from the last run: ${s.outcome} (${s.how})` });
       }
@@ -305,6 +309,19 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     }
   }
 
+  /**
+   * A unit came into contact with the slot (clamp closed on it, or inserted): counts the contact
+   * cycle. A slot out of service (its cycle limit reached) runs nothing: it says so, and both
+   * its lamps stay lit until its counter is reset.
+   */
+  private contact(s: SlotRuntime): boolean {
+    if (this.metrics.contact(s.cfg.id)) return true;
+    const w = this.metrics.wear(s.cfg.id);
+    this.emit_({ type: 'slot.state', t: Date.now(), slot: s.cfg.id, state: 'interrupted', code: 'SLOT_OUT_OF_SERVICE', reason: `slot out of service (${w.cycles}/${w.limit} contact cycles): unit not loaded, move it to another slot` });
+    this.jig.setSlotLeds(s.cfg.id, 'both');
+    return false;
+  }
+
   /** One unit on one slot, with LEDs, power and the pending-check for chips seen again. */
   private async runOne(s: SlotRuntime): Promise<UnitResult | undefined> {
     try {
@@ -397,7 +414,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         const p = this.jig.hasBoard ? this.jig.presence(s.cfg.id) : undefined;
         if (p === false) continue;
         if (p === undefined && !(await s.card.present())) continue;
-        occupied.push(s);
+        if (this.contact(s)) occupied.push(s);
       }
       await Promise.all(occupied.map((s) => this.track(this.runOne(s))));
       this.setPhase('releasing');
@@ -441,7 +458,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       await this.waitWhilePaused();
       if (this.stopRequested) break;
       if (this.cycleController.signal.aborted) this.cycleController = new AbortController();
-      await this.track(this.runOne(s));
+      if (this.contact(s)) await this.track(this.runOne(s));
       present = false; // the next unit is the next insertion
     }
   }
@@ -462,10 +479,13 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     }
     this.emitStock();
     await this.journal.append('station.start', { station: c.name, config: c.source.file });
+    await this.metrics.start();
+    for (const id of this.metrics.outOfService()) if (this.slots.has(id)) this.jig.setSlotLeds(id, 'both');
     if (c.kind === 'panel-jig' && this.jig.hasBoard) await this.panelCycles();
     else await Promise.all([...this.slots.values()].map((s) => this.slotLoop(s)));
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
     const reason = this.stopRequested ?? 'finished';
+    this.metrics.stop();
     this.setPhase('stopped', reason);
     this.emit_({ type: 'station.stopped', t: Date.now(), reason });
     await this.journal.append('station.stop', { station: c.name, config: c.source.file, reason });
@@ -483,6 +503,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
 
   async close(): Promise<void> {
     this.requestStop('closing');
+    this.metrics.stop();
     await this.powerOffAll();
     await this.hardware.close().catch(() => undefined);
     await this.journal.close();

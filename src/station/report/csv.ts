@@ -63,13 +63,18 @@ export function unitCsvValues(u: UnitAccount): CsvValue[] {
 }
 
 /** Writes the CSV of `units` to `<dir>/<base>.csv` (suffixed if taken); returns its path. */
-export async function writeUnitCsv(dir: string, base: string, units: Iterable<UnitAccount>): Promise<{ path: string; rows: number }> {
+export function writeUnitCsv(dir: string, base: string, units: Iterable<UnitAccount>): Promise<{ path: string; rows: number }> {
+  return writeCsv(dir, base, CSV_COLUMNS, units, unitCsvValues);
+}
+
+/** Writes a header and one row per item to `<dir>/<base>.csv` (suffixed if taken). */
+export async function writeCsv<T>(dir: string, base: string, columns: readonly string[], items: Iterable<T>, values: (item: T) => CsvValue[]): Promise<{ path: string; rows: number }> {
   const file = await ReportFile.create(dir, base, '.csv');
   let rows = 0;
   try {
-    await file.write(csvRow(CSV_COLUMNS));
-    for (const u of units) {
-      await file.write(csvRow(unitCsvValues(u)));
+    await file.write(csvRow(columns));
+    for (const item of items) {
+      await file.write(csvRow(values(item)));
       rows++;
     }
     return { path: await file.commit(), rows };

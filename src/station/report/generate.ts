@@ -13,9 +13,10 @@ import { writeUnitCsv } from './csv.ts';
 import { safeFileName, writePlrs, type SmdpfIdentity, type WrittenPlr } from './plr.ts';
 import { describeSequenceProblem, scanJournal } from '../journal/scan.ts';
 import { fileStamp, ReportError } from './report-file.ts';
+import { slotReport, writeSlotCsv, type SlotReport, type SlotReportConfig } from '../metrics/slot-report.ts';
 
 export interface ReportRequest {
-  config: Pick<StationConfig, 'name' | 'journal' | 'store' | 'reports'>;
+  config: Pick<StationConfig, 'name' | 'journal' | 'store' | 'reports'> & SlotReportConfig;
   /** Only this batch: its PLR, and CSV rows of its attempts. */
   batch?: string;
   /** Default: config.reports. */
@@ -29,6 +30,9 @@ export interface ReportRun {
   accounting: Accounting;
   plrs: WrittenPlr[];
   csv: { path: string; rows: number };
+  /** Per-slot figures over the journal (every batch: a slot's yield is not per batch) and their CSV. */
+  slots: SlotReport;
+  slotsCsv: { path: string; rows: number };
   /** Batches with attempts in the journal that the store does not hold: their PLR has smdpf null. */
   batchesNotInStore: string[];
   warnings: string[];
@@ -87,6 +91,8 @@ export async function generateReports(req: ReportRequest): Promise<ReportRun> {
   });
   const units = req.batch === undefined ? accounting.units : accounting.units.filter((u) => u.batchId === req.batch);
   const csv = await writeUnitCsv(outDir, req.batch === undefined ? `units-${stamp}` : `units-${safeFileName(req.batch)}-${stamp}`, units);
-  return { journal: { ...journal, records: scan.records }, accounting, plrs, csv, batchesNotInStore, warnings };
+  const slots = slotReport(req.config, accounting.units);
+  const slotsCsv = await writeSlotCsv(outDir, `slots-${stamp}`, slots);
+  return { journal: { ...journal, records: scan.records }, accounting, plrs, csv, slots, slotsCsv, batchesNotInStore, warnings };
 }
 

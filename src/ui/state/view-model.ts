@@ -56,7 +56,7 @@ export interface SlotError {
   reason: string;
 }
 
-export type SlotEvent = Extract<StationEvent, { slot: string }>;
+export type SlotEvent = Exclude<Extract<StationEvent, { slot: string }>, EventOf<'slot.stats'>>;
 
 export interface SlotView {
   id: string;
@@ -94,6 +94,10 @@ export interface SlotView {
   apduMicros: number;
   /** APDUs whose status word was not a success (90 00, 61 xx, 91 xx). APDU figures are per card. */
   apduErrors: number;
+  /** The slot's latest figures (run, history, wear, recent-yield flag); null before its first unit. */
+  stats: EventOf<'slot.stats'> | null;
+  /** Latest wear announcement (warning, out of service, back in service); null while none. */
+  service: EventOf<'slot.service'> | null;
 }
 
 export interface BridgeView {
@@ -153,6 +157,8 @@ export interface ViewModel {
   bridges: Readonly<Record<string, BridgeView>>;
   /** station.warning events, one per code (the latest), oldest first. */
   warnings: readonly StationWarning[];
+  /** The latest station.summary (per-slot table for the summary view). */
+  summary: EventOf<'station.summary'> | null;
 }
 
 export function createViewModel(options: Partial<ViewModelOptions> = {}): ViewModel {
@@ -173,6 +179,7 @@ export function createViewModel(options: Partial<ViewModelOptions> = {}): ViewMo
     stock: null,
     bridges: {},
     warnings: [],
+    summary: null,
   };
 }
 
@@ -204,6 +211,8 @@ export function emptySlot(info: SlotInfo): SlotView {
     apduCount: 0,
     apduMicros: 0,
     apduErrors: 0,
+    stats: null,
+    service: null,
   };
 }
 
@@ -244,6 +253,12 @@ export function reduce(model: ViewModel, e: StationEvent): ViewModel {
     }
     case 'unit.done':
       return unitDone(m, e);
+    case 'station.summary':
+      return { ...m, summary: e };
+    case 'slot.stats':
+      return updateSlot(m, e.slot, (s) => ({ ...s, stats: e }));
+    case 'slot.service':
+      return updateSlot(m, e.slot, (s) => withRecent({ ...s, service: e }, e, m.options));
     default:
       return updateSlot(m, e.slot, (s) => withRecent(slotEvent(s, e, m), e, m.options));
   }
@@ -311,7 +326,7 @@ function clearUnit(s: SlotView): SlotView {
   return { ...s, eid: null, iccid: null, batchId: null, transactionId: null, attempt: 0, unusedKeys: null, progress: null, reason: null, interruptedBy: null, code: null, outcome: null };
 }
 
-function slotEvent(s: SlotView, e: Exclude<SlotEvent, EventOf<'unit.done'>>, m: ViewModel): SlotView {
+function slotEvent(s: SlotView, e: Exclude<SlotEvent, EventOf<'unit.done' | 'slot.service'>>, m: ViewModel): SlotView {
   const o = m.options;
   switch (e.type) {
     case 'slot.state':
@@ -480,6 +495,11 @@ export function activeWarnings(m: ViewModel, now: number): UiWarning[] {
     out.push({ level: 'error', key: 'stock', text: 'No BPPs left: import a batch to continue' });
   } else if (left !== null && left <= m.options.lowStockThreshold) {
     out.push({ level: 'warn', key: 'stock', text: `Low BPP stock: ${left} left (warning at ${m.options.lowStockThreshold})` });
+  }
+  for (const id of m.slotOrder) {
+    const s = m.slots[id];
+    if (s?.service?.status === 'out-of-service') out.push({ level: 'error', key: `service:${id}`, text: s.service.message });
+    else if (s?.stats?.yieldFlag) out.push({ level: 'warn', key: `yield:${id}`, text: s.stats.yieldFlag });
   }
   for (const w of m.warnings) {
     if (now - w.t <= m.options.warningTtlMs) out.push({ level: 'warn', key: `station:${w.code}`, text: w.message });
