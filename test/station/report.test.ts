@@ -327,7 +327,7 @@ describe('journal scenario with a crash and a restart', () => {
         ['plr-B2-20250301T183005Z.json', 'B2'],
         ['plr-unassigned-20250301T183005Z.json', null],
       ]);
-      expect(readdirSync(cfg.reports).sort()).toEqual(['plr-B1-20250301T183005Z.json', 'plr-B2-20250301T183005Z.json', 'plr-unassigned-20250301T183005Z.json', 'units-20250301T183005Z.csv']);
+      expect(readdirSync(cfg.reports).sort()).toEqual(['plr-B1-20250301T183005Z.json', 'plr-B2-20250301T183005Z.json', 'plr-unassigned-20250301T183005Z.json', 'slots-20250301T183005Z.csv', 'units-20250301T183005Z.csv']);
       // No batch is in the (empty) store: said, not hidden.
       expect(run.batchesNotInStore).toEqual(['B1', 'B2']);
       expect(run.warnings.join('\n')).toMatch(/batch B1 is not in the store/);
@@ -694,12 +694,14 @@ describe('ifpp report', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const files = readdirSync(join(root, 'reports')).sort();
-    expect(files).toHaveLength(3);
+    expect(files).toHaveLength(4); // the batch's PLR, the unassigned PLR, units and slots CSVs
     const batchFile = files.find((f) => f.startsWith(`plr-${batchId}-`))!;
     expect(r.stdout).toContain(`wrote reports/${batchFile}: batch ${batchId} (SM-DPf ${smdpfName}): 1 installed`);
     expect(r.stdout).toMatch(/wrote reports\/plr-unassigned-\d{8}T\d{6}Z\.json: units without a BPP: 1 unreachable/);
     expect(r.stdout).toMatch(/wrote reports\/units-\d{8}T\d{6}Z\.csv: 3 unit attempts/);
     expect(r.stdout).toContain('skipped: 1 unit attempt with a chip not for this station');
+    expect(r.stdout).toMatch(/wrote reports\/slots-\d{8}T\d{6}Z\.csv: \d+ slots?/);
+    expect(r.stdout).toMatch(/per slot \(whole journal\):\n\s+slot\s+bridge\s+units\s+judged\s+FPY/);
     const plr = readJson(join(root, 'reports', batchFile));
     expect(plr.smdpf.name).toBe(smdpfName);
     expect(plr.station).toEqual({ name: 'CLI test station' });
@@ -714,7 +716,7 @@ describe('ifpp report', () => {
     expect(summary.reports).toEqual([expect.objectContaining({ batchId, smdpf: expect.objectContaining({ name: smdpfName }), counts: expect.objectContaining({ installed: 1 }), results: 1, failures: 0 })]);
     expect(summary.units).toBe(1);
     expect(summary.duplicatesPushed).toEqual([]);
-    expect(readdirSync(out)).toHaveLength(2);
+    expect(readdirSync(out)).toHaveLength(3); // PLR, units CSV, slots CSV
 
     const bad = await ifpp(root, 'report', '--config', cfgFile, '--batch', 'nope');
     expect(bad.code).toBe(1);
