@@ -38,6 +38,21 @@ async function cli(mod: { run(args: string[]): Promise<number> }, args: string[]
   }
 }
 
+/** A one-slot socket programmer on bridge0 in `dir`; returns the config file's path. */
+function oneSlotConfig(dir: string, slot: string, extra: Record<string, unknown> = {}): string {
+  const path = join(dir, 'station.json');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      name: 'metrics', kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
+      bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
+      slots: [{ id: slot, bridge: 'b0', channel: 0, row: 1, col: 1 }],
+      ...extra,
+    }),
+  );
+  return path;
+}
+
 function metricValue(text: string, name: string, labels: string): number | undefined {
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`) || (labels === '' && l.startsWith(`${name} `)));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
@@ -51,17 +66,7 @@ describe('production metrics on the running station', () => {
     let next = 0;
     const newCard = () => euiccCardFromReel({ reel: f.reel, eid: f.eids[next++]!, stateDir }, 0);
     const sim = await BridgeSim.start({ slots: 1, link: join(f.dir, 'bridge0'), timeScale: 0, cards: [await newCard()] });
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        name: 'wear', kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-        maintenance: { sockets: { socket: { cycleLimit: 3, warnAtPercent: 60 } } },
-        metrics: { summaryEverySeconds: 0 },
-      }),
-    );
+    const cfgPath = oneSlotConfig(f.dir, 'S1', { maintenance: { sockets: { socket: { cycleLimit: 3, warnAtPercent: 60 } } }, metrics: { summaryEverySeconds: 0 } });
     const config = await requireConfig(cfgPath);
     const swapOnDone = (bus: EventBus) =>
       bus.on((e) => {
@@ -165,15 +170,7 @@ describe('production metrics on the running station', () => {
     await journal.close();
     f.close();
     expect([r.outcome, r.attempts]).toEqual(['installed', 2]);
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        name: 'history', kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S7', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-      }),
-    );
+    const cfgPath = oneSlotConfig(f.dir, 'S7');
     const json = await cli(history, [eid, '--config', cfgPath, '--json']);
     expect(json.code).toBe(0);
     const h = JSON.parse(json.out) as { attempts: Array<Record<string, unknown>>; bpps: Array<Record<string, unknown>> };
