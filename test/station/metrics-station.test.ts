@@ -19,6 +19,7 @@ import { serveMetrics } from '../../src/station/metrics/prometheus.ts';
 import { generateReports } from '../../src/station/report/generate.ts';
 import { runUnit } from '../../src/station/orchestrator/unit-runner.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
+import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 import * as resetCycles from '../../src/cli/commands/slots-reset-cycles.ts';
 import * as history from '../../src/cli/commands/history.ts';
 
@@ -160,7 +161,7 @@ describe('production metrics on the running station', () => {
     const { card, slot } = await f.card(eid, 'S7');
     card.faults.muteAtLoadCall = 5; // the first attempt dies after BF23: its key is burnt
     const r = await runUnit(slot, {
-      store: f.store,
+      inventory: new LocalInventory(f.store),
       trust: new EuiccTrust(f.euicc),
       journal,
       bus: new EventBus(),
