@@ -10,6 +10,7 @@
  *   contacts channel (text lines, without T/X), serial2-5 the I/O lines of slots 0-3 (one raw
  *   byte per character; the parity bit a character line cannot carry is added here, from the
  *   convention the firmware set with U). See hardware/bridge-firmware/hal-qemu/hal_qemu.c.
+ *   One QEMU serves a test file: each power-up resets it (QemuInstance below).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Readable, Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { IfppError } from '../../src/core/errors.ts';
 
 export const FIRMWARE_DIR = fileURLToPath(new URL('../../hardware/bridge-firmware/', import.meta.url));
@@ -122,91 +123,195 @@ function parity(b: number): number {
   return n & 1;
 }
 
+/** What one test's bridge sees of a QEMU instance; a new session after each power-up. */
+interface QemuSession {
+  cards: ((msg: string) => void)[];
+  exit: ((why: string) => void)[];
+  boot: ((err?: Error) => void) | undefined;
+  hostOut: PassThrough;
+  live: boolean;
+}
+
+/**
+ * A running qemu-system-arm with the ARM image. Sockets stay connected for its whole life; a
+ * power-up of a bridge is a session: `system_reset` through the monitor, the boot handshake
+ * (`B -` / `P slots mask`), then the sockets' traffic goes to that session only. Power-down
+ * stops the VM (`stop`) and returns the instance to the pool, so a test file boots QEMU once.
+ */
+class QemuInstance {
+  session: QemuSession | undefined;
+  private readonly odd = Array.from({ length: QEMU_SLOTS }, () => false);
+  private slotsWanted = 1;
+  private present = 0;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly dir: string,
+    private readonly servers: Server[],
+    readonly host: Socket,
+    private readonly contacts: Socket,
+    private readonly slots: Socket[],
+    private readonly monitor: Socket,
+    private readonly watch: ReturnType<typeof exitWatch>,
+  ) {
+    lines(contacts, (l) => this.fromContacts(l));
+    slots.forEach((sock, i) =>
+      sock.on('data', (d: Buffer) => {
+        for (const b of d) this.emit(`T ${i} ${b.toString(16).padStart(2, '0').toUpperCase()} ${parity(b) ^ (this.odd[i] ? 1 : 0)}`);
+      }),
+    );
+    host.on('data', (d: Buffer) => {
+      if (this.session?.live) this.session.hostOut.write(d);
+    });
+    watch.onExit((why) => {
+      const s = this.session;
+      pool.delete(this);
+      s?.boot?.(new BoardError('FW_QEMU_EXIT', why, { hint: 'make -C hardware/bridge-firmware qemu' }));
+      if (s?.live) for (const cb of s.exit) cb(why);
+      this.cleanup();
+    });
+  }
+
+  static async launch(): Promise<QemuInstance> {
+    const dir = mkdtempSync(join(tmpdir(), 'ifpp-qemu-'));
+    const names = ['host', 'contacts', ...Array.from({ length: QEMU_SLOTS }, (_, i) => `slot${i}`), 'monitor'];
+    const servers: Server[] = [];
+    // Listening first, then QEMU connects to each (a resolved promise would flatten the connection's, so wrap it).
+    const listening = await Promise.all(
+      names.map(
+        (n) =>
+          new Promise<{ conn: Promise<Socket> }>((ok, rej) => {
+            const server = createServer();
+            servers.push(server);
+            const conn = new Promise<Socket>((res) => server.once('connection', (s) => res(s)));
+            server.once('error', rej);
+            server.listen(join(dir, `${n}.sock`), () => ok({ conn }));
+          }),
+      ),
+    );
+    // Start stopped (-S): the first session resets and continues it like every later one.
+    const args = ['-M', 'netduinoplus2', '-display', 'none', '-nodefaults', '-S', '-kernel', QEMU_ELF];
+    names.forEach((n, i) => {
+      args.push('-chardev', `socket,id=c${i},path=${join(dir, `${n}.sock`)}`);
+      args.push(...(n === 'monitor' ? ['-mon', `chardev=c${i},mode=readline`] : ['-serial', `chardev:c${i}`]));
+    });
+    const child = spawn(QEMU_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const watch = exitWatch(child, 'qemu-system-arm');
+    let sockets: Socket[];
+    try {
+      sockets = await Promise.race([
+        Promise.all(listening.map((l) => l.conn)),
+        new Promise<never>((_, rej) => watch.onExit((why) => rej(new BoardError('FW_QEMU_EXIT', why, { hint: `is ${QEMU_ELF} built? make -C hardware/bridge-firmware qemu` })))),
+      ]);
+    } catch (e) {
+      for (const srv of servers) srv.close();
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    }
+    for (const sock of sockets) sock.on('error', () => undefined);
+    const [host, contacts, ...rest] = sockets as [Socket, Socket, ...Socket[]];
+    const monitor = rest.pop()!;
+    monitor.on('data', () => undefined); // the monitor's echo and prompts
+    return new QemuInstance(child, dir, servers, host, contacts, rest, monitor, watch);
+  }
+
+  /** Power-up: reset the VM, wait for the firmware's boot handshake. */
+  async powerUp(o: BoardOptions): Promise<QemuSession> {
+    const session: QemuSession = { cards: [], exit: [], boot: undefined, hostOut: new PassThrough(), live: false };
+    this.session = session;
+    this.slotsWanted = o.slots;
+    this.present = o.present;
+    this.odd.fill(false);
+    const booted = new Promise<void>((res, rej) => (session.boot = (err) => (err ? rej(err) : res())));
+    this.monitor.write('system_reset\ncont\n');
+    await booted;
+    return session;
+  }
+
+  /** Power-down: the VM stops at once; the instance waits in the pool for the next power-up. */
+  powerDown(session: QemuSession): void {
+    session.live = false;
+    session.hostOut.end();
+    if (this.session !== session) return;
+    this.session = undefined;
+    this.monitor.write('stop\n');
+  }
+
+  toCards(session: QemuSession, msg: string): void {
+    if (this.session !== session || !session.live) return;
+    const [kind, s, hh] = msg.split(' ');
+    if (kind === 'X') {
+      const sock = this.slots[Number(s)];
+      if (sock?.writable) sock.write(Uint8Array.of(parseInt(hh!, 16)));
+      return;
+    }
+    if (this.contacts.writable) this.contacts.write(msg + '\n');
+  }
+
+  private fromContacts(l: string): void {
+    const s = this.session;
+    if (!s) return;
+    if (l === 'B -') {
+      // The firmware asks for the slot count and the cards present before it starts.
+      this.contacts.write(`P ${this.slotsWanted} ${this.present.toString(16)}\n`);
+      s.live = true;
+      s.boot?.();
+      s.boot = undefined;
+      return;
+    }
+    if (!s.live) return; // the previous session's last words
+    const [kind, slot, fi, , , conv] = l.split(' ');
+    if (kind === 'U' && fi !== undefined) this.odd[Number(slot)] = conv === 'O';
+    this.emit(l);
+  }
+
+  private emit(msg: string): void {
+    if (this.session?.live) for (const cb of this.session.cards) cb(msg);
+  }
+
+  private cleanup(): void {
+    for (const srv of this.servers) srv.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  async close(): Promise<void> {
+    pool.delete(this);
+    await this.watch.kill();
+    for (const sock of [this.host, this.contacts, this.monitor, ...this.slots]) sock.destroy();
+    this.cleanup();
+  }
+}
+
+/** QEMU instances of this test worker: idle ones are reused, closeQemuBoards() ends them all. */
+const pool = new Map<QemuInstance, boolean>();
+
+/** Ends every QEMU instance this process started (call in afterAll of a file that used them). */
+export async function closeQemuBoards(): Promise<void> {
+  await Promise.all([...pool.keys()].map((q) => q.close()));
+}
+
 async function startQemu(o: BoardOptions): Promise<BoardProcess> {
   if (o.slots < 1 || o.slots > QEMU_SLOTS) throw new BoardError('FW_BRIDGE_SLOTS', `the QEMU board has ${QEMU_SLOTS} slots, not ${o.slots}`);
-  const dir = mkdtempSync(join(tmpdir(), 'ifpp-qemu-'));
-  const names = ['host', 'contacts', ...Array.from({ length: QEMU_SLOTS }, (_, i) => `slot${i}`)];
-  const servers: Server[] = [];
-  // Listening first, then QEMU connects to each (a resolved promise would flatten the connection's, so wrap it).
-  const listening = await Promise.all(
-    names.map(
-      (n) =>
-        new Promise<{ conn: Promise<Socket> }>((ok, rej) => {
-          const server = createServer();
-          servers.push(server);
-          const conn = new Promise<Socket>((res) => server.once('connection', (s) => res(s)));
-          server.once('error', rej);
-          server.listen(join(dir, `${n}.sock`), () => ok({ conn }));
-        }),
-    ),
-  );
-  const conns = listening.map((l) => l.conn);
-  const args = ['-M', 'netduinoplus2', '-display', 'none', '-monitor', 'none', '-nodefaults', '-kernel', QEMU_ELF];
-  names.forEach((n, i) => args.push('-chardev', `socket,id=c${i},path=${join(dir, `${n}.sock`)}`, '-serial', `chardev:c${i}`));
-  const child = spawn(QEMU_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  const cleanup = () => {
-    for (const s of servers) s.close();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const w = exitWatch(child, 'qemu-system-arm');
-  let failed: ((e: Error) => void) | undefined;
-  w.onExit((why) => failed?.(new BoardError('FW_QEMU_EXIT', why, { hint: 'make -C hardware/bridge-firmware qemu' })));
-  let sockets: Socket[];
-  try {
-    sockets = await Promise.race([Promise.all(conns), new Promise<never>((_, rej) => (failed = rej))]);
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
-  for (const s of sockets) s.on('error', () => undefined);
-  const [host, contacts, ...slotSocks] = sockets as [Socket, Socket, ...Socket[]];
-  const odd = Array.from({ length: QEMU_SLOTS }, () => false);
-  const cardCbs: ((msg: string) => void)[] = [];
-  const emit = (m: string) => cardCbs.forEach((cb) => cb(m));
-  // The firmware asks for the slot count and the cards present before it starts.
-  const booted = new Promise<void>((res, rej) => {
-    failed = rej;
-    lines(contacts, (l) => {
-      if (l === 'B -') {
-        contacts.write(`P ${o.slots} ${o.present.toString(16)}\n`);
-        res();
-        return;
-      }
-      const [kind, s, fi, , , conv] = l.split(' ');
-      if (kind === 'U' && fi !== undefined) odd[Number(s)] = conv === 'O';
-      emit(l);
-    });
-  });
-  slotSocks.forEach((sock, i) =>
-    sock.on('data', (d: Buffer) => {
-      for (const b of d) emit(`T ${i} ${b.toString(16).padStart(2, '0').toUpperCase()} ${parity(b) ^ (odd[i] ? 1 : 0)}`);
-    }),
-  );
-  try {
-    await booted;
-  } catch (e) {
-    cleanup();
-    throw e;
-  }
-  failed = undefined;
-  return {
-    hostIn: host,
-    hostOut: host,
-    toCards: (msg) => {
-      const [kind, s, hh] = msg.split(' ');
-      if (kind === 'X') {
-        const sock = slotSocks[Number(s)];
-        if (sock?.writable) sock.write(Uint8Array.of(parseInt(hh!, 16)));
-        return;
-      }
-      if (contacts.writable) contacts.write(msg + '\n');
+  let q = [...pool.entries()].find(([, idle]) => idle)?.[0];
+  if (!q) q = await QemuInstance.launch();
+  pool.set(q, false);
+  const inst = q;
+  const session = await inst.powerUp(o);
+  const hostIn = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      if (inst.session === session && session.live && inst.host.writable) inst.host.write(chunk);
+      done();
     },
-    onCards: (cb) => cardCbs.push(cb),
-    onExit: w.onExit,
+  });
+  return {
+    hostIn,
+    hostOut: session.hostOut,
+    toCards: (msg) => inst.toCards(session, msg),
+    onCards: (cb) => session.cards.push(cb),
+    onExit: (cb) => session.exit.push(cb),
     kill: async () => {
-      await w.kill();
-      for (const s of sockets) s.destroy();
-      cleanup();
+      inst.powerDown(session);
+      if (pool.has(inst)) pool.set(inst, true);
     },
   };
 }

@@ -12,24 +12,18 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bindProfile } from '../../src/binding/bind.ts';
-import { fromHex, toHex } from '../../src/core/bytes.ts';
+import { fromHex } from '../../src/core/bytes.ts';
 import { ecdsaVerify } from '../../src/core/crypto/ecdsa.ts';
 import { decodePir } from '../../src/core/rsp/pir.ts';
 import { parseCertificate } from '../../src/core/x509/certificate.ts';
 import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
-import { SimulatedEuicc } from '../../src/sim/euicc/euicc-card.ts';
-import { makeTestChips } from '../../src/sim/euicc/test-chips.ts';
-import { syntheticUpp } from '../../src/sim/profiles/upp.ts';
-import { FpaClient } from '../../src/station/fpa/fpa-client.ts';
 import { requireConfig } from '../../src/station/config/load.ts';
 import { Station } from '../../src/station/orchestrator/station.ts';
 import { EventBus, type StationEvent } from '../../src/station/events.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
 import { accountUnits } from '../../src/station/report/accounting.ts';
-import { BridgeDriver } from '../../src/transport/bridge/bridge-driver.ts';
-import { SlotLink } from '../../src/transport/bridge/slot-link.ts';
 import { bridgeConformance } from '../helpers/bridge-conformance.ts';
+import { loadBppThroughFirmware } from './bpp-load.ts';
 import { miniFactory } from '../helpers/mini-factory.ts';
 import { FIRMWARE_DIR, FirmwareBridge } from './firmware-bridge.ts';
 
@@ -80,48 +74,7 @@ describe.skipIf(noCompiler !== undefined)('station against the firmware core on 
   });
 
   it('bridge driver + FpaClient: PPS to 512/64, a full BPP load with NULL and INS xor FF procedure bytes, PIR verified', async () => {
-    const t = makeTestChips({ curve: 'nist', count: 1, keysPerChip: 1 });
-    const chip = t.chips[0]!;
-    const card = new SimulatedEuicc({ chip, header: t.header, atr: { ta1: 0x97, wi: 20 } });
-    // The card asks for the first two bytes of every transfer one at a time and sends a NULL
-    // before each procedure byte, so the load runs through every procedure-byte path.
-    const bridge = await FirmwareBridge.start({ slots: 2, cards: [undefined, card], cardLine: { procedure: 'mixed', nulls: 1 } });
-    cleanup.push(() => bridge.close());
-    const driver = new BridgeDriver();
-    await driver.open(bridge.path, 921600);
-    cleanup.push(() => driver.close());
-    expect(driver.info).toMatchObject({ protocol: 1, firmware: 'host-0.2.0', slots: 2 });
-
-    const slot = new SlotLink(driver, 1);
-    const a = await slot.activate({ vcc: 'C', clockHz: 5_000_000 });
-    expect(a).toMatchObject({ negotiation: 'pps', ta1: 0x97, fi: 512, di: 64, clockHz: 5_000_000 });
-    expect(await slot.status()).toMatchObject({ state: 'READY', ta1: 0x97, vcc: 'C' });
-
-    const fpa = new FpaClient(slot.channel);
-    await fpa.selectIsdR();
-    expect(await fpa.getEid()).toBe(chip.eid);
-    const iccid = '8949449999999990031';
-    const { bpp, transactionId } = bindProfile({
-      upp: syntheticUpp(iccid, 13_000),
-      eid: chip.eid,
-      euiccOtpk: fromHex(chip.otks[0]!.pk),
-      dpPb: { curve: 'nist', secretKey: t.dpPb.secretKey! },
-      metadata: { iccid, serviceProviderName: 'IFPP Test', profileName: 'Firmware test' },
-    });
-    expect(await fpa.prepareFactoryLoad({ euiccOtpk: fromHex(chip.otks[0]!.pk), dpPbCertificate: t.dpPb.der })).toBe('ok');
-    const out = await fpa.loadBpp(bpp);
-    expect(out.early).toBe(false);
-    expect(out.bytesSent).toBeGreaterThan(13_000);
-    const pir = out.pir;
-    expect(pir.finalResult.kind).toBe('success');
-    expect(toHex(pir.transactionId)).toBe(toHex(transactionId));
-    const cert = parseCertificate(new Uint8Array(Buffer.from(chip.certEuicc, 'base64')));
-    expect(ecdsaVerify('nist', cert.publicKey.point, pir.bf27Raw, pir.signature)).toBe(true);
-    expect((await fpa.listProfiles()).ok).toBe(true);
-    // The firmware advertises APDU=1: each APDU is one request (GET RESPONSE runs at the bridge).
-    expect(driver.info?.apdu).toBe(true);
-    expect(slot.stats.apdus).toBeGreaterThan(50);
-    expect(bridge.violations()).toEqual([]);
+    await loadBppThroughFirmware('host', 'host-0.2.0', cleanup);
   });
 
   it('the station loads 6 units on 2 slots through the firmware core; each PIR verifies, the journal accounts for each unit once', async () => {
