@@ -16,6 +16,7 @@ import { SlotGrid } from './components/SlotGrid.tsx';
 import { PromptBanner, BANNER_LINES } from './components/PromptBanner.tsx';
 import { ConfirmDialog } from './components/ConfirmDialog.tsx';
 import { DetailPane } from './components/DetailPane.tsx';
+import { SummaryView } from './components/SummaryView.tsx';
 import { Footer, FOOTER_LINES } from './components/Footer.tsx';
 import { ColorsContext } from './components/theme.tsx';
 
@@ -146,13 +147,15 @@ function Screen({ model, ui, now, size }: { model: ViewModel; ui: UiState; now: 
   const banners = (model.prompt ? BANNER_LINES : 0) + (ui.confirm ? BANNER_LINES : 0);
   const gridHeight = Math.max(2, size.rows - 1 - headerHeight(warnings, maxWarnings) - banners - FOOTER_LINES);
   const selectedSlot = ui.selected === null ? undefined : model.slots[ui.selected];
-  const mode = ui.confirm ? 'confirm' : ui.detail && selectedSlot ? 'detail' : 'grid';
+  const mode = ui.confirm ? 'confirm' : ui.summary ? 'summary' : ui.detail && selectedSlot ? 'detail' : 'grid';
   return (
     <Box flexDirection="column" width={width}>
       <Header model={model} now={now} width={width} warnings={warnings} maxWarnings={maxWarnings} />
       {model.prompt ? <PromptBanner message={model.prompt} width={width} /> : null}
       {ui.confirm ? <ConfirmDialog question="Abort the run? Loads in flight will be interrupted." width={width} /> : null}
-      {ui.detail && selectedSlot ? (
+      {ui.summary ? (
+        <SummaryView model={model} width={width} height={gridHeight} />
+      ) : ui.detail && selectedSlot ? (
         <DetailPane model={model} slot={selectedSlot} now={now} width={width} height={gridHeight} />
       ) : (
         <SlotGrid model={model} selected={ui.selected} now={now} width={width} height={gridHeight} />

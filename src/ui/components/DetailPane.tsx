@@ -6,7 +6,7 @@
 import { Box } from 'ink';
 import type { SlotView, ViewModel } from '../state/view-model.ts';
 import { slotElapsedMs } from '../state/view-model.ts';
-import { STATE_LOOK, describeEvent, fitHead, formatBytes, formatElapsed, formatMicros, formatRelative, progressText } from '../format.ts';
+import { STATE_LOOK, describeEvent, formatShare, fitHead, formatBytes, formatElapsed, formatMicros, formatRelative, progressText } from '../format.ts';
 import { Line, useColors } from './theme.tsx';
 import type { Segment } from './theme.tsx';
 
@@ -67,6 +67,7 @@ export function detailLines(m: ViewModel, s: SlotView, now: number, w: number, m
       ? [{ text: 'Last error ', dim: true }, { text: fitHead(`${err.code ? `[${err.code}] ` : ''}${err.reason}`, w - 11 - 12), color: 'red', bold: true }, { text: `  ${formatRelative(err.t, m.startedAt)}`, dim: true }]
       : [{ text: 'Last error ', dim: true }, { text: 'none' }],
   );
+  head.push(...statsLines(s, w));
   const wire = s.apduCount === 0 ? 'none yet' : `${s.apduCount} sent, ${s.apduErrors} not OK, ${formatMicros(s.apduMicros)} on the wire`;
   head.push([{ text: 'APDUs ', dim: true }, { text: wire }]);
 
@@ -92,4 +93,30 @@ export function detailLines(m: ViewModel, s: SlotView, now: number, w: number, m
   });
   const title: Segment[] = [{ text: `Recent events (${s.recent.length})`, bold: true }];
   return [...head, ...apduLines, ...(eventRoom > 0 ? [title, ...eventLines] : [])];
+}
+
+/** The slot's figures (this run, all time), its contact wear and the recent-yield flag. */
+function statsLines(s: SlotView, w: number): Segment[][] {
+  const st = s.stats;
+  const svc = s.service;
+  if (!st) return svc ? [[{ text: 'Wear  ', dim: true }, { text: fitHead(svc.message, w - 6), color: svc.status === 'ok' ? undefined : svc.status === 'warning' ? 'yellow' : 'red', bold: svc.status !== 'ok' }]] : [];
+  const fig = (f: typeof st.run) => `${f.units} units, FPY ${formatShare(f.fpy)}`;
+  const codes = Object.entries(st.history.codes)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([c, n]) => `${c}×${n}`)
+    .join(' ');
+  const wear = `${st.cycles}/${st.cycleLimit} contact cycles`;
+  const service = st.service === 'out-of-service' ? 'OUT OF SERVICE' : st.service === 'warning' ? 'maintenance due soon' : 'in service';
+  const lines: Segment[][] = [
+    [{ text: 'Stats ', dim: true }, { text: fitHead(`run ${fig(st.run)} · all time ${fig(st.history)}${codes ? ` · top failures ${codes}` : ''}`, w - 6) }],
+    [
+      { text: 'Wear  ', dim: true },
+      { text: `${wear}  ` },
+      { text: service, color: st.service === 'ok' ? 'green' : st.service === 'warning' ? 'yellow' : 'red', bold: st.service !== 'ok' },
+      { text: st.recentYield === null ? '' : `  recent FPY ${formatShare(st.recentYield)}`, dim: true },
+    ],
+  ];
+  if (st.yieldFlag) lines.push([{ text: 'Flag  ', dim: true }, { text: fitHead(st.yieldFlag, w - 6), color: 'yellow', bold: true }]);
+  return lines;
 }

@@ -6,13 +6,14 @@ import { Line } from './theme.tsx';
 
 export const FOOTER_LINES = 2;
 
-export type FooterMode = 'grid' | 'detail' | 'confirm';
+export type FooterMode = 'grid' | 'detail' | 'summary' | 'confirm';
 
 export function keyHints(mode: FooterMode, paused: boolean): string {
   if (mode === 'confirm') return 'y abort  n/Esc cancel';
   const run = paused ? 's/p resume' : 's start  p pause';
+  if (mode === 'summary') return `y/Esc close summary  ${run}  a abort  q quit`;
   if (mode === 'detail') return `←↑↓→ other slot  ⏎/Esc close  r retry  ${run}  a abort  q quit`;
-  return `${run}  a abort  ←↑↓→/hjkl select  ⏎ detail  r retry  q quit`;
+  return `${run}  a abort  ←↑↓→/hjkl select  ⏎ detail  y summary  r retry  q quit`;
 }
 
 export function Footer({ mode, paused, message, width }: { mode: FooterMode; paused: boolean; message: UiMessage | null; width: number }) {

@@ -24,6 +24,8 @@ export interface UiState {
   /** Selected slot id (null only while the station has announced no slots). */
   selected: string | null;
   detail: boolean;
+  /** The per-slot summary table (y) instead of the grid. */
+  summary: boolean;
   confirm: 'abort' | null;
   /** A refused quit arms a second press to force it. */
   quitArmed: boolean;
@@ -63,7 +65,7 @@ export function splitKeys(k: KeyPress): KeyPress[] {
 }
 
 export function initialUiState(): UiState {
-  return { selected: null, detail: false, confirm: null, quitArmed: false, message: null };
+  return { selected: null, detail: false, summary: false, confirm: null, quitArmed: false, message: null };
 }
 
 /** Keeps the selection on an existing slot (the first one when nothing valid is selected). */
@@ -92,8 +94,8 @@ export function handleKey(state: UiState, m: ViewModel, k: KeyPress): KeyResult 
     const next = ui.selected === null ? null : moveSelection(m, ui.selected, dir);
     return { ui: { ...base, selected: next ?? ui.selected, message: null }, command: null };
   }
-  if (k.return) return { ui: { ...base, detail: !ui.detail && ui.selected !== null, message: null }, command: null };
-  if (k.escape) return { ui: { ...base, detail: false, message: null }, command: null };
+  if (k.return) return { ui: { ...base, detail: !ui.detail && ui.selected !== null, summary: false, message: null }, command: null };
+  if (k.escape) return { ui: { ...base, detail: false, summary: false, message: null }, command: null };
 
   switch (k.input) {
     case 's':
@@ -105,6 +107,8 @@ export function handleKey(state: UiState, m: ViewModel, k: KeyPress): KeyResult 
       return { ui: { ...base, message: info('Pause requested: loads in flight finish first') }, command: { kind: 'pause' } };
     case 'a':
       return { ui: { ...base, confirm: 'abort', message: null }, command: null };
+    case 'y':
+      return { ui: { ...base, summary: !ui.summary, detail: false, message: null }, command: null };
     case 'r': {
       const s = ui.selected === null ? undefined : m.slots[ui.selected];
       if (!s) return { ui: { ...base, message: warn('No slot selected') }, command: null };
