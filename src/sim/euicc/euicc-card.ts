@@ -306,14 +306,17 @@ export class SimulatedEuicc implements SimCard {
       this.silentUntilPowerOff = true;
       throw new CardMuteError(`eUICC went mute at BPP load call ${n}`);
     }
+    const sw = this.statusWordFor(payload, n);
+    // An error status word (not 9xxx, 62xx, 63xx) means the chip refused: nothing is carried out.
+    if (sw !== undefined && sw >> 8 !== 0x62 && sw >> 8 !== 0x63 && sw >> 12 !== 0x9) return this.answer(tpdu, new Uint8Array(0), sw);
     const a = this.chip.es10(payload);
-    return this.answer(tpdu, a.data, a.sw === 0x9000 ? this.statusWordFor(payload, n) : a.sw, a.seconds);
+    return this.answer(tpdu, a.data, a.sw === 0x9000 && sw !== undefined ? sw : a.sw, a.seconds);
   }
 
-  /** 9000, or what a statusWords fault rule says this request answers instead. */
-  private statusWordFor(payload: Uint8Array, loadCall: number | undefined): number {
+  /** What a statusWords fault rule says this request answers instead of 9000, if any. */
+  private statusWordFor(payload: Uint8Array, loadCall: number | undefined): number | undefined {
     const tag = (payload[0]! & 0x1f) === 0x1f ? (payload[0]! << 8) | payload[1]! : payload[0]!;
     const rule = this.faults.statusWords?.find((r) => (r.loadCall !== undefined ? r.loadCall === loadCall : r.tag !== undefined ? r.tag === tag : true));
-    return rule?.sw ?? 0x9000;
+    return rule?.sw;
   }
 }

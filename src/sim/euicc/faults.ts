@@ -29,7 +29,8 @@ export interface EuiccFaults {
   pps: PpsMode;
   /**
    * Status words in place of 9000 on ES10 answers the chip carried out (data unchanged), like
-   * chips that signal a pending proactive command (91xx) or a warning (62xx/63xx). A rule
+   * chips that signal a pending proactive command (91xx) or a warning (62xx/63xx); an error
+   * status word (anything else) refuses the request without carrying it out. A rule
    * matches a BPP load call by number (1 = BF36+BF23), or an ES10 request by its tag (e.g.
    * 0xBF3E GetEID), or, with neither, every ES10 answer; the first matching rule wins.
    */

@@ -1,35 +1,17 @@
 /**
- * Minimal end-of-production step for one chip on the bench: delete the unused one-time keys
- * (SGP.41 DMF03/EUICCF03), then close FPA services (GENS13), so the device's LPA can manage it
- * (EUICCF04). Both answers are checked: a chip that refuses is reported, never assumed done.
+ * The bench's `finish`: the shared finishing of one chip (fpa/finish-chip.ts, the station's
+ * finish stage uses the same), doing only the steps the chip still needs, and checking the
+ * chip's factory info afterwards.
  */
 import type { FpaClient } from '../fpa/fpa-client.ts';
-import { BenchError } from './bench-chip.ts';
+import { finishChip as finishOneChip, type FinishResult } from '../fpa/finish-chip.ts';
 
-export interface FinishResult {
-  readonly keysDeleted: number;
-  /** False when FPA services were already closed. */
-  readonly fpaClosed: boolean;
-}
+export type { FinishResult };
 
 export async function finishChip(fpa: FpaClient): Promise<FinishResult> {
   const before = await fpa.getFactoryInfo();
-  let keysDeleted = 0;
-  if (before.oneTimeKeys.some((k) => k.state === 'unused')) {
-    const d = await fpa.deleteOneTimeKeys();
-    if (d.result !== 'ok') throw new BenchError('BENCH_FINISH_REFUSED', `the chip refused to delete its unused one-time keys: ${d.result}`, { hint: 'FPA services may be closed already with keys left: the chip cannot be finished; report it' });
-    keysDeleted = d.deleted ?? before.oneTimeKeys.filter((k) => k.state === 'unused').length;
-  }
-  let fpaClosed = false;
-  if (before.fpaServices === 'open') {
-    const c = await fpa.closeFpaServices();
-    if (c !== 'ok') throw new BenchError('BENCH_FINISH_REFUSED', `the chip refused to close FPA services: ${c}`);
-    fpaClosed = true;
-  }
-  const after = await fpa.getFactoryInfo();
-  const left = after.oneTimeKeys.filter((k) => k.state === 'unused').length;
-  if (left > 0 || after.fpaServices !== 'closed') {
-    throw new BenchError('BENCH_FINISH_INCOMPLETE', `after finishing, the chip still reports ${left} unused key(s) and FPA services ${after.fpaServices}`, { hint: 'the chip did not do what it answered: take it out of circulation and report it' });
-  }
-  return { keysDeleted, fpaClosed };
+  const unused = before.oneTimeKeys.filter((k) => k.state === 'unused').length;
+  const r = await finishOneChip(fpa, { deleteUnusedKeys: unused > 0, closeFpaServices: before.fpaServices === 'open', verify: true });
+  // Chips that do not count what they deleted: the factory info said how many there were.
+  return { keysDeleted: unused > 0 && r.keysDeleted === 0 ? unused : r.keysDeleted, fpaClosed: r.fpaClosed };
 }

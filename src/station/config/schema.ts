@@ -412,7 +412,7 @@ export const DEFAULTS = {
   slotEnabled: true,
   loading: { blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 }, dialect: 'ifpp-project' } satisfies LoadingConfig,
   eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' } satisfies EidPolicy,
-  postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false } satisfies PostChecks,
+  postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: true, closeFpaServices: true } satisfies PostChecks,
   leaseSeconds: 600,
   heartbeatSeconds: 15,
   // Typical vendor ratings: spring probes ~100k compressions, production test sockets ~10k insertions.

@@ -10,7 +10,7 @@
  * reconciliation (orchestrator) and `ifpp report` work from that alone.
  */
 
-export type UnitStage = 'connect' | 'activate' | 'identify' | 'choose' | 'prepare' | 'load' | 'verify' | 'post-check';
+export type UnitStage = 'connect' | 'activate' | 'identify' | 'choose' | 'prepare' | 'load' | 'verify' | 'post-check' | 'finish';
 
 export type UnitOutcomeCode =
   | 'installed' // PIR success, signature and transactionId verified
@@ -87,6 +87,31 @@ export interface UnitEndRecord {
   code?: string;
   reason?: string;
   millis: number;
+  /**
+   * For an installed unit: whether it was finished (unused keys deleted, FPA services closed;
+   * see unit.finished). Absent when finishing is turned off in the config.
+   */
+  finished?: boolean;
+  /** Set (true) when finishing was tried and failed: the profile is installed, the chip not finished. */
+  finishFailed?: boolean;
+}
+
+/**
+ * The finish stage of an installed unit (SGP.41 DMF03/EUICCF03, GENS13): what was asked and
+ * what the chip did. Written after the chip answered, before unit.end.
+ */
+export interface UnitFinishedRecord {
+  type: 'unit.finished';
+  unit: string;
+  slot: string;
+  eid: string;
+  deleteUnusedKeys: boolean;
+  closeFpaServices: boolean;
+  ok: boolean;
+  keysDeleted?: number;
+  fpaClosed?: boolean;
+  code?: string;
+  reason?: string;
 }
 
 /** Written on restart for an attempt that had no unit.end: how it was settled. */
@@ -139,5 +164,6 @@ export type StationJournalRecord =
   | Bf23SendingRecord
   | PirReceivedRecord
   | UnitEndRecord
+  | UnitFinishedRecord
   | UnitReconciledRecord
   | StationRecord;

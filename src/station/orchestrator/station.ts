@@ -38,9 +38,11 @@ export class StationError extends IfppError {}
  * The slot's result lamps for a finished unit: pass or fail; a skipped chip (not for this
  * station) lights neither, so it is neither taken for a good unit nor set aside as a bad one.
  */
-export function resultLeds(outcome: UnitOutcomeCode): SlotLedMode {
+export function resultLeds(outcome: UnitOutcomeCode, opts: { finished?: boolean } = {}): SlotLedMode {
   // A skipped chip still needs a steady lamp, or an operator at a socket would wait on it.
-  return outcome === 'installed' ? 'pass' : outcome === 'skipped' ? 'both' : 'fail';
+  // Installed but not finished (finish-failed): both lamps, the unit needs the bench.
+  if (outcome === 'installed') return opts.finished === false ? 'both' : 'pass';
+  return outcome === 'skipped' ? 'both' : 'fail';
 }
 
 export interface StationOpenOptions extends HardwareOptions {
@@ -345,7 +347,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       });
       s.lastResult = r;
       if (r.eid) await this.settlePendingFor(r.eid, s);
-      this.jig.setSlotLeds(s.cfg.id, resultLeds(r.outcome));
+      this.jig.setSlotLeds(s.cfg.id, resultLeds(r.outcome, r));
       this.emitStock();
       return r;
     } finally {

@@ -77,6 +77,10 @@ export interface UnitAccount {
   reason?: string;
   /** unit.reconciled's `how`. */
   reconciledHow?: string;
+  /** Installed attempts: the finish stage's verdict (unit.finished / unit.end); absent when not tried. */
+  finished?: boolean;
+  /** Why finishing failed. */
+  finishCode?: string;
   /** Time of unit.start (absent when the journal lacks it: see anomalies). */
   started?: string;
   /** Time of the settling record. */
@@ -165,6 +169,15 @@ export class UnitAccountant {
       return;
     }
     if (typeof r.type !== 'string') return;
+    if (r.type === 'unit.finished') {
+      const u = this.current.get(str(r, 'unit') ?? '');
+      if (u) {
+        u.finished = r.ok === true;
+        const code = str(r, 'code');
+        if (code !== undefined) u.finishCode = code;
+      }
+      return;
+    }
     if (!r.type.startsWith('unit.') && r.type !== 'bpp.chosen' && r.type !== 'bf23.sending' && r.type !== 'pir.received') return;
     const id = str(r, 'unit');
     if (id === undefined) return;
@@ -282,6 +295,7 @@ export class UnitAccountant {
     this.set(u, 'reason', str(r, 'reason'));
     this.set(u, 'millis', num(r, 'millis'));
     this.set(u, 'reconciledHow', str(r, 'how'));
+    if (typeof r.finished === 'boolean') u.finished = r.finished;
   }
 
   private open(r: JournalRecord, id: string): UnitAccount {

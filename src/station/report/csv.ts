@@ -24,6 +24,7 @@ export const CSV_COLUMNS = [
   'millis',
   'pirVerified',
   'settled',
+  'finished',
 ] as const;
 
 export type CsvValue = string | number | boolean | null | undefined;
@@ -59,6 +60,8 @@ export function unitCsvValues(u: UnitAccount): CsvValue[] {
     u.millis,
     u.pir ? u.pir.verified : undefined,
     u.settledBy,
+    // Installed units: true/false; empty when finishing was not tried (turned off, or not installed).
+    u.status === 'installed' ? u.finished : undefined,
   ];
 }
 

@@ -70,6 +70,12 @@ export interface PlrResult {
   errorResult?: { bppCommandId: string | null; errorReason: string | null };
   settledBy: UnitAccount['settledBy'];
   at: string;
+  /**
+   * Installed units: true when the chip was finished (unused one-time keys deleted, FPA services
+   * closed), false when finishing failed (finishCode says why), null when it was not tried.
+   */
+  finished?: boolean | null;
+  finishCode?: string;
 }
 
 export interface PlrFailure {
@@ -139,6 +145,7 @@ export function plrEntry(u: UnitAccount): PlrEntry {
       ...(u.pir && !u.pir.installed ? { errorResult: { bppCommandId: u.pir.bppCommandId ?? null, errorReason: u.pir.errorReason ?? null } } : {}),
       settledBy: u.settledBy,
       at: u.pir?.at ?? u.ended ?? u.lastAt,
+      ...(u.status === 'installed' ? { finished: u.finished ?? null, ...(u.finishCode !== undefined ? { finishCode: u.finishCode } : {}) } : {}),
     };
     return { kind: 'result', entry };
   }

@@ -50,6 +50,8 @@ export interface UnitResult {
   reason?: string;
   attempts: number;
   millis: number;
+  /** Installed units: whether the finish stage succeeded (absent when finishing is off). */
+  finished?: boolean;
 }
 
 /** One unit on one slot, across its attempts. */

@@ -63,6 +63,7 @@ const STAGE_WORDS: Record<UnitStage, string> = {
   load: 'load',
   verify: 'result check',
   'post-check': 'final checks',
+  finish: 'finishing',
 };
 
 export function cardPulled(f: UnitFailure, bf23Sent: boolean): UnitFailure | undefined {

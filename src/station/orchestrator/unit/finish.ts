@@ -10,6 +10,7 @@ import { BppState } from '../../store/bpp-store.ts';
 import type { Attempt, UnitResult, UnitRun } from './context.ts';
 import type { Chosen } from './choose.ts';
 import { UnitFailure, cardPulled, codeOf, messageOf } from './failure.ts';
+import { finishChip } from '../../fpa/finish-chip.ts';
 import type { Identified } from './identify.ts';
 
 const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
@@ -33,14 +34,67 @@ export async function finishInstalled(run: UnitRun, attempt: Attempt, id: Identi
     const listed = list && 'profiles' in list ? (list.profiles as readonly { iccid?: string }[]).some((p) => p.iccid === iccid) : undefined;
     if (listed === false) bus.emit({ type: 'station.warning', t: run.now(), code: 'PROFILE_NOT_LISTED', message: `${run.slot.id}: installed ICCID ${iccid} is not listed by the chip` });
   }
-  if (policy.endOfProduction?.deleteUnusedKeys) await fpa.deleteOneTimeKeys().catch(() => undefined);
-  if (policy.endOfProduction?.closeFpaServices) await fpa.closeFpaServices().catch(() => undefined);
+  const finish = await finishChipStage(run, attempt, id);
 
   await installedDurable;
   const millis = run.now() - run.t0;
-  await journal.append('unit.end', { unit: attempt.id, slot: run.slot.id, eid, batchId: bpp.batchId, position: bpp.position, transactionId: chosen.txId, outcome: 'installed', millis });
-  run.emitState('pass', iccid ? `ICCID ${iccid}` : undefined);
-  return report(run, { unit: run.unit, slot: run.slot.id, eid, ...(iccid ? { iccid } : {}), outcome: 'installed', attempts: attempt.number, millis }, attempt.number === 1);
+  await journal.append('unit.end', {
+    unit: attempt.id,
+    slot: run.slot.id,
+    eid,
+    batchId: bpp.batchId,
+    position: bpp.position,
+    transactionId: chosen.txId,
+    outcome: 'installed',
+    millis,
+    ...(finish ? { finished: finish.ok, ...(finish.ok ? {} : { finishFailed: true, stage: 'finish' as const, code: finish.code, reason: finish.reason }) } : {}),
+  });
+  if (finish && !finish.ok) {
+    run.emitState('pass', `installed${iccid ? ` (ICCID ${iccid})` : ''}, NOT FINISHED: ${finish.reason}`, FINISH_FAILED);
+  } else {
+    run.emitState('pass', iccid ? `ICCID ${iccid}` : undefined);
+  }
+  return report(
+    run,
+    {
+      unit: run.unit,
+      slot: run.slot.id,
+      eid,
+      ...(iccid ? { iccid } : {}),
+      outcome: 'installed',
+      attempts: attempt.number,
+      millis,
+      ...(finish ? { finished: finish.ok } : {}),
+      ...(finish && !finish.ok ? { code: FINISH_FAILED, reason: `not finished: ${finish.reason}` } : {}),
+    },
+    attempt.number === 1 && (finish?.ok ?? true),
+  );
+}
+
+/** The code an installed-but-not-finished unit carries (slot, result, CSV). */
+export const FINISH_FAILED = 'FINISH_FAILED';
+
+/**
+ * Stage finish (SGP.41): delete the chip's unused one-time keys and close FPA services, as the
+ * config asks (both by default). A failure is never swallowed: it is journaled (unit.finished)
+ * and the unit ends installed with finishFailed, to be finished later (ifpp bench finish).
+ * Undefined when finishing is turned off.
+ */
+async function finishChipStage(run: UnitRun, attempt: Attempt, id: Identified): Promise<{ ok: boolean; code?: string; reason?: string } | undefined> {
+  const steps = run.deps.policy.endOfProduction;
+  if (!steps || (!steps.deleteUnusedKeys && !steps.closeFpaServices)) return undefined;
+  const base = { unit: attempt.id, slot: run.slot.id, eid: id.eid, deleteUnusedKeys: steps.deleteUnusedKeys, closeFpaServices: steps.closeFpaServices };
+  try {
+    const r = await finishChip(id.fpa, { deleteUnusedKeys: steps.deleteUnusedKeys, closeFpaServices: steps.closeFpaServices });
+    await run.deps.journal.append('unit.finished', { ...base, ok: true, keysDeleted: r.keysDeleted, fpaClosed: r.fpaClosed });
+    return { ok: true };
+  } catch (e) {
+    const code = codeOf(e, 'FINISH_FAILED');
+    const reason = messageOf(e);
+    await run.deps.journal.append('unit.finished', { ...base, ok: false, code, reason });
+    run.deps.bus.emit({ type: 'station.warning', t: run.now(), code: FINISH_FAILED, message: `${run.slot.id}: chip ${id.eid} is installed but not finished (${code}: ${reason}); finish it on the bench (ifpp bench finish)` });
+    return { ok: false, code, reason };
+  }
 }
 
 /**
