@@ -13,6 +13,7 @@ import { FpaClient } from '../../src/station/fpa/fpa-client.ts';
 import { finishChip } from '../../src/station/fpa/finish-chip.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
+import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 import { runUnit, type UnitDeps } from '../../src/station/orchestrator/unit-runner.ts';
 import { resultLeds } from '../../src/station/orchestrator/station.ts';
 import { generateReports } from '../../src/station/report/generate.ts';
@@ -36,7 +37,7 @@ describe('finish stage', () => {
 
   // The station's policy from the default config.
   const deps = (): UnitDeps => ({
-    store: f.store,
+    inventory: new LocalInventory(f.store),
     trust: new EuiccTrust(f.euicc),
     journal,
     bus,
