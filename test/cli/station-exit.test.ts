@@ -79,4 +79,24 @@ describe('exit codes of ifpp run and ifpp sim station', () => {
       p.kill();
     }
   });
+
+  it("a second sim station on a used-up world archives the first one, whose report stays reachable", async () => {
+    const world = worldDir();
+    const args = ['sim', 'station', '--headless', '--world', world, '--slots', '4', '--units', '4', '--time-scale', '0'];
+    const first = await ifpp(args);
+    expect(first.code, first.stderr).toBe(0);
+    const second = await ifpp(args);
+    expect(second.code, second.stderr).toBe(0);
+    const moved = /moved it, with the station's store, journal and reports, to (\S+)/.exec(second.stderr);
+    expect(moved, second.stderr).not.toBeNull();
+    const archive = moved![1]!;
+    expect(second.stderr).toContain(`its report: node bin/ifpp.js report --config ${join(archive, 'station.json')}`);
+    const r = await ifpp(['report', '--config', join(archive, 'station.json'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { units: number; open: string[] };
+    expect(report.units).toBe(4);
+    expect(report.open).toEqual([]);
+    // The new world has its own, fresh journal.
+    expect(second.stderr).toContain('4 units: 4 installed');
+  });
 });

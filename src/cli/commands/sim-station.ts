@@ -5,7 +5,7 @@
  * exactly as `ifpp run` does against that hardware.
  */
 import { join } from 'node:path';
-import { buildWorld, ensureWorld } from '../../sim/world/build-world.ts';
+import { archiveWorld, buildWorld, ensureWorld } from '../../sim/world/build-world.ts';
 import { readFeeder, startWorld } from '../../sim/world/run-world.ts';
 import { requireConfig } from '../../station/config/load.ts';
 import { BppStore } from '../../station/store/bpp-store.ts';
@@ -54,9 +54,12 @@ export async function run(args: string[]): Promise<number> {
   const shape = { out, slots: num(values.slots, 'slots', 8), units: num(values.units, 'units', 64), kind } as const;
   let w = await ensureWorld(shape);
   if (!w.built && readFeeder(w.dir) >= w.world.units) {
-    // Every simulated chip of this world has been through the station: make fresh ones.
-    say(`the simulated world in ${w.dir} is used up (all ${w.world.units} units fed): building a new one`);
-    w = { ...(await buildWorld({ ...shape, slots: w.world.slots, kind: w.world.kind, force: true })), built: true };
+    // Every simulated chip of this world has been through the station: make fresh ones, and
+    // keep the old world with its station records where its report can still be made.
+    const archive = archiveWorld(w.dir);
+    say(`the simulated world in ${w.dir} is used up (all ${w.world.units} units fed): moved it, with the station's store, journal and reports, to ${archive}`);
+    say(`  its report: ${invokedAs()} report --config ${join(archive, 'station.json')}`);
+    w = { ...(await buildWorld({ ...shape, slots: w.world.slots, kind: w.world.kind })), built: true };
   }
   say(w.built ? `built the simulated world in ${w.dir} (${(w.elapsedMs / 1000).toFixed(1)} s)` : `using the simulated world in ${w.dir}`);
 

@@ -12,8 +12,8 @@
  *   DIR/dev/                pty symlinks jig, bridge0.. while the world runs
  *   DIR/station/            store, journal and reports of the station
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { CurveName } from '../../core/crypto/curves.ts';
 import { formatProblem, validateStationConfig } from '../../station/config/validate.ts';
 import { createEumWorld } from '../eum/eum-tool.ts';
@@ -81,6 +81,24 @@ const WORLD_ENTRIES = [WORLD_PATHS.world, WORLD_PATHS.station, WORLD_PATHS.eum, 
 
 function clearWorld(dir: string): void {
   for (const p of WORLD_ENTRIES) rmSync(join(dir, p), { recursive: true, force: true });
+}
+
+/**
+ * Moves a whole world folder (chips, batch, and the station's store, journal and reports) to
+ * `<parent>/<name>-archive/<time>/`, where its station.json still works (its paths are relative
+ * to it): `ifpp report --config <archive>/station.json` reports that run. Returns the archive.
+ */
+export function archiveWorld(dir: string, now = new Date()): string {
+  const abs = resolve(dir);
+  const pid = runningWorldPid(abs);
+  if (pid !== undefined) throw new WorldError('WORLD_RUNNING', `the world in ${abs} is running (pid ${pid})`, { hint: 'stop `ifpp sim up` first' });
+  const parent = join(dirname(abs), `${basename(abs)}-archive`);
+  mkdirSync(parent, { recursive: true });
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  let to = join(parent, stamp);
+  for (let n = 2; existsSync(to); n++) to = join(parent, `${stamp}-${n}`);
+  renameSync(abs, to);
+  return to;
 }
 
 function validated(config: object, file: string, dir: string): void {
