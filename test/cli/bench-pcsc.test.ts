@@ -17,6 +17,8 @@ import { BppStore } from '../../src/station/store/bpp-store.ts';
 import { importBatch } from '../../src/station/store/import-batch.ts';
 import { pcscdUnavailable, startPcscd, type PrivatePcscd } from '../helpers/pcscd.ts';
 import { run as benchRun } from '../../src/cli/commands/bench.ts';
+import { run as reportRun } from '../../src/cli/commands/report.ts';
+import { readdirSync } from 'node:fs';
 import { isIfppError } from '../../src/core/errors.ts';
 
 const why = pcscdUnavailable();
@@ -85,6 +87,11 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
     return { code, stdout, stderr, json };
   }
 
+  function startVpcd(i: number, extra: string[]): void {
+    const proc = spawn(process.execPath, [BIN, 'sim', 'vpcd', '--world', world, '--eid', eids[i]!, '--port', String(pcscd.readers[i]!.port), '--quiet', ...extra], { env, stdio: 'pipe' });
+    vpcds[i] = { proc, lines: createInterface({ input: proc.stdout })[Symbol.asyncIterator]() };
+  }
+
   /** Next vpcd event line with this event name. */
   async function vpcdEvent(i: number, event: string): Promise<Record<string, unknown>> {
     for (;;) {
@@ -115,9 +122,7 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
     store.close();
     await importEuiccData(config.store, join(world, w.world.files.euiccData), 'sim-eum');
     for (let i = 0; i < 2; i++) {
-      const faults = i === 1 ? ['--faults', '{"removeAtLoadCall":4}'] : [];
-      const proc = spawn(process.execPath, [BIN, 'sim', 'vpcd', '--world', world, '--eid', eids[i]!, '--port', String(pcscd.readers[i]!.port), '--quiet', ...faults], { env, stdio: 'pipe' });
-      vpcds.push({ proc, lines: createInterface({ input: proc.stdout })[Symbol.asyncIterator]() });
+      startVpcd(i, i === 1 ? ['--faults', '{"removeAtLoadCall":4}'] : []);
       await vpcdEvent(i, 'connected');
     }
   }, 120_000);
@@ -193,10 +198,13 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
     // One key burnt (which one depends on the BPP the store chose), the other still unused.
     expect(stateOf(eids[1]!).keys.map((k) => k.state).sort()).toEqual(['consumed', 'unused']);
 
-    vpcds[1]!.proc.stdin.write('insert\n');
+    // Back in the reader: the same chip (its state file) in a new virtual card.
+    vpcds[1]!.proc.stdin.end();
+    await new Promise((r) => (vpcds[1]!.proc.exitCode !== null ? r(null) : vpcds[1]!.proc.once('exit', r)));
+    startVpcd(1, []);
     await vpcdEvent(1, 'connected');
     const second = await bench('reprovision', '--reader', reader, '--config', station(), '--json');
-    expect(second.json).toMatchObject({ ok: true, outcome: 'installed', eid: eids[1] });
+    expect(second.json, JSON.stringify(second.json)).toMatchObject({ ok: true, outcome: 'installed', eid: eids[1] });
     expect(stateOf(eids[1]!).keys.map((k) => k.state)).toEqual(['consumed', 'consumed']);
     const info = await bench('info', '--reader', reader, '--config', station(), '--json');
     const history = info.json.history as { outcome: string; repair?: boolean }[];
@@ -204,5 +212,25 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
       ['interrupted', true],
       ['installed', true],
     ]);
+
+    // The PLR and the CSV carry the repairs.
+    const write = process.stdout.write;
+    process.stdout.write = (() => true) as typeof process.stdout.write;
+    try {
+      expect(await reportRun(['--config', station()])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const reports = join(world, 'station', 'reports');
+    const files = readdirSync(reports);
+    const csv = readFileSync(join(reports, files.find((f) => f.endsWith('.csv'))!), 'utf8').trim().split('\r\n');
+    const cols = csv[0]!.split(',');
+    const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
+    expect(rows.filter((r) => r.eid === eids[1]).map((r) => [r.outcome, r.repair])).toEqual([
+      ['interrupted', 'true'],
+      ['installed', 'true'],
+    ]);
+    const plr = files.filter((f) => f.endsWith('.json')).map((f) => readFileSync(join(reports, f), 'utf8')).join('\n');
+    expect(plr).toMatch(/"repair": ?true/);
   }, 120_000);
 });

@@ -85,5 +85,13 @@ describe.skipIf(why !== undefined)('PC/SC through pcscd and vpcd', () => {
     await removed;
     expect(readers.cardPresent(name)).toBe(false);
     await card.disconnect();
+    // Put back, it is a card again.
+    vpcd.insert();
+    await readers.waitForCard(name, 10_000);
+    const again = await PcscCard.connect(reader, new Uint8Array(0));
+    const fpa2 = new FpaClient(again.apdu);
+    await fpa2.selectIsdR();
+    expect(await fpa2.getEid()).toBe(f.eids[1]);
+    await again.disconnect();
   });
 });

@@ -56,7 +56,7 @@ export interface VpcdCardOptions {
   readonly retryMs?: number;
 }
 
-export type VpcdEvent = { kind: 'connected' } | { kind: 'disconnected' } | { kind: 'control'; what: 'off' | 'on' | 'reset' } | { kind: 'apdu'; command: string; response: string };
+export type VpcdEvent = { kind: 'connected' } | { kind: 'disconnected' } | { kind: 'control'; what: 'off' | 'on' | 'reset' } | { kind: 'apdu'; command: string; response: string } | { kind: 'error'; message: string };
 
 /**
  * Events: 'event' (VpcdEvent) for logs and tests. The card answers one message at a time, in
@@ -99,7 +99,8 @@ export class VpcdCard extends EventEmitter {
     this.retry = undefined;
     this.socket?.destroy();
     this.socket = undefined;
-    if (this.powered) this.card.powerOff();
+    // Out of the reader is unpowered, whatever the reader last asked for.
+    this.card.powerOff();
     this.powered = false;
   }
 
@@ -115,7 +116,13 @@ export class VpcdCard extends EventEmitter {
     s.on('connect', () => this.emit('event', { kind: 'connected' } satisfies VpcdEvent));
     s.on('data', (chunk) => {
       for (const msg of framer.push(new Uint8Array(chunk))) {
-        this.queue = this.queue.then(() => this.handle(s, msg));
+        // One failed message must not stall the ones after it: report it and drop the connection.
+        this.queue = this.queue
+          .then(() => this.handle(s, msg))
+          .catch((e: unknown) => {
+            this.emit('event', { kind: 'error', message: e instanceof Error ? e.message : String(e) } satisfies VpcdEvent);
+            s.destroy();
+          });
       }
     });
     s.on('error', () => undefined); // 'close' follows and decides
@@ -123,7 +130,7 @@ export class VpcdCard extends EventEmitter {
       if (this.socket !== s) return;
       this.socket = undefined;
       this.emit('event', { kind: 'disconnected' } satisfies VpcdEvent);
-      if (this.powered) this.card.powerOff();
+      this.card.powerOff();
       this.powered = false;
       if (this.inserted) this.retry = setTimeout(() => this.dial(), this.opts.retryMs ?? 250);
     });

@@ -73,5 +73,5 @@ export async function chipHistory(config: StationConfig, eid: string): Promise<H
     }
   });
   // bench.repair follows the attempt it marks.
-  return out.map((h) => (repairs.has(h.unit) ? { ...h, repair: true } : h));
+  return out.map((h) => (repairs.has(h.unit.split('#')[0]!) ? { ...h, repair: true } : h));
 }

@@ -81,6 +81,10 @@ export interface UnitAccount {
   finished?: boolean;
   /** Why finishing failed. */
   finishCode?: string;
+      return;
+    }
+  /** A repair at a bench reader (`ifpp bench reprovision`, journal record bench.repair). */
+  repair?: boolean;
   /** Time of unit.start (absent when the journal lacks it: see anomalies). */
   started?: string;
   /** Time of the settling record. */
@@ -176,6 +180,12 @@ export class UnitAccountant {
         const code = str(r, 'code');
         if (code !== undefined) u.finishCode = code;
       }
+      return;
+    }
+    if (r.type === 'bench.repair') {
+      // Follows the attempts it marks: the unit and its retries (unit#2, …).
+      const id = str(r, 'unit');
+      if (id !== undefined) for (const u of this.units) if (u.unit === id || u.unit.startsWith(`${id}#`)) u.repair = true;
       return;
     }
     if (!r.type.startsWith('unit.') && r.type !== 'bpp.chosen' && r.type !== 'bf23.sending' && r.type !== 'pir.received') return;

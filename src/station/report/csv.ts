@@ -25,6 +25,7 @@ export const CSV_COLUMNS = [
   'pirVerified',
   'settled',
   'finished',
+  'repair',
 ] as const;
 
 export type CsvValue = string | number | boolean | null | undefined;
@@ -62,6 +63,7 @@ export function unitCsvValues(u: UnitAccount): CsvValue[] {
     u.settledBy,
     // Installed units: true/false; empty when finishing was not tried (turned off, or not installed).
     u.status === 'installed' ? u.finished : undefined,
+    u.repair ? true : undefined,
   ];
 }
 

@@ -76,6 +76,8 @@ export interface PlrResult {
    */
   finished?: boolean | null;
   finishCode?: string;
+  /** Present (true) for a repair at a bench reader. */
+  repair?: true;
 }
 
 export interface PlrFailure {
@@ -92,6 +94,8 @@ export interface PlrFailure {
   settledBy: UnitAccount['settledBy'];
   at: string;
   keyBurnt: boolean | 'unknown';
+  /** Present (true) for a repair at a bench reader. */
+  repair?: true;
 }
 
 export type PlrEntry = { kind: 'result'; entry: PlrResult } | { kind: 'failure'; entry: PlrFailure };
@@ -146,6 +150,7 @@ export function plrEntry(u: UnitAccount): PlrEntry {
       settledBy: u.settledBy,
       at: u.pir?.at ?? u.ended ?? u.lastAt,
       ...(u.status === 'installed' ? { finished: u.finished ?? null, ...(u.finishCode !== undefined ? { finishCode: u.finishCode } : {}) } : {}),
+      ...(u.repair ? { repair: true as const } : {}),
     };
     return { kind: 'result', entry };
   }
@@ -172,6 +177,7 @@ export function plrEntry(u: UnitAccount): PlrEntry {
     settledBy: u.settledBy,
     at: u.ended ?? u.lastAt,
     keyBurnt: keyBurnt(u),
+    ...(u.repair ? { repair: true as const } : {}),
   };
   return { kind: 'failure', entry };
 }

@@ -61,7 +61,8 @@ export class PcscReaders extends EventEmitter {
     this.tracked.set(r.name, t);
     r.on('error', () => undefined); // per-reader status errors surface on the next command
     r.on('status', (s: { state: number; atr?: Buffer }) => {
-      const present = (s.state & r.SCARD_STATE_PRESENT) !== 0 && (s.state & r.SCARD_STATE_MUTE) === 0;
+      // A card pcscd could not power (MUTE) is still in the reader: connecting retries the power-up.
+      const present = (s.state & r.SCARD_STATE_PRESENT) !== 0;
       const atr = present && s.atr && s.atr.length > 0 ? s.atr.toString('hex') : undefined;
       if (present !== t.present) {
         t.present = present;
@@ -105,8 +106,8 @@ export class PcscReaders extends EventEmitter {
     return hits[0]?.reader;
   }
 
-  /** Resolves when `test` holds (checked now and after every change), or fails after `ms`. */
-  private until<T>(test: () => T | undefined, ms: number, onTimeout: () => PcscError): Promise<T> {
+  /** Resolves when `test` gives a value (checked now and after every change), or fails after `ms`. */
+  until<T>(test: () => T | undefined, ms: number, onTimeout: () => PcscError = () => new PcscError('PCSC_TIMEOUT', `no change to wait for after ${ms} ms`)): Promise<T> {
     return new Promise((resolve, reject) => {
       const check = (): boolean => {
         if (this.failure) {
