@@ -223,10 +223,10 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
     }
     const reports = join(world, 'station', 'reports');
     const files = readdirSync(reports);
-    const csv = readFileSync(join(reports, files.find((f) => f.endsWith('.csv'))!), 'utf8').trim().split('\r\n');
+    const csv = readFileSync(join(reports, files.find((f) => f.startsWith('units-') && f.endsWith('.csv'))!), 'utf8').trim().split('\r\n');
     const cols = csv[0]!.split(',');
     const rows = csv.slice(1).map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v])));
-    expect(rows.filter((r) => r.eid === eids[1]).map((r) => [r.outcome, r.repair])).toEqual([
+    expect(rows.filter((r) => r.eid === eids[1]).map((r) => [r.outcome, r.repair]), `${files.join(' ')}\n${csv.slice(0, 4).join('\n')}`).toEqual([
       ['interrupted', 'true'],
       ['installed', 'true'],
     ]);

@@ -5,6 +5,7 @@
  * reader keeps its slot when it comes back under a new index.
  */
 import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
 import { loadPcsc, PcscError, type PcscCardReader, type PcscLite } from './binding.ts';
 
 export interface ReaderInfo {
@@ -45,7 +46,16 @@ export class PcscReaders extends EventEmitter {
 
   constructor() {
     super();
-    this.pcsc = loadPcsc()();
+    const factory = loadPcsc();
+    // pcsc-lite waits for its daemon forever, silently, and its thread then keeps the process
+    // alive: on Linux look for the daemon's socket first and say what is wrong instead.
+    const socket = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm';
+    if (process.platform === 'linux' && !existsSync(socket)) {
+      throw new PcscError('PCSC_UNAVAILABLE', `pcscd is not running (no socket at ${socket})`, {
+        hint: 'start it: `systemctl start pcscd` (or `pcscd -f` to watch it); install it with `apt-get install pcscd`',
+      });
+    }
+    this.pcsc = factory();
     this.pcsc.on('error', (e: unknown) => {
       const msg = e instanceof Error ? e.message : String(e);
       this.failure = new PcscError('PCSC_UNAVAILABLE', `PC/SC service not reachable: ${msg}`, {
