@@ -11,7 +11,7 @@ import { BenchError, openReaderChip, type BenchChip } from '../../station/bench/
 import { loadTrace, saveTrace, traceFile } from '../../station/bench/bench-trace.ts';
 import { certificateVerdict, chipHistory } from '../../station/bench/chip-history.ts';
 import { readChipFacts, readFactory, readNotifications, readProfiles, refuseWhileInProduction, type ChipFacts } from '../../station/bench/chip-facts.ts';
-import { finishChip } from '../../station/bench/finish-chip.ts';
+import { finishChip } from '../../station/fpa/finish-chip.ts';
 import { openPcscSlot } from '../../station/bench/pcsc-slot.ts';
 import { reprovision } from '../../station/bench/reprovision.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
@@ -32,7 +32,7 @@ them. Text for people, --json for scripts.
   profiles nickname ICCID NAME          ("" removes the nickname)
   notifications list
   notifications remove SEQ|--all
-  finish                                end of production: delete unused one-time keys, close
+  finish                                end of production (the station's finish step): delete unused one-time keys, close
                                         FPA services (leaves the chip ready for the device's LPA)
   reprovision --config F                a replacement chip, or one whose load failed: load the next
                                         loadable BPP for its EID with the station's guarantees

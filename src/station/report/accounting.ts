@@ -81,8 +81,6 @@ export interface UnitAccount {
   finished?: boolean;
   /** Why finishing failed. */
   finishCode?: string;
-      return;
-    }
   /** A repair at a bench reader (`ifpp bench reprovision`, journal record bench.repair). */
   repair?: boolean;
   /** Time of unit.start (absent when the journal lacks it: see anomalies). */
