@@ -111,7 +111,7 @@ export const SLOT_CSV_COLUMNS = [
   'fpy',
   'recentYield',
   'yieldFlag',
-  ...OUTCOME_CODES,
+  ...OUTCOME_CODES.map((o) => `outcome.${o}`),
   'failureCodes',
   'meanInstallMillis',
   'cycles',
