@@ -181,7 +181,8 @@ describe('production metrics on the running station', () => {
     ]);
     expect(h.attempts[0]!.batchId).toBe(h.attempts[1]!.batchId);
     expect(h.attempts[0]!.position).not.toBe(h.attempts[1]!.position);
-    for (const a of h.attempts) expect(typeof a.finished).toBe('string');
+    for (const a of h.attempts) expect(typeof a.ended).toBe('string');
+    expect(h.attempts.map((a) => a.finished)).toEqual([null, null]); // finishing is off by default
     expect(h.bpps.map((b) => b.state).sort()).toEqual(['failed (key burnt)', 'installed']);
     const text = await cli(history, [eid, '--config', cfgPath]);
     expect(text.out).toMatch(/2 attempts: 1 installed, 2 keys burnt/);

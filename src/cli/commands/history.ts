@@ -14,7 +14,8 @@ export const help = `Usage: ifpp history <EID> --config <file> [--config <file>â
 Lists every attempt to load the chip <EID> found in the station's journals (every *.ndjson in
 its "journal" folder: the live journal and any kept beside it), oldest first: when, station
 and slot, the BPP (batch#position, transaction id, ICCID), the outcome and its code, whether
-the one-time key was burnt, and when the attempt finished. Then every BPP the store holds for
+the one-time key was burnt, when the attempt ended, and for an installed one whether its
+end-of-production finish (postChecks) succeeded. Then every BPP the store holds for
 the chip, with its state. Read-only: safe while the station runs.
 
 Options:
@@ -31,7 +32,8 @@ function line(a: HistoryAttempt): string {
   const what = a.outcome === 'installed' ? 'installed' : `${a.outcome}${a.code ? ` [${a.code}]` : ''}${a.stage ? ` at ${a.stage}` : ''}${a.reason ? `: ${a.reason}` : ''}`;
   return [
     `${a.started ?? '?'}  ${a.station} slot ${a.slot ?? '?'}  attempt ${a.attempt ?? '?'}  ${bpp}`,
-    `    ${what}; key burnt: ${yesNo(a.keyBurnt)}; finished: ${a.finished ?? 'no (open: in flight when the station stopped)'}${a.settledBy === 'reconciled' ? ' (settled at a restart)' : ''}`,
+    `    ${what}; key burnt: ${yesNo(a.keyBurnt)}; ended: ${a.ended ?? 'no (open: in flight when the station stopped)'}${a.settledBy === 'reconciled' ? ' (settled at a restart)' : ''}` +
+      (a.finished === null ? '' : `; finished: ${a.finished ? 'yes (unused keys deleted / FPA services closed)' : 'NO (finishing failed)'}`),
   ].join('\n');
 }
 

@@ -1,7 +1,7 @@
 /**
  * A chip's history: every attempt the station's journals hold for one EID (when, which station
  * and slot, which BPP, the outcome and code, whether the one-time key was burnt, when it
- * finished) and every BPP the store holds for it with its state. Built for returned units and
+ * ended, whether the end-of-production finish ran) and every BPP the store holds for it with its state. Built for returned units and
  * the repair bench: one command answers "what happened to this chip?".
  */
 import { existsSync, readdirSync } from 'node:fs';
@@ -21,8 +21,10 @@ export interface HistoryAttempt {
   attempt: number | null;
   slot: string | null;
   started: string | null;
-  /** When the attempt was settled (its unit.end or restart reconciliation); null while open. */
-  finished: string | null;
+  /** When the attempt ended (its unit.end or restart reconciliation); null while open. */
+  ended: string | null;
+  /** Installed attempts: whether the end-of-production finish (keys deleted, FPA closed) succeeded; null when not tried. */
+  finished: boolean | null;
   settledBy: 'end' | 'reconciled' | 'open';
   batchId: string | null;
   position: number | null;
@@ -79,7 +81,8 @@ export async function unitHistory(eid: string, sources: { journals: string[]; st
         attempt: u.attempt ?? null,
         slot: u.slot ?? null,
         started: u.started ?? u.firstAt,
-        finished: u.ended ?? null,
+        ended: u.ended ?? null,
+        finished: u.finished ?? null,
         settledBy: u.settledBy,
         batchId: u.batchId ?? null,
         position: u.position ?? null,
