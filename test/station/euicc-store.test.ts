@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EuiccStore, importEuiccData } from '../../src/station/euicc-data/euicc-store.ts';
@@ -100,6 +100,48 @@ describe('station eUICC data store', () => {
       expect(Buffer.from(s.lookup(eid)!.certEuicc).equals(Buffer.from(first))).toBe(true);
       s.close();
       expect(statSync(join(store, 'euicc', 'c', 'header.json')).mode & 0o777).toBe(0o600);
+    });
+  });
+
+  describe('all or nothing, nothing left behind', () => {
+    const ci = createCi({ curve: 'nist' });
+    const eum = issueEum({ ci, curve: 'nist' });
+    const b64 = (d: Uint8Array) => Buffer.from(d).toString('base64');
+    const header = JSON.stringify({ format: 'ifpp-euicc-data/1', eum: 'Test EUM', eumCertificate: b64(eum.der), ciCertificate: b64(ci.der), curve: 'nist', count: 8 });
+    const chips = [1, 2, 3, 4, 5, 6].map((n) => {
+      const eid = makeEid('89049032' + String(n).padStart(22, '0'));
+      return JSON.stringify({ eid, certEuicc: b64(issueEuicc({ eum, eid, curve: 'nist' }).der), otpks: [], euiccInfo2: '' });
+    });
+    // A copy cut off in the middle of the sixth chip's line.
+    const truncated = [header, ...chips].join('\n').slice(0, -40);
+
+    it('a truncated file with allOrNothing is EUICC_DATA_REJECTED naming the line, and the store is left as it was (not even created)', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ifpp-euicc-'));
+      const f = join(dir, 'cut.ndjson');
+      writeFileSync(f, truncated);
+      const store = join(dir, 'store');
+      await expect(importEuiccData(store, f, 'lot', { allOrNothing: true })).rejects.toMatchObject({ code: 'EUICC_DATA_REJECTED', message: expect.stringContaining('line 7: EUICC_DATA_BAD_LINE') });
+      expect(existsSync(store)).toBe(false);
+      // Into an existing store: it keeps exactly what it had, and no half-built folder.
+      mkdirSync(store);
+      await importEuiccData(store, f, 'good-lines'); // without allOrNothing: the 5 good chips
+      const before = readdirSync(join(store, 'euicc')).sort();
+      await expect(importEuiccData(store, f, 'again', { allOrNothing: true })).rejects.toMatchObject({ code: 'EUICC_DATA_REJECTED' });
+      expect(readdirSync(join(store, 'euicc')).sort()).toEqual(before);
+      const s = EuiccStore.open(store);
+      expect(s.names).toEqual(['good-lines']);
+      s.close();
+    });
+
+    it('a refused header leaves no index.importing folder and no new store folders', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ifpp-euicc-'));
+      const f = join(dir, 'bad.ndjson');
+      writeFileSync(f, JSON.stringify({ format: 'something-else/1' }) + '\n' + chips[0] + '\n');
+      await expect(importEuiccData(join(dir, 'store'), f, 'index')).rejects.toMatchObject({ code: 'EUICC_DATA_FORMAT' });
+      expect(existsSync(join(dir, 'store'))).toBe(false);
+      mkdirSync(join(dir, 'store', 'euicc'), { recursive: true });
+      await expect(importEuiccData(join(dir, 'store'), f, 'index')).rejects.toMatchObject({ code: 'EUICC_DATA_FORMAT' });
+      expect(readdirSync(join(dir, 'store', 'euicc'))).toEqual([]);
     });
   });
 });

@@ -78,103 +78,124 @@ class BlobWriter {
 const describeJson = (v: unknown): string => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v);
 
 /** Imports an eUICC data file (docs/formats.md, ifpp-euicc-data/1), streaming. */
-export async function importEuiccData(storeDir: string, file: string, name: string): Promise<ImportEuiccDataResult> {
+export interface ImportEuiccDataOptions {
+  /** Refuse the whole file (EUICC_DATA_REJECTED, nothing stored) when any line is refused. */
+  allOrNothing?: boolean;
+}
+
+export async function importEuiccData(storeDir: string, file: string, name: string, opts: ImportEuiccDataOptions = {}): Promise<ImportEuiccDataResult> {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) throw new EuiccDataError('EUICC_DATA_BAD_NAME', `"${name}" is not a usable name (letters, digits, . _ -)`);
   if (!existsSync(file)) throw new EuiccDataError('EUICC_DATA_MISSING', `eUICC data file ${file} does not exist`);
   const dest = join(storeDir, 'euicc', name);
   if (existsSync(dest)) throw new EuiccDataError('EUICC_DATA_EXISTS', `eUICC data "${name}" is already imported`, { hint: 'choose another name' });
+  // Folders this import creates go again when it fails: a refused import leaves nothing behind.
+  const created = [storeDir, join(storeDir, 'euicc')].filter((d) => !existsSync(d));
   mkdirSync(join(storeDir, 'euicc'), { recursive: true, mode: DIR_MODE });
   const tmp = dest + '.importing';
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true, mode: DIR_MODE });
-  // What the store already holds: a chip imported before must keep its certificate.
-  const existing = EuiccStore.open(storeDir, { readOnly: true });
-  const certs = new BlobWriter(join(tmp, 'certs.bin'));
-  const keys = new BlobWriter(join(tmp, 'otpks.bin'));
-  const skipped: ImportEuiccDataResult['skipped'] = [];
-  const warnings: string[] = [];
-  let header: Record<string, unknown> | undefined;
-  let line = 0;
   try {
-    const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
-    for await (const text of rl) {
-      line++;
-      if (!text.trim()) continue;
-      let v: unknown;
-      try {
-        v = JSON.parse(text);
-      } catch {
-        if (line === 1) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} line 1 is not JSON`, { hint: 'give an ifpp-euicc-data/1 file (docs/formats.md)' });
-        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'not valid JSON' });
-        continue;
-      }
-      if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-        if (line === 1) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} line 1 is ${describeJson(v)}, not the header object`, { hint: 'give an ifpp-euicc-data/1 file (docs/formats.md)' });
-        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: `is ${describeJson(v)}, not a chip object` });
-        continue;
-      }
-      const obj = v as Record<string, unknown>;
-      if (line === 1) {
-        if (obj.format !== 'ifpp-euicc-data/1') {
-          throw new EuiccDataError('EUICC_DATA_FORMAT', `${file} is not an ifpp-euicc-data/1 file (format ${JSON.stringify(obj.format)})`);
+    // What the store already holds: a chip imported before must keep its certificate.
+    const existing = EuiccStore.open(storeDir, { readOnly: true });
+    const certs = new BlobWriter(join(tmp, 'certs.bin'));
+    const keys = new BlobWriter(join(tmp, 'otpks.bin'));
+    const skipped: ImportEuiccDataResult['skipped'] = [];
+    const warnings: string[] = [];
+    let header: Record<string, unknown> | undefined;
+    let line = 0;
+    try {
+      const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+      for await (const text of rl) {
+        line++;
+        if (!text.trim()) continue;
+        let v: unknown;
+        try {
+          v = JSON.parse(text);
+        } catch {
+          if (line === 1) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} line 1 is not JSON`, { hint: 'give an ifpp-euicc-data/1 file (docs/formats.md)' });
+          skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'not valid JSON' });
+          continue;
         }
-        header = obj;
-        warnings.push(...lotWarnings(existing, file, obj));
-        continue;
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+          if (line === 1) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} line 1 is ${describeJson(v)}, not the header object`, { hint: 'give an ifpp-euicc-data/1 file (docs/formats.md)' });
+          skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: `is ${describeJson(v)}, not a chip object` });
+          continue;
+        }
+        const obj = v as Record<string, unknown>;
+        if (line === 1) {
+          if (obj.format !== 'ifpp-euicc-data/1') {
+            throw new EuiccDataError('EUICC_DATA_FORMAT', `${file} is not an ifpp-euicc-data/1 file (format ${JSON.stringify(obj.format)})`);
+          }
+          header = obj;
+          warnings.push(...lotWarnings(existing, file, obj));
+          continue;
+        }
+        const eid = obj.eid;
+        const cert = obj.certEuicc;
+        if (typeof eid !== 'string' || !isValidEid(eid)) {
+          skipped.push({ line, code: 'EUICC_DATA_BAD_EID', reason: 'EID missing or its check digits are wrong' });
+          continue;
+        }
+        if (typeof cert !== 'string') {
+          skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'certEuicc missing' });
+          continue;
+        }
+        const der = Buffer.from(cert, 'base64');
+        if (der.length === 0 || der.length > 0xffff) {
+          skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'certEuicc empty or too large' });
+          continue;
+        }
+        const otpks = obj.otpks ?? [];
+        if (!Array.isArray(otpks) || otpks.some((k) => typeof k !== 'string' || !/^04[0-9a-fA-F]{128}$/.test(k))) {
+          skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'otpks must be an array of 65-byte uncompressed points in hex' });
+          continue;
+        }
+        const before = existing.lookup(eid);
+        if (before && !Buffer.from(before.certEuicc).equals(der)) {
+          skipped.push({
+            line,
+            code: 'EUICC_DATA_CERT_CONFLICT',
+            reason: `EID ${eid} is already in the store (eUICC data "${before.source}") with a different CERT.EUICC; refused, the store keeps the first`,
+          });
+          continue;
+        }
+        const key = eidToBytes(eid);
+        certs.add(key, der);
+        keys.add(key, fromHex((otpks as string[]).join('')));
       }
-      const eid = obj.eid;
-      const cert = obj.certEuicc;
-      if (typeof eid !== 'string' || !isValidEid(eid)) {
-        skipped.push({ line, code: 'EUICC_DATA_BAD_EID', reason: 'EID missing or its check digits are wrong' });
-        continue;
-      }
-      if (typeof cert !== 'string') {
-        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'certEuicc missing' });
-        continue;
-      }
-      const der = Buffer.from(cert, 'base64');
-      if (der.length === 0 || der.length > 0xffff) {
-        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'certEuicc empty or too large' });
-        continue;
-      }
-      const otpks = obj.otpks ?? [];
-      if (!Array.isArray(otpks) || otpks.some((k) => typeof k !== 'string' || !/^04[0-9a-fA-F]{128}$/.test(k))) {
-        skipped.push({ line, code: 'EUICC_DATA_BAD_LINE', reason: 'otpks must be an array of 65-byte uncompressed points in hex' });
-        continue;
-      }
-      const before = existing.lookup(eid);
-      if (before && !Buffer.from(before.certEuicc).equals(der)) {
-        skipped.push({
-          line,
-          code: 'EUICC_DATA_CERT_CONFLICT',
-          reason: `EID ${eid} is already in the store (eUICC data "${before.source}") with a different CERT.EUICC; refused, the store keeps the first`,
-        });
-        continue;
-      }
-      const key = eidToBytes(eid);
-      certs.add(key, der);
-      keys.add(key, fromHex((otpks as string[]).join('')));
+    } finally {
+      certs.close();
+      keys.close();
+      existing.close();
     }
-  } finally {
-    certs.close();
-    keys.close();
-    existing.close();
+    if (!header) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} is empty`);
+    certs.writeIndex(join(tmp, 'index.bin'));
+    keys.writeIndex(join(tmp, 'otpks-index.bin'));
+    const info: EuiccDataInfo = {
+      name,
+      eum: String(header.eum ?? ''),
+      curve: String(header.curve ?? ''),
+      eumCertificate: String(header.eumCertificate ?? ''),
+      ciCertificate: String(header.ciCertificate ?? ''),
+      count: certs.records.length,
+      importedAt: new Date().toISOString(),
+    };
+    writeFileSync(join(tmp, 'header.json'), JSON.stringify(info, null, 2), { mode: FILE_MODE });
+    if (opts.allOrNothing && skipped.length > 0) {
+      const n = skipped.length;
+      const shown = skipped.slice(0, 5).map((s) => `line ${s.line}: ${s.code} ${s.reason}`).join('; ');
+      throw new EuiccDataError('EUICC_DATA_REJECTED', `${file}: ${n} line${n === 1 ? '' : 's'} refused (${shown}${n > 5 ? '; …' : ''}); nothing imported`, {
+        hint: 'ask the EUM for a complete, valid file; or import the good lines only with --partial',
+        details: { skipped },
+      });
+    }
+    renameSync(tmp, dest);
+    return { name, count: certs.records.length, skipped, warnings };
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    for (const d of created.reverse()) rmSync(d, { recursive: true, force: true });
+    throw e;
   }
-  if (!header) throw new EuiccDataError('EUICC_DATA_MALFORMED', `${file} is empty`);
-  certs.writeIndex(join(tmp, 'index.bin'));
-  keys.writeIndex(join(tmp, 'otpks-index.bin'));
-  const info: EuiccDataInfo = {
-    name,
-    eum: String(header.eum ?? ''),
-    curve: String(header.curve ?? ''),
-    eumCertificate: String(header.eumCertificate ?? ''),
-    ciCertificate: String(header.ciCertificate ?? ''),
-    count: certs.records.length,
-    importedAt: new Date().toISOString(),
-  };
-  writeFileSync(join(tmp, 'header.json'), JSON.stringify(info, null, 2), { mode: FILE_MODE });
-  renameSync(tmp, dest);
-  return { name, count: certs.records.length, skipped, warnings };
 }
 
 /** Another lot's data is allowed (a line runs several lots) but worth a look when its EUM or CI is new to the store. */
