@@ -15,6 +15,7 @@ import { dbError, inTransaction, isUnreachable, openDb, type Db } from './db.ts'
 import { LineError } from './errors.ts';
 import { requireSchema } from './schema.ts';
 import { settleClaim } from './settle.ts';
+import { AssignedCache } from './assigned-cache.ts';
 
 export interface PgInventoryOptions {
   url: string;
@@ -25,6 +26,8 @@ export interface PgInventoryOptions {
   heartbeatSeconds?: number;
   /** Pool size (default 4: claims are short). */
   connections?: number;
+  /** Folder for the copy of the BPPs assigned to this station (offline loading); none: no copy. */
+  cacheDir?: string;
 }
 
 interface ClaimRow {
@@ -46,12 +49,16 @@ export class PgInventory implements Inventory {
   private tally = new Map<string, Record<BppState, number>>();
   private timer: NodeJS.Timeout | undefined;
   private readonly lease: string;
+  private readonly cache: AssignedCache | undefined;
+  /** The last database call failed because the server is unreachable. */
+  private offline = false;
 
   private constructor(
     private readonly db: Db,
     private readonly o: PgInventoryOptions,
   ) {
     this.lease = `${o.leaseSeconds ?? 600} seconds`;
+    this.cache = o.cacheDir ? new AssignedCache(o.cacheDir) : undefined;
   }
 
   static async open(o: PgInventoryOptions): Promise<PgInventory> {
@@ -61,13 +68,22 @@ export class PgInventory implements Inventory {
       await requireSchema(db, o.url);
       await inv.heartbeat();
       await inv.refresh();
+      await inv.cache?.refresh(db, o.stationId);
     } catch (e) {
       await db.end().catch(() => undefined);
       throw e;
     }
     const every = o.heartbeatSeconds ?? 15;
     if (every > 0) {
-      inv.timer = setInterval(() => void inv.heartbeat().then(() => inv.refresh()).catch(() => undefined), every * 1000);
+      inv.timer = setInterval(
+        () =>
+          void inv
+            .heartbeat()
+            .then(() => inv.refresh())
+            .then(() => inv.cache?.refresh(db, o.stationId))
+            .catch(() => undefined),
+        every * 1000,
+      );
       inv.timer.unref();
     }
     return inv;
@@ -118,6 +134,11 @@ export class PgInventory implements Inventory {
 
   get stationId(): string {
     return this.o.stationId;
+  }
+
+  /** BPPs this station's journal already names ("batch/position"): the offline copy never offers them. */
+  noteJournaled(keys: Iterable<string>): void {
+    for (const k of keys) this.cache?.claimed.add(k);
   }
 
   /** Registers the station, marks it alive and renews the leases of its in-flight claims. */
@@ -191,9 +212,15 @@ export class PgInventory implements Inventory {
         ])
       ).rows;
     } catch (e) {
-      if (isUnreachable(e)) return { kind: 'unavailable', reason: `line database unreachable: ${(e as Error).message}` };
-      throw dbError(e, this.o.url);
+      if (!isUnreachable(e)) throw dbError(e, this.o.url);
+      this.offline = true;
+      // Offline: only a BPP assigned to this station (its claim at station level is already durable).
+      const own = this.cache?.pick(req);
+      if (!own) return { kind: 'unavailable', reason: `line database unreachable: ${(e as Error).message}` };
+      this.cache!.claimed.add(`${own.batchId}/${own.position}`);
+      return { kind: 'claimed', bpp: { ...own, eid: req.eid, state: BppState.inFlight } };
     }
+    this.offline = false;
     if (rows.length === 0) return { kind: 'none' };
     if (rows[0]!.kind === 'unsettled') {
       return {
@@ -202,6 +229,7 @@ export class PgInventory implements Inventory {
       };
     }
     const r = rows[0]!;
+    this.cache?.claimed.add(`${r.batch_id}/${r.pos}`);
     if (!this.manifests.has(r.batch_id)) await this.refresh();
     return { kind: 'claimed', bpp: { batchId: r.batch_id, position: r.pos, eid: req.eid, otpk: u8(r.otpk), transactionId: u8(r.transaction_id), iccid: u8(r.iccid), state: BppState.inFlight } };
   }
@@ -211,6 +239,7 @@ export class PgInventory implements Inventory {
   }
 
   async readBpp(b: InventoryBpp): Promise<Uint8Array> {
+    if (this.cache?.has(b)) return this.cache.read(b);
     const r = await this.q<{ bpp: Buffer | null }>('SELECT bpp FROM ifpp.bpps WHERE batch_id = $1 AND position = $2', [b.batchId, b.position]);
     const bytes = r[0]?.bpp;
     if (!bytes) throw new LineError('LINE_BPP_NO_BYTES', `BPP ${b.batchId}#${b.position} has no bytes in the line inventory (imported --metadata-only?)`, { hint: 'import the batch with its BPPs' });
@@ -218,6 +247,8 @@ export class PgInventory implements Inventory {
   }
 
   async stateOf(b: BppRef): Promise<BppState | undefined> {
+    // Offline, a BPP this station claimed from its copy is in flight as far as it knows.
+    if (this.offline && this.cache?.claimed.has(`${b.batchId}/${b.position}`)) return BppState.inFlight;
     const r = await this.q<{ state: number }>('SELECT state FROM ifpp.bpps WHERE batch_id = $1 AND position = $2', [b.batchId, b.position]);
     return r[0] ? (r[0].state as BppState) : undefined;
   }
@@ -226,6 +257,11 @@ export class PgInventory implements Inventory {
     try {
       await settleClaim(this.db, b, unit, state);
     } catch (e) {
+      // Every settlement follows a journaled record the outbox replays once the database is back.
+      if (isUnreachable(e)) {
+        this.offline = true;
+        return;
+      }
       throw dbError(e, this.o.url);
     }
   }

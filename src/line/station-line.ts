@@ -25,11 +25,18 @@ export interface LineStationContext {
 }
 
 export async function openLineInventory(cfg: Extract<InventoryConfig, { kind: 'postgres' }>, ctx: LineStationContext): Promise<Inventory> {
-  const inv = await PgInventory.open({ url: cfg.url, stationId: cfg.stationId, leaseSeconds: cfg.leaseSeconds, heartbeatSeconds: cfg.heartbeatSeconds });
+  const inv = await PgInventory.open({
+    url: cfg.url,
+    stationId: cfg.stationId,
+    leaseSeconds: cfg.leaseSeconds,
+    heartbeatSeconds: cfg.heartbeatSeconds,
+    cacheDir: join(ctx.storeDir, 'line-assigned'),
+  });
   try {
     await copyEuiccData(inv.database, cfg.url, ctx.storeDir);
     const units = new Set(ctx.existing.flatMap((r) => (typeof r.unit === 'string' ? [r.unit] : [])));
     await inv.releaseOrphans(units);
+    inv.noteJournaled(ctx.existing.flatMap((r) => (r.type === 'bpp.chosen' && typeof r.batchId === 'string' && typeof r.position === 'number' ? [`${r.batchId}/${r.position}`] : [])));
   } catch (e) {
     await inv.close();
     throw e;

@@ -21,6 +21,7 @@ import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.
 import { PgInventory } from '../../src/line/pg-inventory.ts';
 import { lineReport } from '../../src/line/report.ts';
 import { lineStatus } from '../../src/line/status.ts';
+import { assignChips } from '../../src/line/assign.ts';
 import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
@@ -44,6 +45,44 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     pg?.stop();
   });
 
+  /** A station on the line with one simulated bridge holding these chips (fresh chip state in `stateDir`). */
+  async function lineStation(name: string, url: string, eids: string[], stateDir: string) {
+    const dir = join(f.dir, `station-${name}-${Date.now()}`);
+    mkdirSync(dir, { recursive: true });
+    const cards = await Promise.all(eids.map((eid) => euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0)));
+    const sim = await BridgeSim.start({ slots: eids.length, link: join(dir, 'bridge0'), timeScale: 0, cards });
+    writeFileSync(
+      join(dir, 'station.json'),
+      JSON.stringify({
+        name,
+        kind: 'socket-programmer',
+        store: 'store',
+        journal: 'journal',
+        reports: 'reports',
+        bridges: [{ id: 'b0', port: 'bridge0', slots: eids.length }],
+        slots: eids.map((_, i) => ({ id: `S${i + 1}`, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
+        inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
+      }),
+    );
+    const config = await requireConfig(join(dir, 'station.json'));
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => void events.push(e));
+    const station = await Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } });
+    return {
+      events,
+      station,
+      async run() {
+        try {
+          return { summary: await station.run({ units: eids.length }), events };
+        } finally {
+          await station.close();
+          await sim.close();
+        }
+      },
+    };
+  }
+
   it('both stations load from one inventory, a moved chip is settled from the chip first, and line report covers both with verified PIRs', async () => {
     const url = await pg.freshDb();
     const db = openDb(url);
@@ -59,36 +98,7 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
       await other.close();
 
       const stateDir = join(f.dir, 'chips-line');
-      const run = async (name: string, eids: string[]) => {
-        const dir = join(f.dir, `station-${name}`);
-        mkdirSync(dir, { recursive: true });
-        const cards = await Promise.all(eids.map((eid) => euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0)));
-        const sim = await BridgeSim.start({ slots: eids.length, link: join(dir, 'bridge0'), timeScale: 0, cards });
-        writeFileSync(
-          join(dir, 'station.json'),
-          JSON.stringify({
-            name,
-            kind: 'socket-programmer',
-            store: 'store',
-            journal: 'journal',
-            reports: 'reports',
-            bridges: [{ id: 'b0', port: 'bridge0', slots: eids.length }],
-            slots: eids.map((_, i) => ({ id: `S${i + 1}`, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
-            inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
-          }),
-        );
-        const config = await requireConfig(join(dir, 'station.json'));
-        const bus = new EventBus();
-        const events: StationEvent[] = [];
-        bus.on((e) => void events.push(e));
-        const station = await Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } });
-        try {
-          return { summary: await station.run({ units: eids.length }), events };
-        } finally {
-          await station.close();
-          await sim.close();
-        }
-      };
+      const run = async (name: string, eids: string[]) => (await lineStation(name, url, eids, stateDir)).run();
       const [a, b] = await Promise.all([run('A', f.eids.slice(0, 4)), run('B', [...f.eids.slice(4, 8), moved])]);
       expect(a.summary.byOutcome).toEqual({ installed: 4 });
       expect(b.summary.byOutcome).toEqual({ installed: 5 });
@@ -123,6 +133,48 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
         const pir = decodePir(new Uint8Array(Buffer.from(r.pir, 'base64')));
         expect(verifyPir(pir, trust.certificateFor(r.eid), fromHex(r.transactionId))).toEqual({ ok: true, installed: true });
       }
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('the database stopped mid-shift: assigned chips keep loading from the local copy, the others wait with a message; the outbox drains when it is back', async () => {
+    const url = await pg.freshDb();
+    const db = openDb(url);
+    try {
+      await migrate(db, url);
+      const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
+      await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
+      const assigned = f.eids.slice(0, 3);
+      const unassigned = f.eids[3]!;
+      await assignChips(db, url, 'A', assigned);
+      const st = await lineStation('A', url, [...assigned, unassigned], join(f.dir, 'chips-offline'));
+      pg.kill();
+      let summary;
+      try {
+        summary = (await st.run()).summary;
+      } finally {
+        if (!pg.running()) pg.start();
+      }
+      expect(summary.byOutcome).toEqual({ installed: 3, 'no-bpp': 1 });
+      const waited = st.events.find((e) => e.type === 'slot.result' && e.eid === unassigned);
+      expect(waited).toMatchObject({ code: 'INVENTORY_UNAVAILABLE', reason: expect.stringContaining('line database unreachable') });
+      // The operator is told what to do on the slot.
+      expect(st.events.some((e) => e.type === 'slot.state' && e.code === 'INVENTORY_UNAVAILABLE' && e.reason?.includes('set it aside or wait for the database'))).toBe(true);
+
+      // The database is back: the journal outbox delivers everything in order, states applied once.
+      const { JournalOutbox } = await import('../../src/line/outbox.ts');
+      const drain = new JournalOutbox(db, url, 'A', join(st.station.config.journal, 'journal.ndjson'));
+      await drain.drain();
+      const rows = (await db.query('SELECT eid, state FROM ifpp.bpps ORDER BY eid, position')).rows;
+      const installedEids = rows.filter((r) => r.state === BppState.installed).map((r) => Buffer.from(r.eid).toString('hex'));
+      expect(installedEids.sort()).toEqual([...assigned].sort());
+      expect(rows.filter((r) => r.state === BppState.inFlight)).toEqual([]);
+      expect((await lineStatus(db, url)).stations).toEqual([expect.objectContaining({ station: 'A', outboxLag: 0 })]);
+      const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports-offline') });
+      const plr = JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8'));
+      expect(plr.results).toHaveLength(3);
+      expect(rep.accounting.duplicatesPushed).toEqual([]);
     } finally {
       await db.end();
     }

@@ -48,7 +48,6 @@ export async function choose(run: UnitRun, attempt: Attempt, id: Identified): Pr
   if (claim.kind === 'unavailable') {
     throw new UnitFailure('no-bpp', 'choose', 'INVENTORY_UNAVAILABLE', `no BPP can be claimed for chip ${eid} now: ${claim.reason}`, 'none', {
       hint: 'the line database is unreachable and this chip is not assigned to this station: set it aside or wait for the database',
-      display: 'no database: chip not assigned here — set aside or wait',
     });
   }
   if (claim.kind === 'unsettled') {

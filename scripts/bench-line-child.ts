@@ -1,0 +1,42 @@
+/**
+ * One simulated station of the line benchmark, in its own process: `slots` concurrent slot
+ * loops, each taking `claims` BPPs the way the unit runner does (claim, then the final
+ * settlement), through the station's own PgInventory, timing each claim.
+ *
+ *   node --import tsx scripts/bench-line-child.ts --url URL --station ID --slots 16 --claims 50 --eid-from N
+ *
+ * Prints one JSON line: claim latencies (ms), settle latencies, wall time.
+ */
+import { parseArgs } from 'node:util';
+import { PgInventory } from '../src/line/pg-inventory.ts';
+import { BppState } from '../src/station/store/bpp-store.ts';
+import { benchEid, benchOtpk } from './bench-line-data.ts';
+
+const { values } = parseArgs({
+  options: { url: { type: 'string' }, station: { type: 'string' }, slots: { type: 'string' }, claims: { type: 'string' }, 'eid-from': { type: 'string' } },
+});
+const slots = Number(values.slots);
+const claims = Number(values.claims);
+const from = Number(values['eid-from']);
+const inv = await PgInventory.open({ url: values.url!, stationId: values.station!, heartbeatSeconds: 0 }); // the station's own pool size: slots queue for its connections
+const claimMs: number[] = [];
+const settleMs: number[] = [];
+const t0 = performance.now();
+await Promise.all(
+  Array.from({ length: slots }, async (_, s) => {
+    for (let i = 0; i < claims; i++) {
+      const n = from + s * claims + i;
+      const unit = `${values.station}-${n}`;
+      const a = performance.now();
+      const r = await inv.claim({ eid: benchEid(n), unusedOtpks: [benchOtpk(n, 0), benchOtpk(n, 1)], unit, excluded: new Set(), trustedCis: [] });
+      claimMs.push(performance.now() - a);
+      if (r.kind !== 'claimed') throw new Error(`claim for EID #${n}: ${r.kind}`);
+      const b = performance.now();
+      await inv.settle(r.bpp, BppState.installed, unit);
+      settleMs.push(performance.now() - b);
+    }
+  }),
+);
+const wallMs = performance.now() - t0;
+await inv.close();
+process.stdout.write(JSON.stringify({ claimMs, settleMs, wallMs }) + '\n');

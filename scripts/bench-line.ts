@@ -1,0 +1,192 @@
+/**
+ * Line benchmark: one throwaway PostgreSQL 15 server (as the tests start it), a metadata-only
+ * inventory (rows without BPP bytes: the claim path never reads them), and 1, 2, 4, 8 simulated
+ * stations (separate processes) × 16 slots claiming and settling through the station's own
+ * PgInventory. Measures claim latency p50/p99, claims per second, the server's CPU (utime +
+ * stime of every server process from /proc), the same claim path on the local store for
+ * comparison, and a 1M-BPP inventory: bulk load rate and claim p99 at that size.
+ *
+ *   npm run bench:line -- [--stations 1,2,4,8] [--slots 16] [--claims 40] [--big 1000000] [--write]
+ *
+ * What it does not measure: whole-station throughput with card time (see "What follows" in
+ * docs/performance.md for the ratio this implies).
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { migrate } from '../src/line/schema.ts';
+import { openDb, type Db } from '../src/line/db.ts';
+import { startPgCluster } from '../test/helpers/pg-cluster.ts';
+import { benchEid, benchOtpk } from './bench-line-data.ts';
+import { writeDocBlock } from './bench-station-doc.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const { values } = parseArgs({
+  options: {
+    stations: { type: 'string', default: '1,2,4,8' },
+    slots: { type: 'string', default: '16' },
+    claims: { type: 'string', default: '40' },
+    big: { type: 'string', default: '1000000' },
+    write: { type: 'boolean', default: false },
+  },
+});
+const stationCounts = values.stations.split(',').map(Number);
+const slots = Number(values.slots);
+const claims = Number(values.claims);
+const big = Number(values.big);
+
+const pct = (xs: number[], p: number) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+};
+const f2 = (x: number) => x.toFixed(2);
+
+/** CPU seconds used so far by every process of the server (postmaster and its children). */
+function serverCpuSeconds(dataDir: string): number {
+  const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const tick = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const p of readdirSync('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ppid = Number(f[1]);
+      if (Number(p) !== pid && ppid !== pid) continue;
+      total += (Number(f[11]) + Number(f[12])) / tick;
+      // Backends that already exited are counted in the postmaster's children totals.
+      if (Number(p) === pid) total += (Number(f[13]) + Number(f[14])) / tick;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
+}
+
+/** Metadata-only rows for EIDs [from, from+count), two BPPs (two keys) per EID, via the importer's statement shape. */
+async function loadRows(db: Db, batch: string, from: number, count: number): Promise<number> {
+  const t = performance.now();
+  await db.query(`INSERT INTO ifpp.batches (batch_id, smdpf_name, manifest) VALUES ($1, 'bench', '{}') ON CONFLICT DO NOTHING`, [batch]);
+  const CH = 2000;
+  for (let i = 0; i < count; i += CH) {
+    const pos: number[] = [];
+    const eid: Buffer[] = [];
+    const otpk: Buffer[] = [];
+    for (let n = from + i; n < from + Math.min(count, i + CH); n++) {
+      for (const k of [0, 1]) {
+        pos.push((n - from) * 2 + k);
+        eid.push(Buffer.from(benchEid(n)));
+        otpk.push(Buffer.from(benchOtpk(n, k)));
+      }
+    }
+    await db.query(
+      `INSERT INTO ifpp.bpps (batch_id, position, eid, otpk, transaction_id, iccid, sha256, bpp, state)
+       SELECT $1, p, e, o, '\\x00'::bytea, '\\xff'::bytea, '\\x00'::bytea, NULL, 0 FROM unnest($2::int[], $3::bytea[], $4::bytea[]) AS u(p, e, o)`,
+      [batch, pos, eid, otpk],
+    );
+  }
+  return (performance.now() - t) / 1000;
+}
+
+function child(url: string, station: string, from: number): Promise<{ claimMs: number[]; settleMs: number[]; wallMs: number }> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'bench-line-child.ts'), '--url', url, '--station', station, '--slots', String(slots), '--claims', String(claims), '--eid-from', String(from)], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`station ${station} exited with ${code}`))));
+  });
+}
+
+/** The same claim-then-settle on the local store, for N independent stations (separate stores). */
+async function localBaseline(n: number): Promise<{ perSecond: number; p99: number }> {
+  const { miniFactory } = await import('../test/helpers/mini-factory.ts');
+  const { LocalInventory } = await import('../src/station/inventory/local-inventory.ts');
+  const { BppState } = await import('../src/station/store/bpp-store.ts');
+  const f = await miniFactory({ chips: slots, keys: 2, perEuicc: 2 });
+  const inv = new LocalInventory(f.store);
+  const lat: number[] = [];
+  const t0 = performance.now();
+  let done = 0;
+  // One station's slots, each cycling over its chip's two BPPs (reset to available between rounds).
+  await Promise.all(
+    f.eids.map(async (eid) => {
+      const { eidToBytes } = await import('../src/core/rsp/eid.ts');
+      const key = eidToBytes(eid);
+      const keys = f.store.findByEid(key).map((b) => b.otpk);
+      for (let i = 0; i < claims; i++) {
+        const a = performance.now();
+        const r = await inv.claim({ eid: key, unusedOtpks: keys, unit: `u${i}`, excluded: new Set(), trustedCis: [] });
+        if (r.kind !== 'claimed') throw new Error('local claim');
+        await inv.inFlight(r.bpp);
+        lat.push(performance.now() - a);
+        await inv.settle(r.bpp, BppState.available);
+        done++;
+      }
+    }),
+  );
+  const s = (performance.now() - t0) / 1000;
+  f.close();
+  rmSync(f.dir, { recursive: true, force: true });
+  // Independent stations on independent disks scale linearly: N times one station.
+  return { perSecond: (n * done) / s, p99: pct(lat, 99) };
+}
+
+const cluster = startPgCluster();
+const lines: string[] = [];
+const out = (s: string) => {
+  lines.push(s);
+  process.stdout.write(s + '\n');
+};
+try {
+  out(`- Line benchmark, ${new Date().toISOString()}`);
+  out(`- Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, PostgreSQL 15 (throwaway cluster on a unix socket; fsync off, synchronous_commit on), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the start`);
+  out(`- ${slots} slots per station, ${claims} claims per slot; each claim is one ifpp.claim_bpp call (EID lock, unsettled check, SKIP LOCKED pick, update), then one settlement`);
+  out('');
+  out('| stations | claims | claim p50 ms | claim p99 ms | settle p99 ms | claims/s | server CPU s | server CPU per claim ms | local store claim+in-flight p99 ms | local N stations claims/s | ratio |');
+  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  const url = await cluster.freshDb();
+  const db = openDb(url);
+  await migrate(db, url);
+  const dataDir = join(cluster.dir, 'data');
+  let from = 0;
+  for (const n of stationCounts) {
+    const total = n * slots * claims;
+    await loadRows(db, `b${n}`, from, total);
+    await db.query('ANALYZE ifpp.bpps');
+    const cpu0 = serverCpuSeconds(dataDir);
+    const res = await Promise.all(Array.from({ length: n }, (_, i) => child(url, `S${i + 1}`, from + i * slots * claims)));
+    const cpu = serverCpuSeconds(dataDir) - cpu0;
+    const claimMs = res.flatMap((r) => r.claimMs);
+    const settleMs = res.flatMap((r) => r.settleMs);
+    const rate = total / Math.max(...res.map((r) => r.wallMs / 1000));
+    const local = await localBaseline(n);
+    out(`| ${n} | ${total} | ${f2(pct(claimMs, 50))} | ${f2(pct(claimMs, 99))} | ${f2(pct(settleMs, 99))} | ${rate.toFixed(0)} | ${cpu.toFixed(1)} | ${f2((cpu * 1000) / total)} | ${f2(local.p99)} | ${local.perSecond.toFixed(0)} | ${(rate / local.perSecond).toFixed(2)} |`);
+    from += total;
+  }
+  if (big > 0) {
+    out('');
+    const url2 = await cluster.freshDb();
+    const db2 = openDb(url2);
+    await migrate(db2, url2);
+    const secs = await loadRows(db2, 'big', 10_000_000, big / 2);
+    await db2.query('ANALYZE ifpp.bpps');
+    const size = (await db2.query<{ s: string }>("SELECT pg_size_pretty(pg_total_relation_size('ifpp.bpps')) AS s")).rows[0]!.s;
+    const r = await child(url2, 'BIG', 10_000_000);
+    out(`- ${big.toLocaleString('en')} BPPs (metadata only: ${big / 2} EIDs × 2 keys, no BPP bytes): loaded in ${secs.toFixed(1)} s (${(big / secs).toFixed(0)} rows/s, the importer's unnest statement in chunks of 4000 rows), table + indexes ${size}`);
+    out(`- claims at ${big.toLocaleString('en')}: one station × ${slots} slots × ${claims}: p50 ${f2(pct(r.claimMs, 50))} ms, p99 ${f2(pct(r.claimMs, 99))} ms`);
+    await db2.end();
+  }
+  await db.end();
+} finally {
+  cluster.stop();
+}
+if (values.write) {
+  const doc = writeDocBlock(ROOT, 'bench-line', `Produced by \`npm run bench:line\`.\n\n${lines.map((l) => l.replace(/^- /, '')).join('\n')}`);
+  process.stdout.write(`wrote ${doc}\n`);
+}
