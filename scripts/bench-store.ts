@@ -31,7 +31,7 @@ import { bindBatch, type IndexLine } from '../src/sim/smdpf/bind-batch.ts';
 import { RollingDataWriter } from '../src/sim/smdpf/data-files.ts';
 import { defaultIdentityPaths, loadSmdpfIdentity } from '../src/sim/smdpf/identity.ts';
 import { loadProfileSource } from '../src/sim/smdpf/profile-source.ts';
-import type { DeliveredManifest } from '../src/station/store/manifest.ts';
+import type { DeliveredManifest } from '../src/core/formats/batch-manifest.ts';
 import { EID_PREFIX, syntheticEid } from './bench-store-eids.ts';
 import { writeDocBlock } from './bench-station-doc.ts';
 

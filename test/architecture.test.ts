@@ -1,15 +1,26 @@
 /**
- * GENS09/GENS10: the station never holds a clear-text profile or a binding key, so no station
- * module may reach simulator or decryption code through its imports. This walks the real
- * import graph (static and dynamic imports) from every station-side module.
+ * The layering rules, checked on the real import graph (static imports, `import type` and
+ * dynamic imports included; see docs/architecture.md):
+ *
+ * - GENS09/GENS10: the station never holds a clear-text profile or a binding key, so no
+ *   station-side module (station, line, transport, ui, core, the station's CLI commands) may
+ *   reach simulator or decryption code;
+ * - the UI renders the state it is given: station, line, transport and core never reach ui/;
+ * - core imports nothing outside core; transport never reaches station/ or line/ (drivers know
+ *   nothing of orchestration);
+ * - sim/ imports from station/ only its config and the hardware seam it implements;
+ * - no import cycles anywhere in src/.
+ *
+ * The rules are functions over a source root, so the last tests can show each one failing on a
+ * small tree that breaks it.
  */
 import { describe, expect, it } from 'vitest';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const src = join(root, 'src');
 
 function walk(dir: string): string[] {
   if (!existsSync(dir)) return [];
@@ -31,11 +42,10 @@ function localImports(file: string): string[] {
   return out;
 }
 
+/** file -> the file that first imported it (for a readable failure path). */
 function closure(entries: string[]): Map<string, string> {
-  // file -> the file that first imported it (for a readable failure path)
   const seen = new Map<string, string>();
-  const stack = entries.map((e) => [e, '(entry)'] as const);
-  for (const [e, from] of stack) seen.set(e, from);
+  for (const e of entries) seen.set(e, '(entry)');
   const todo = [...entries];
   while (todo.length) {
     const f = todo.pop()!;
@@ -49,49 +59,178 @@ function closure(entries: string[]): Map<string, string> {
   return seen;
 }
 
-function chain(seen: Map<string, string>, f: string): string {
-  const parts = [relative(root, f)];
-  let cur = seen.get(f);
-  while (cur && cur !== '(entry)') {
-    parts.push(relative(root, cur));
-    cur = seen.get(cur);
-  }
+function chain(base: string, seen: Map<string, string>, f: string): string {
+  const parts = [relative(base, f)];
+  for (let cur = seen.get(f); cur && cur !== '(entry)'; cur = seen.get(cur)) parts.push(relative(base, cur));
   return parts.reverse().join(' -> ');
 }
 
-const forbidden = [join(src, 'sim') + '/', join(src, 'binding') + '/'];
+const under = (src: string, ...dirs: string[]) => (f: string) => dirs.some((d) => f.startsWith(join(src, d) + '/'));
+
+/** Chains from `from` (files) to any file under `to` (folders of src). */
+function reaches(src: string, from: string[], to: string[]): string[] {
+  const seen = closure(from);
+  return [...seen.keys()].filter(under(src, ...to)).map((f) => chain(src, seen, f));
+}
+
+/** Station commands: every command in cli/main.ts not marked `simulator: true`, as files. */
+function stationCommands(src: string): string[] {
+  const main = readFileSync(join(src, 'cli', 'main.ts'), 'utf8');
+  const out: string[] = [];
+  for (const line of main.split('\n')) {
+    const m = /\{ name: '[^']+',.*import\('(\.\/commands\/[^']+)'\)/.exec(line);
+    if (m && !/simulator: true/.test(line)) out.push(resolve(join(src, 'cli'), m[1]!));
+  }
+  return out;
+}
+
+const rules = {
+  noSimulatorInStation(src: string): string[] {
+    const stationSide = ['station', 'line', 'transport', 'ui', 'core'].flatMap((d) => walk(join(src, d)));
+    return reaches(src, [...stationSide, ...stationCommands(src)], ['sim', 'binding']);
+  },
+  noUiBelow(src: string): string[] {
+    return reaches(src, ['station', 'line', 'transport', 'core'].flatMap((d) => walk(join(src, d))), ['ui']);
+  },
+  coreAlone(src: string): string[] {
+    const seen = closure(walk(join(src, 'core')));
+    return [...seen.keys()].filter((f) => f.startsWith(src + '/') && !under(src, 'core')(f)).map((f) => chain(src, seen, f));
+  },
+  transportBelowStation(src: string): string[] {
+    return reaches(src, walk(join(src, 'transport')), ['station', 'line']);
+  },
+  simUsesOnlyConfigAndSeam(src: string): string[] {
+    const out: string[] = [];
+    for (const f of walk(join(src, 'sim'))) {
+      for (const dep of localImports(f)) {
+        if (under(src, 'station')(dep) && !under(src, 'station/config', 'station/hardware')(dep)) out.push(`${relative(src, f)} -> ${relative(src, dep)}`);
+      }
+    }
+    return out;
+  },
+  noCycles(src: string): string[] {
+    // Tarjan's strongly connected components over every module of src.
+    const files = walk(src);
+    const edges = new Map(files.map((f) => [f, localImports(f).filter((d) => existsSync(d))]));
+    let next = 0;
+    const index = new Map<string, number>();
+    const low = new Map<string, number>();
+    const stack: string[] = [];
+    const onStack = new Set<string>();
+    const cycles: string[] = [];
+    const visit = (v: string): void => {
+      index.set(v, next);
+      low.set(v, next++);
+      stack.push(v);
+      onStack.add(v);
+      for (const w of edges.get(v) ?? []) {
+        if (!index.has(w)) {
+          visit(w);
+          low.set(v, Math.min(low.get(v)!, low.get(w)!));
+        } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+      }
+      if (low.get(v) !== index.get(v)) return;
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || edges.get(v)!.includes(v)) cycles.push(scc.map((f) => relative(src, f)).sort().join(' <-> '));
+    };
+    for (const f of files) if (!index.has(f)) visit(f);
+    return cycles;
+  },
+};
 
 describe('import graph', () => {
-  const stationSide = [...walk(join(src, 'station')), ...walk(join(src, 'line')), ...walk(join(src, 'transport')), ...walk(join(src, 'ui')), ...walk(join(src, 'core'))];
-  const stationCommands = ['bpp-inspect.ts', 'validate.ts', 'run.ts', 'probe.ts', 'report.ts', 'bpp-import.ts', 'bpp-list.ts', 'euicc-import.ts', 'line-init.ts', 'line-import.ts', 'line-euicc-import.ts', 'line-assign.ts', 'line-status.ts', 'line-release.ts', 'line-report.ts', 'bench.ts']
-    .map((f) => join(src, 'cli', 'commands', f))
-    .filter(existsSync);
+  const src = join(root, 'src');
 
-  it('finds the station-side modules it checks', () => {
-    expect(stationSide.length).toBeGreaterThan(5);
+  it('derives the station commands from the CLI table and checks every command file is in it', () => {
+    const cmds = stationCommands(src).map((f) => relative(join(src, 'cli', 'commands'), f));
+    expect(cmds).toContain('run.ts');
+    expect(cmds).toContain('probe.ts');
+    expect(cmds.some((c) => c.startsWith('sim-'))).toBe(false);
+    const main = readFileSync(join(src, 'cli', 'main.ts'), 'utf8');
+    const unlisted = readdirSync(join(src, 'cli', 'commands')).filter((f) => f.endsWith('.ts') && !main.includes(`./commands/${f}`));
+    expect(unlisted).toEqual([]);
   });
 
   it('station, line, transport, ui, core and station CLI commands never reach sim/ or binding/', () => {
-    const seen = closure([...stationSide, ...stationCommands]);
-    const bad = [...seen.keys()].filter((f) => forbidden.some((p) => f.startsWith(p)));
-    expect(bad.map((f) => chain(seen, f))).toEqual([]);
+    expect(rules.noSimulatorInStation(src)).toEqual([]);
   });
 
-  it('station, transport and core know nothing of the UI (the UI renders the state it is given)', () => {
-    const seen = closure([...walk(join(src, 'station')), ...walk(join(src, 'line')), ...walk(join(src, 'transport')), ...walk(join(src, 'core'))]);
-    const bad = [...seen.keys()].filter((f) => f.startsWith(join(src, 'ui') + '/'));
-    expect(bad.map((f) => chain(seen, f))).toEqual([]);
+  it('station, line, transport and core know nothing of the UI (the UI renders the state it is given)', () => {
+    expect(rules.noUiBelow(src)).toEqual([]);
   });
 
   it('core imports nothing outside core', () => {
-    const seen = closure(walk(join(src, 'core')));
-    const bad = [...seen.keys()].filter((f) => f.startsWith(src) && !f.startsWith(join(src, 'core') + '/'));
-    expect(bad.map((f) => chain(seen, f))).toEqual([]);
+    expect(rules.coreAlone(src)).toEqual([]);
   });
 
-  it('the checker itself sees a forbidden import where one exists (sim unbind reaches binding/)', () => {
+  it('transport never reaches station/ or line/', () => {
+    expect(rules.transportBelowStation(src)).toEqual([]);
+  });
+
+  it('sim/ imports from station/ only its config and the hardware seam', () => {
+    expect(rules.simUsesOnlyConfigAndSeam(src)).toEqual([]);
+  });
+
+  it('no import cycles', () => {
+    expect(rules.noCycles(src)).toEqual([]);
+  });
+
+  it('the checker follows dynamic imports (sim unbind, loaded lazily by main.ts, reaches binding/)', () => {
     const seen = closure([join(src, 'cli', 'main.ts')]);
-    // main.ts loads commands lazily; the walker must follow dynamic imports to find this.
-    expect([...seen.keys()].some((f) => f.startsWith(join(src, 'binding') + '/'))).toBe(true);
+    expect([...seen.keys()].some(under(src, 'binding'))).toBe(true);
+  });
+});
+
+describe('each rule fails when broken', () => {
+  // A small tree that breaks every rule once.
+  const src = join(mkdtempSync(join(tmpdir(), 'ifpp-arch-')), 'src');
+  const put = (file: string, text: string) => {
+    mkdirSync(dirname(join(src, file)), { recursive: true });
+    writeFileSync(join(src, file), text);
+  };
+  put('cli/main.ts', "const commands = [\n  { name: 'run', summary: 'x', load: () => import('./commands/run.ts') },\n  { name: 'sim x', summary: 'x', simulator: true, load: () => import('./commands/sim-x.ts') },\n];\n");
+  put('cli/commands/run.ts', "import { bind } from '../../binding/bind.ts';\n");
+  put('cli/commands/sim-x.ts', "import { bind } from '../../binding/bind.ts';\n");
+  put('binding/bind.ts', 'export const bind = 1;\n');
+  put('core/a.ts', "import type { Slot } from '../station/hardware/slot.ts';\n");
+  put('station/hardware/slot.ts', "export type Slot = {};\nimport { render } from '../../ui/render.ts';\n");
+  put('ui/render.ts', 'export const render = 1;\n');
+  put('transport/driver.ts', "import { Station } from '../station/orchestrator/station.ts';\n");
+  put('station/orchestrator/station.ts', "import { a } from './b.ts';\nexport const Station = a;\n");
+  put('station/orchestrator/b.ts', "import { Station } from './station.ts';\nexport const a = 1;\n");
+  put('sim/slots.ts', "import { Station } from '../station/orchestrator/station.ts';\nimport type { Slot } from '../station/hardware/slot.ts';\n");
+
+  it('derives only the non-simulator commands', () => {
+    expect(stationCommands(src).map((f) => relative(src, f))).toEqual(['cli/commands/run.ts']);
+  });
+
+  it('a station command reaching binding/', () => {
+    expect(rules.noSimulatorInStation(src)).toEqual(['cli/commands/run.ts -> binding/bind.ts']);
+  });
+
+  it('station reaching ui/', () => {
+    expect(rules.noUiBelow(src)).toEqual(['station/hardware/slot.ts -> ui/render.ts']);
+  });
+
+  it('core importing station', () => {
+    expect(rules.coreAlone(src)).toContain('core/a.ts -> station/hardware/slot.ts');
+  });
+
+  it('transport importing station', () => {
+    expect(rules.transportBelowStation(src)).toContain('transport/driver.ts -> station/orchestrator/station.ts');
+  });
+
+  it('sim importing more of station than config and the seam', () => {
+    expect(rules.simUsesOnlyConfigAndSeam(src)).toEqual(['sim/slots.ts -> station/orchestrator/station.ts']);
+  });
+
+  it('a cycle', () => {
+    expect(rules.noCycles(src)).toEqual(['station/orchestrator/b.ts <-> station/orchestrator/station.ts']);
   });
 });

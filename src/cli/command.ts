@@ -10,6 +10,8 @@ export interface CommandModule {
 export interface CommandSpec {
   name: string;
   summary: string;
+  /** Simulator or demo tooling: may load sim/ and binding/. Every other command is a station command and must not (test/architecture.test.ts). */
+  simulator?: true;
   load(): Promise<CommandModule>;
 }
 

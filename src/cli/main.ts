@@ -28,17 +28,17 @@ const commands: CommandSpec[] = [
   { name: 'line release', summary: 'Audited manual release of an in-flight BPP (--bpp BATCH#POS --reason TEXT)', load: () => import('./commands/line-release.ts') },
   { name: 'line report', summary: 'Profile Loading Reports per batch and the unit CSV across all stations of the line', load: () => import('./commands/line-report.ts') },
   // Simulated factory (test and demo infrastructure; the station never imports it)
-  { name: 'sim station', summary: 'Simulated 8-slot jig end to end: world, simulated hardware and the real station (npm start)', load: () => import('./commands/sim-station.ts') },
-  { name: 'sim world', summary: 'Simulated world: chips, reel, BPP batch and a station config wired to simulated bridges and jig board', load: () => import('./commands/sim-world.ts') },
-  { name: 'sim up', summary: 'Run a simulated world: bridges, jig board and an automatic operator, until Ctrl+C', load: () => import('./commands/sim-up.ts') },
-  { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', load: () => import('./commands/sim-eum.ts') },
-  { name: 'sim smdpf bind', summary: 'Simulated SM-DPf: bind a profile to the chips of an eUICC data file; writes an Esbpp batch', load: () => import('./commands/sim-smdpf.ts') },
-  { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', load: () => import('./commands/sim-bind.ts') },
-  { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', load: () => import('./commands/sim-unbind.ts') },
-  { name: 'sim bridge', summary: 'Simulated UART bridge on a pty (cards from a card module; control commands on stdin)', load: () => import('./commands/sim-bridge.ts') },
-  { name: 'sim vpcd', summary: 'Serve one simulated eUICC of a world to pcscd through the vsmartcard virtual reader (vpcd)', load: () => import('./commands/sim-vpcd.ts') },
-  { name: 'sim board', summary: 'Virtual Firmata jig board on a pty (inputs scripted with JSON lines on stdin)', load: () => import('./commands/sim-board.ts') },
-  { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', load: () => import('./commands/demo.ts') },
+  { name: 'sim station', summary: 'Simulated 8-slot jig end to end: world, simulated hardware and the real station (npm start)', simulator: true, load: () => import('./commands/sim-station.ts') },
+  { name: 'sim world', summary: 'Simulated world: chips, reel, BPP batch and a station config wired to simulated bridges and jig board', simulator: true, load: () => import('./commands/sim-world.ts') },
+  { name: 'sim up', summary: 'Run a simulated world: bridges, jig board and an automatic operator, until Ctrl+C', simulator: true, load: () => import('./commands/sim-up.ts') },
+  { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', simulator: true, load: () => import('./commands/sim-eum.ts') },
+  { name: 'sim smdpf bind', summary: 'Simulated SM-DPf: bind a profile to the chips of an eUICC data file; writes an Esbpp batch', simulator: true, load: () => import('./commands/sim-smdpf.ts') },
+  { name: 'sim bind', summary: 'Simulated SM-DPf: bind a profile package (UPP) to an eUICC one-time key', simulator: true, load: () => import('./commands/sim-bind.ts') },
+  { name: 'sim unbind', summary: 'Simulated eUICC: verify, decrypt and unpack a BPP with a one-time private key', simulator: true, load: () => import('./commands/sim-unbind.ts') },
+  { name: 'sim bridge', summary: 'Simulated UART bridge on a pty (cards from a card module; control commands on stdin)', simulator: true, load: () => import('./commands/sim-bridge.ts') },
+  { name: 'sim vpcd', summary: 'Serve one simulated eUICC of a world to pcscd through the vsmartcard virtual reader (vpcd)', simulator: true, load: () => import('./commands/sim-vpcd.ts') },
+  { name: 'sim board', summary: 'Virtual Firmata jig board on a pty (inputs scripted with JSON lines on stdin)', simulator: true, load: () => import('./commands/sim-board.ts') },
+  { name: 'demo', summary: 'Bind a sample profile with test keys and inspect the result', simulator: true, load: () => import('./commands/demo.ts') },
 ];
 
 function usage(): string {

@@ -9,7 +9,7 @@ import type { QueryResultRow } from 'pg';
 import { bytesEqual, toHex } from '../core/bytes.ts';
 import { BppState } from '../station/store/bpp-store.ts';
 import { batchCiKeyId } from '../station/store/batch-trust.ts';
-import type { BatchManifest } from '../station/store/manifest.ts';
+import type { BatchManifest } from '../core/formats/batch-manifest.ts';
 import type { BppRef, ClaimRequest, ClaimResult, Inventory, InventoryBpp, UnsettledAttempt } from '../station/inventory/inventory.ts';
 import { dbError, inTransaction, isUnreachable, openDb, type Db } from './db.ts';
 import { LineError } from './errors.ts';

@@ -27,7 +27,7 @@ import { bindBatch, type IndexLine } from '../../src/sim/smdpf/bind-batch.ts';
 import { defaultIdentityPaths, loadSmdpfIdentity } from '../../src/sim/smdpf/identity.ts';
 import { loadProfileSource } from '../../src/sim/smdpf/profile-source.ts';
 import { summarizeUpp } from '../../src/sim/profiles/upp.ts';
-import type { DeliveredManifest } from '../../src/station/store/manifest.ts';
+import type { DeliveredManifest } from '../../src/core/formats/batch-manifest.ts';
 import { describeShared, ts48Profiles, RSP_TESTDATA } from '../helpers/shared-data.ts';
 
 const run = promisify(execFile);

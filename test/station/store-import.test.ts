@@ -16,7 +16,7 @@ import { EuiccStore, importEuiccData } from '../../src/station/euicc-data/euicc-
 import { createBppChecks, bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState, BppStore } from '../../src/station/store/bpp-store.ts';
 import { importBatch } from '../../src/station/store/import-batch.ts';
-import type { DeliveredManifest } from '../../src/station/store/manifest.ts';
+import type { DeliveredManifest } from '../../src/core/formats/batch-manifest.ts';
 import { createCi, issueDpPb } from '../../src/sim/pki/issue.ts';
 import { createEumWorld } from '../../src/sim/eum/eum-tool.ts';
 import { writeEumWorld } from '../../src/sim/eum/write-eum.ts';

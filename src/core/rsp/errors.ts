@@ -4,6 +4,7 @@
  * the card-side STORE DATA reassembly, which must also tell the simulator which status word
  * to answer.
  */
+import { swHex } from '../apdu.ts';
 import { IfppError } from '../errors.ts';
 
 /** An encoder was given a value it cannot represent (wrong size, bad digits, too long...). */
@@ -38,7 +39,7 @@ export type StoreDataErrorCode =
 export class StoreDataError extends IfppError {
   readonly sw: number;
   constructor(code: StoreDataErrorCode, message: string, sw: number, details: Record<string, unknown> = {}) {
-    super(code, message, { details: { ...details, sw: sw.toString(16).toUpperCase().padStart(4, '0') } });
+    super(code, message, { details: { ...details, sw: swHex(sw) } });
     this.sw = sw;
   }
 }

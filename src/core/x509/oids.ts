@@ -3,7 +3,6 @@
  * X.509 pieces we decode. Role OIDs sit under id-rspRole = 2.23.146.1.2.1 and are carried in
  * the certificatePolicies extension.
  */
-import type { Certificate } from './certificate.ts';
 
 export const OID_RSP_ROLE_ARC = '2.23.146.1.2.1';
 
@@ -70,8 +69,13 @@ export function isRspRole(s: string): s is RspRole {
   return Object.hasOwn(RSP_ROLE_OIDS, s);
 }
 
+/** A parsed certificate as far as its roles go (structural: oids.ts stays below certificate.ts). */
+export interface PolicyHolder {
+  extensions: { certificatePolicies?: readonly string[] | undefined };
+}
+
 /** Every RSP role the certificate's policies name (normally exactly one). */
-export function rolesOf(cert: Certificate): RspRole[] {
+export function rolesOf(cert: PolicyHolder): RspRole[] {
   const out: RspRole[] = [];
   for (const oid of cert.extensions.certificatePolicies ?? []) {
     const r = roleFromOid(oid);
@@ -81,7 +85,7 @@ export function rolesOf(cert: Certificate): RspRole[] {
 }
 
 /** The certificate's RSP role, or undefined when it names none or more than one. */
-export function roleOf(cert: Certificate): RspRole | undefined {
+export function roleOf(cert: PolicyHolder): RspRole | undefined {
   const r = rolesOf(cert);
   return r.length === 1 ? r[0] : undefined;
 }

@@ -8,13 +8,9 @@ import { concatBytes } from '../../core/bytes.ts';
 import { IfppError } from '../../core/errors.ts';
 import { bppLoadCalls } from '../../core/rsp/bpp.ts';
 import { channelOfCla, storeDataApdus, type StoreDataOptions } from '../../core/rsp/store-data.ts';
+import { swHex, type ApduResponse } from '../../core/apdu.ts';
 import type { SimCard } from '../card/card-model.ts';
 import { ISDR_AID } from './profiles.ts';
-
-export interface ApduResponse {
-  readonly data: Uint8Array;
-  readonly sw: number;
-}
 
 export interface LoadOutcome {
   /** The BF37 the card answered (final or early), if any. */
@@ -90,7 +86,7 @@ export class T0CardClient {
   /** MANAGE CHANNEL open; returns the channel number the card assigned. */
   async openChannel(): Promise<number> {
     const r = await this.apdu(Uint8Array.of(0x00, 0x70, 0x00, 0x00, 0x01));
-    if (r.sw !== 0x9000 || r.data.length !== 1) throw new IfppError('CHANNEL_OPEN', `MANAGE CHANNEL answered ${r.sw.toString(16)}`);
+    if (r.sw !== 0x9000 || r.data.length !== 1) throw new IfppError('CHANNEL_OPEN', `MANAGE CHANNEL answered ${swHex(r.sw)}`);
     return r.data[0]!;
   }
 

@@ -19,7 +19,7 @@ import { isValidEid } from '../../core/rsp/eid.ts';
 import { iccidToBytes } from '../../core/rsp/iccid.ts';
 import { nameValue, parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
 import { verifyCertificateSignature, verifyChain } from '../../core/x509/chain.ts';
-import type { DeliveredFile, DeliveredManifest } from '../../station/store/manifest.ts';
+import type { DeliveredFile, DeliveredManifest } from '../../core/formats/batch-manifest.ts';
 import { readNdjson, EUICC_DATA_FORMAT, type EuiccDataChip, type EuiccDataHeader } from '../eum/formats.ts';
 import { BufferedFileWriter } from '../eum/file-writer.ts';
 import { withIccid } from '../profiles/upp.ts';

@@ -12,7 +12,7 @@ import type { FactoryInfo, FactoryResultName, PrepareFactoryLoadRequest } from '
 import { decodePir, type Pir } from '../../core/rsp/pir.ts';
 import { storeDataApdus } from '../../core/rsp/store-data.ts';
 import { classifyStatusWord } from '../../core/rsp/status-word.ts';
-import { swHex, type ApduResponse } from '../../transport/card/t0-apdu.ts';
+import { swHex, type ApduResponse } from '../../core/apdu.ts';
 import { projectEuiccDialect, type EuiccDialect } from './dialect.ts';
 
 export class FpaError extends IfppError {}

@@ -4,7 +4,7 @@
  * rules both keep are in docs/line-guide.md ("Claim semantics").
  */
 import type { BppState } from '../store/bpp-store.ts';
-import type { BatchManifest } from '../store/manifest.ts';
+import type { BatchManifest } from '../../core/formats/batch-manifest.ts';
 
 export interface InventoryBpp {
   batchId: string;

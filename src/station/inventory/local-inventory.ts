@@ -7,7 +7,7 @@
 import { bytesEqual } from '../../core/bytes.ts';
 import { BppState, StoreError, type BppStore, type StoredBpp } from '../store/bpp-store.ts';
 import { chipTrustsBatch } from '../store/batch-trust.ts';
-import type { BatchManifest } from '../store/manifest.ts';
+import type { BatchManifest } from '../../core/formats/batch-manifest.ts';
 import type { BppRef, ClaimRequest, ClaimResult, Inventory, InventoryBpp } from './inventory.ts';
 
 export class LocalInventory implements Inventory {

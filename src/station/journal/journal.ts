@@ -10,19 +10,12 @@ import { open, mkdir, readFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { JournalError } from './errors.ts';
 import type { StationJournalRecord } from './records.ts';
-import { scanJournal, type SequenceProblem } from './scan.ts';
+import { scanJournal, type JournalRecord, type SequenceProblem } from './scan.ts';
 import { STORE_DIR_MODE, STORE_FILE_MODE } from '../file-modes.ts';
 
 export { JournalError };
 
-export interface JournalRecord {
-  /** Sequence number, assigned by the journal, strictly increasing across restarts. */
-  seq: number;
-  /** ISO time the record was appended. */
-  at: string;
-  type: string;
-  [k: string]: unknown;
-}
+export type { JournalRecord };
 
 /** The member of a record union `R` whose type is `T` (distributes over unions like StationRecord). */
 export type RecordOfType<R extends { type: string }, T extends R['type']> = R extends unknown ? (T extends R['type'] ? R : never) : never;

@@ -7,7 +7,16 @@
  */
 import { createReadStream } from 'node:fs';
 import { JournalError } from './errors.ts';
-import type { JournalRecord } from './journal.ts';
+
+/** One complete journal line. */
+export interface JournalRecord {
+  /** Sequence number, assigned by the journal, strictly increasing across restarts. */
+  seq: number;
+  /** ISO time the record was appended. */
+  at: string;
+  type: string;
+  [k: string]: unknown;
+}
 
 /** A record whose seq is not above every seq before it (duplicated or out of order). */
 export interface SequenceProblem {

@@ -8,7 +8,7 @@
 import { hexByte } from '../../core/bytes.ts';
 import { INS_STORE_DATA, parseStoreDataApdu } from '../../core/rsp/store-data.ts';
 import { readHeader, tagHex } from '../../core/tlv/ber-tlv.ts';
-import type { ApduResponse } from '../../transport/card/t0-apdu.ts';
+import type { ApduResponse } from '../../core/apdu.ts';
 import type { ApduTransmitter } from '../fpa/fpa-client.ts';
 import { ProbeError, type ProbePlace } from './errors.ts';
 

@@ -5,7 +5,7 @@
  */
 import { bytesEqual } from '../../core/bytes.ts';
 import { parseCertificate } from '../../core/x509/certificate.ts';
-import type { BatchManifest } from './manifest.ts';
+import type { BatchManifest } from '../../core/formats/batch-manifest.ts';
 
 /** Whatever holds batch manifests: the local store, or the line inventory. */
 export interface ManifestSource {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { IfppError } from '../../core/errors.ts';
 import { bytesEqual } from '../../core/bytes.ts';
 import { IndexReader, type IndexEntry } from './index-file.ts';
-import type { BatchManifest } from './manifest.ts';
+import type { BatchManifest } from '../../core/formats/batch-manifest.ts';
 import { STORE_DIR_MODE } from '../file-modes.ts';
 
 export class StoreError extends IfppError {}

@@ -14,7 +14,7 @@ import { fromHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
 import { IndexWriter } from './index-file.ts';
 import { checkIndexLineAgainstBpp, checkIndexLineShape, indexLineObject, type BppFacts, type IndexLine } from './index-line.ts';
-import { parseDeliveredManifest, type BatchManifest } from './manifest.ts';
+import { parseDeliveredManifest, type BatchManifest } from '../../core/formats/batch-manifest.ts';
 import { BppState, StoreError, type BppStore } from './bpp-store.ts';
 import { STORE_DIR_MODE, STORE_FILE_MODE } from '../file-modes.ts';
 

@@ -7,7 +7,8 @@
  */
 import { TA1_DEFAULT, buildPps, fiDiFromTa1, parseAtr, type Atr } from '../../core/bridge-protocol/iso7816.ts';
 import type { CardReply, SlotStatus, VccClass } from '../../core/bridge-protocol/verbs.ts';
-import { T0ApduChannel, type ApduResponse, type TpduLink } from '../card/t0-apdu.ts';
+import type { ApduResponse } from '../../core/apdu.ts';
+import { T0ApduChannel, type TpduLink } from '../card/t0-apdu.ts';
 import type { BridgeDriver } from './bridge-driver.ts';
 import { BridgeError } from './errors.ts';
 import { choosePpsTa1 } from './negotiate.ts';

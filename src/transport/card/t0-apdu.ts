@@ -6,6 +6,7 @@
  * APDU in one exchange instead; a 61xx it still answers (it stops at 256 bytes) is followed up
  * here as usual.
  */
+import type { ApduResponse } from '../../core/apdu.ts';
 import { IfppError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
 import { getResponseCla, t0CommandTpdu } from '../../core/bridge-protocol/iso7816.ts';
@@ -22,15 +23,6 @@ export interface TpduLink {
    * returns response data then SW1 SW2, where a final 61xx means more data waits for GET RESPONSE.
    */
   exchangeApdu?(apdu: Uint8Array): Promise<Uint8Array>;
-}
-
-export interface ApduResponse {
-  data: Uint8Array;
-  sw: number;
-}
-
-export function swHex(sw: number): string {
-  return sw.toString(16).toUpperCase().padStart(4, '0');
 }
 
 /** How many GET RESPONSE rounds we follow before calling the card broken (64 kB of data). */

@@ -9,7 +9,8 @@
  * PCSC_CARD_REMOVED so the station records the unit as interrupted with that cause.
  */
 import { toHex } from '../../core/bytes.ts';
-import { T0ApduChannel, type ApduResponse } from '../card/t0-apdu.ts';
+import type { ApduResponse } from '../../core/apdu.ts';
+import { T0ApduChannel } from '../card/t0-apdu.ts';
 import { PcscError, type PcscCardReader } from './binding.ts';
 
 /** Largest response a short APDU can have: 256 data bytes and the SW. */

@@ -2,7 +2,7 @@
  * The Esbpp batch manifest (docs/formats.md) as delivered by the SM-DPf, checked field by field
  * so a malformed delivery is refused with the field named.
  */
-import { IfppError } from '../../core/errors.ts';
+import { IfppError } from '../errors.ts';
 
 export class ManifestError extends IfppError {}
 
