@@ -2,6 +2,8 @@
  * Composition of a running station for the CLI: the station itself, the terminal UI or the
  * plain/NDJSON logs, and signal handling. Station code never imports this (nor the UI).
  */
+import { existsSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { IfppError, isIfppError } from '../core/errors.ts';
 import type { StationConfig } from '../station/config/schema.ts';
 import { EventBus } from '../station/events.ts';
@@ -34,6 +36,9 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
   process.env.NODE_ENV ??= 'production';
   const { shouldUseTui } = await import('../ui/render.ts');
   const tui = shouldUseTui(process.stdout, process.env, { headless: opts.headless === true || eventsToStdout, stdin: process.stdin });
+  // What this run creates: if the station cannot start, these go again (no empty store,
+  // journal or event log left behind by a run that never ran).
+  const fresh = [config.store, config.journal, ...(opts.events && !eventsToStdout ? [resolve(opts.events)] : [])].filter((p) => !existsSync(p));
   const log = opts.events ? attachEventLog(bus, opts.events) : undefined;
   let detachPlain: (() => void) | undefined;
   if (!tui && !eventsToStdout) {
@@ -48,6 +53,9 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
   }
   const station = await Station.open(config, { ...opts.open, bus }).catch(async (e: unknown) => {
     await metrics?.close();
+    await log?.close();
+    detachPlain?.();
+    for (const p of fresh) rmSync(p, { recursive: true, force: true });
     throw withProbeHint(e, config);
   });
   let ui: { unmount(): void } | undefined;

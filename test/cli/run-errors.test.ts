@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -29,7 +29,7 @@ describe('ifpp run with a missing bridge', () => {
         slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
       }),
     );
-    const r = await run(process.execPath, [IFPP, 'run', '--config', cfg, '--headless'], { cwd: dir }).then(
+    const r = await run(process.execPath, [IFPP, 'run', '--config', cfg, '--headless', '--events', 'events.ndjson'], { cwd: dir }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );
@@ -38,5 +38,7 @@ describe('ifpp run with a missing bridge', () => {
     expect(r.stderr).toContain(join(dir, 'dev/ttyBRIDGE0'));
     expect(r.stderr).toMatch(/plugged in/);
     expect(r.stderr).toContain(`ifpp probe ${cfg}`);
+    // Nothing half-started: no empty store, journal or event log was left behind.
+    expect(readdirSync(dir)).toEqual(['station.json']);
   });
 });
