@@ -31,7 +31,7 @@ function line(a: HistoryAttempt): string {
   const bpp = a.batchId === null ? 'no BPP' : `BPP ${a.batchId}#${a.position ?? '?'}${a.transactionId ? ` tx ${a.transactionId}` : ''}${a.iccid ? ` ICCID ${a.iccid}` : ''}`;
   const what = a.outcome === 'installed' ? 'installed' : `${a.outcome}${a.code ? ` [${a.code}]` : ''}${a.stage ? ` at ${a.stage}` : ''}${a.reason ? `: ${a.reason}` : ''}`;
   return [
-    `${a.started ?? '?'}  ${a.station} slot ${a.slot ?? '?'}  attempt ${a.attempt ?? '?'}  ${bpp}`,
+    `${a.started ?? '?'}  ${a.station}${a.repair ? ' (bench repair)' : ''} slot ${a.slot ?? '?'}  attempt ${a.attempt ?? '?'}  ${bpp}`,
     `    ${what}; key burnt: ${yesNo(a.keyBurnt)}; ended: ${a.ended ?? 'no (open: in flight when the station stopped)'}${a.settledBy === 'reconciled' ? ' (settled at a restart)' : ''}` +
       (a.finished === null ? '' : `; finished: ${a.finished ? 'yes (unused keys deleted / FPA services closed)' : 'NO (finishing failed)'}`),
   ].join('\n');

@@ -37,6 +37,8 @@ export interface HistoryAttempt {
   keyBurnt: boolean | 'unknown';
   pirVerified: boolean | null;
   millis: number | null;
+  /** A repair at a bench reader (`ifpp bench reprovision`), not a production load. */
+  repair: boolean;
 }
 
 export interface HistoryBpp {
@@ -95,6 +97,7 @@ export async function unitHistory(eid: string, sources: { journals: string[]; st
         keyBurnt: keyBurnt(u),
         pirVerified: u.pir ? u.pir.verified : null,
         millis: u.millis ?? null,
+        repair: u.repair === true,
       });
     }
   }
