@@ -45,6 +45,16 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     pg?.stop();
   });
 
+  /** A fresh line database with the batch and the eUICC data imported. */
+  async function freshLine() {
+    const url = await pg.freshDb();
+    const db = openDb(url);
+    await migrate(db, url);
+    const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
+    await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
+    return { url, db, batchId };
+  }
+
   /** A station on the line with one simulated bridge holding these chips (fresh chip state in `stateDir`). */
   async function lineStation(name: string, url: string, eids: string[], stateDir: string) {
     const dir = join(f.dir, `station-${name}-${Date.now()}`);
@@ -84,12 +94,8 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
   }
 
   it('both stations load from one inventory, a moved chip is settled from the chip first, and line report covers both with verified PIRs', async () => {
-    const url = await pg.freshDb();
-    const db = openDb(url);
+    const { url, db, batchId } = await freshLine();
     try {
-      await migrate(db, url);
-      const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
-      await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
       // Chip 8 was being loaded at a third station, which stopped mid-attempt; the chip went to station B.
       const other = await PgInventory.open({ url, stationId: 'C', heartbeatSeconds: 0 });
       const moved = f.eids[8]!;
@@ -139,12 +145,8 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
   });
 
   it('the database stopped mid-shift: assigned chips keep loading from the local copy, the others wait with a message; the outbox drains when it is back', async () => {
-    const url = await pg.freshDb();
-    const db = openDb(url);
+    const { url, db, batchId } = await freshLine();
     try {
-      await migrate(db, url);
-      const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
-      await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
       const assigned = f.eids.slice(0, 3);
       const unassigned = f.eids[3]!;
       await assignChips(db, url, 'A', assigned);
