@@ -8,6 +8,7 @@ import type { SimulatedEuicc } from '../../src/sim/euicc/euicc-card.ts';
 import { FpaClient } from '../../src/station/fpa/fpa-client.ts';
 import { PcscCard } from '../../src/transport/pcsc/pcsc-card.ts';
 import { PcscReaders, readerMatches } from '../../src/transport/pcsc/readers.ts';
+import { PcscReaderSlot } from '../../src/station/hardware/pcsc-slots.ts';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
 import { pcscdUnavailable, startPcscd, type PrivatePcscd } from '../helpers/pcscd.ts';
 
@@ -93,5 +94,26 @@ describe.skipIf(why !== undefined)('PC/SC through pcscd and vpcd', () => {
     await fpa2.selectIsdR();
     expect(await fpa2.getEid()).toBe(f.eids[1]);
     await again.disconnect();
+  });
+
+  it('a reader slot (bound by pattern) reports card removal and insertion as events and activates the card it finds', async () => {
+    const name = pcscd.readers[0]!.name;
+    const slot = new PcscReaderSlot('R0', name.replace(/^IFPP /, '*'), readers, 10_000);
+    const vpcd = cards[0]!;
+    expect(await slot.present()).toBe(true);
+    const removed = new Promise<void>((r) => slot.once('removed', () => r()));
+    vpcd.remove();
+    await removed;
+    expect(await slot.present()).toBe(false);
+    const inserted = new Promise<void>((r) => slot.once('inserted', () => r()));
+    vpcd.insert();
+    await inserted;
+    const a = await slot.activate();
+    expect(a.atr.length).toBeGreaterThan(2);
+    const fpa = new FpaClient(slot.apdu);
+    await fpa.selectIsdR();
+    expect(await fpa.getEid()).toBe(f.eids[0]);
+    await slot.powerOff();
+    expect(slot.trace.length).toBeGreaterThan(2);
   });
 });

@@ -1,14 +1,12 @@
 /**
- * A PC/SC reader as the station's UnitSlot: activate = wait for a card and connect (the reader
- * powers it and picks T=0 or T=1), powerOff = disconnect and unpower. Used by the bench's
- * reprovision, which runs the station's own unit runner on it.
+ * The bench's reader as a station slot (hardware/pcsc-slots.ts), for reprovision, which runs
+ * the station's own unit runner on it.
  */
-import type { UnitSlot } from '../hardware/card-slot.ts';
-import type { ExchangeRecord, PcscCard } from '../../transport/pcsc/pcsc-card.ts';
-import type { PcscReaders } from '../../transport/pcsc/readers.ts';
+import { PcscReaderSlot } from '../hardware/pcsc-slots.ts';
+import type { ExchangeRecord } from '../../transport/pcsc/pcsc-card.ts';
 
 export interface PcscSlotHandle {
-  readonly slot: UnitSlot;
+  readonly slot: PcscReaderSlot;
   readonly readerName: string;
   /** Exchanges of every connection so far. */
   readonly trace: ExchangeRecord[];
@@ -16,44 +14,18 @@ export interface PcscSlotHandle {
 }
 
 export async function openPcscSlot(pattern: string, opts: { waitMs?: number; slotId?: string } = {}): Promise<PcscSlotHandle> {
-  const { PcscReaders: Readers } = await import('../../transport/pcsc/readers.ts');
-  const { PcscCard: Card } = await import('../../transport/pcsc/pcsc-card.ts');
-  const readers: PcscReaders = new Readers();
-  const wait = opts.waitMs ?? 5000;
+  const { PcscReaders } = await import('../../transport/pcsc/readers.ts');
+  const readers = new PcscReaders();
   try {
-    const reader = await readers.waitForReader(pattern, wait);
-    const trace: ExchangeRecord[] = [];
-    let card: PcscCard | undefined;
-    const release = async () => {
-      if (!card) return;
-      trace.push(...card.trace);
-      const c = card;
-      card = undefined;
-      await c.disconnect();
-    };
-    const slot: UnitSlot = {
-      id: opts.slotId ?? `bench:${reader.name}`,
-      async activate() {
-        await release();
-        await readers.waitForCard(reader.name, wait);
-        const atr = new Uint8Array(Buffer.from(readers.list().find((r) => r.name === reader.name)?.atr ?? '', 'hex'));
-        card = await Card.connect(reader, atr);
-        return { atr, fi: 372, di: 1 };
-      },
-      apdu: {
-        transmit(apdu) {
-          if (!card) return Promise.reject(new Error('PC/SC slot used before activate()'));
-          return card.apdu.transmit(apdu);
-        },
-      },
-      powerOff: release,
-    };
+    const reader = await readers.waitForReader(pattern, opts.waitMs ?? 5000);
+    // Bound to the exact name found: the bench works on the reader the technician named.
+    const slot = new PcscReaderSlot(opts.slotId ?? `bench:${reader.name}`, reader.name, readers, opts.waitMs ?? 5000);
     return {
       slot,
       readerName: reader.name,
-      trace,
+      trace: slot.trace,
       async close() {
-        await release();
+        await slot.powerOff();
         readers.close();
       },
     };
