@@ -52,6 +52,9 @@ export const STATION_RENDER_OPTIONS = {
   incrementalRendering: false,
 } as const;
 
+/** Erase the screen and put the cursor home (ED 2, CUP). */
+export const CLEAR_SCREEN = '\x1b[2J\x1b[H';
+
 export interface RenderStationUiOptions {
   bus: StationEventSource;
   controls: StationControls;
@@ -80,8 +83,12 @@ export function renderStationUi(opts: RenderStationUiOptions): StationUiHandle {
     ...(opts.viewOptions ? { viewOptions: opts.viewOptions } : {}),
   });
   const app = injectedFault(env) ? createElement(ThrowWhileLoading, { source: opts.bus, children: station }) : station;
+  const stdout = opts.stdout ?? process.stdout;
+  // Start on a clean screen, not below whatever ran before (npm's banner, build output); the
+  // scrollback keeps it.
+  stdout.write(CLEAR_SCREEN);
   const instance = render(app, {
-    stdout: opts.stdout ?? process.stdout,
+    stdout,
     stdin: opts.stdin ?? process.stdin,
     stderr: opts.stderr ?? process.stderr,
     patchConsole: opts.patchConsole ?? true,

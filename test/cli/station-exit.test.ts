@@ -52,6 +52,10 @@ describe('exit codes of ifpp run and ifpp sim station', () => {
     const p = runInPty(`node '${IFPP}' sim station --world '${world}' --slots 4 --units 8`, { cwd: ROOT });
     try {
       await p.until('a slot loading', (t) => t.includes('LOADING'));
+      // The UI starts on a cleared screen, below nothing that ran before it.
+      const raw = p.raw();
+      expect(raw.indexOf('\x1b[2J\x1b[H')).toBeGreaterThan(raw.indexOf('imported batch'));
+      expect(raw.indexOf('\x1b[2J\x1b[H')).toBeLessThan(raw.indexOf('IFPP '));
       p.type('Q');
       expect(await p.exited).toBe(3);
       expect(p.text()).toMatch(/units? (was|were) interrupted: run/);
