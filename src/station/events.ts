@@ -102,7 +102,7 @@ export interface StationSummaryFields {
   slots: SummarySlotRow[];
 }
 
-export type UnitOutcome = 'installed' | 'failed-key-burnt' | 'failed-before-secure-channel' | 'no-bpp' | 'unreachable' | 'interrupted' | 'unknown' | 'skipped';
+export type UnitOutcome = 'installed' | 'failed-key-burnt' | 'failed-before-secure-channel' | 'no-bpp' | 'unreachable' | 'interrupted' | 'unknown' | 'skipped' | 'already-provisioned';
 
 export interface SlotInfo {
   id: string;

@@ -73,6 +73,7 @@ export const OUTCOME_WORDS: Readonly<Record<UnitOutcome, string>> = {
   interrupted: 'load interrupted',
   unknown: 'outcome unknown (check the card)',
   skipped: 'not for this station: left untouched',
+  'already-provisioned': 'already done: holds a profile of ours, nothing loaded',
 };
 
 /** Last 8 digits of an EID: enough to tell cards apart on one panel. */

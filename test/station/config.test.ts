@@ -263,7 +263,7 @@ describe('defaults and path resolution', () => {
     expect(config!.board!.startButtons!.windowMs).toBe(500);
     expect(config!.board!.clamp!.closeTimeoutMs).toBe(3000);
     expect(config!.loading).toEqual({ blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 }, dialect: 'ifpp-project' });
-    expect(config!.eidPolicy).toEqual({ verifyCheckDigits: true, unknownEid: 'fail' });
+    expect(config!.eidPolicy).toEqual({ verifyCheckDigits: true, unknownEid: 'fail', alreadyProvisioned: 'skip' });
     expect(config!.postChecks).toEqual({ verifyProfileListed: true, deleteUnusedOneTimeKeys: true, closeFpaServices: true });
     expect(config!.slots.every((s) => s.enabled)).toBe(true);
   });

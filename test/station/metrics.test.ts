@@ -33,7 +33,7 @@ function config(dir: string, over: Partial<StationConfig> = {}): StationConfig {
     bridges: [{ id: 'b0', port: '/dev/null', baudRate: 921600, slots: 2 }],
     slots: ['S1', 'S2'].map((id, i) => ({ id, bridge: 'b0', channel: i, row: 1, col: i + 1, enabled: true })),
     loading: { ...DEFAULTS.loading, retry: { ...DEFAULTS.loading.retry } },
-    eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' },
+    eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail', alreadyProvisioned: 'skip' },
     postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: false, closeFpaServices: false },
     maintenance: { sockets: { socket: { cycleLimit: 4, warnAtPercent: 50 } } },
     metrics: { summaryEverySeconds: 30, recentYield: { units: 10, minUnits: 5, dropPoints: 20 } },

@@ -265,6 +265,7 @@ describe('journal scenario with a crash and a restart', () => {
       interrupted: 1,
       unknown: 0,
       skipped: 0,
+      'already-provisioned': 0,
       open: 1,
     });
     expect(before.open.map((u) => [u.unit, u.lastStep, u.bf23Sent, u.batchId, u.position])).toEqual([['u9', 'bf23-sending', true, 'B2', 2]]);
@@ -313,6 +314,7 @@ describe('journal scenario with a crash and a restart', () => {
         interrupted: 1,
         unknown: 1,
         skipped: 0,
+        'already-provisioned': 0,
         open: 0,
       });
       const u9 = acc.units.find((u) => u.unit === 'u9')!;

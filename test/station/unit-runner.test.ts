@@ -57,11 +57,12 @@ describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
     expect(events.some((e) => e.type === 'slot.progress')).toBe(true);
   });
 
-  it('the same chip again: the second BPP (spare key) is used; a third time there is nothing left', async () => {
+  it('the same chip again with eidPolicy.alreadyProvisioned "load": the second BPP (spare key) is used; a third time there is nothing left', async () => {
     const { slot } = await f.card(f.eids[0]!);
-    const r2 = await runUnit(slot, deps());
+    const load = (): UnitDeps => ({ ...deps(), policy: { ...deps().policy, alreadyProvisioned: 'load' } });
+    const r2 = await runUnit(slot, load());
     expect(r2.outcome).toBe('installed'); // second BPP, second key: a second profile
-    const r3 = await runUnit(slot, deps());
+    const r3 = await runUnit(slot, load());
     expect(r3.outcome).toBe('no-bpp');
     expect(r3.reason).toMatch(/no unused one-time key/);
   });
@@ -247,7 +248,8 @@ describe('eidPolicy.unknownEid: chips not for this station', () => {
     const { slot } = await f.card(eid);
     expect((await runUnit(slot, deps('skip'))).outcome).toBe('installed'); // its only BPP
     const from = events.length;
-    const r = await runUnit(slot, deps('skip'));
+    // (By default it would now end already-provisioned; with "load" it asks for another BPP.)
+    const r = await runUnit(slot, { ...deps('skip'), policy: { ...deps('skip').policy, alreadyProvisioned: 'load' } });
     expect(r).toMatchObject({ outcome: 'no-bpp', code: 'NO_BPP' });
     expect(r.reason).toMatch(/1 bound to it, none to an unused key in a loadable state/);
     expect(events.slice(from).filter((e) => e.type === 'slot.state').at(-1)).toMatchObject({ state: 'fail', code: 'NO_BPP' });

@@ -274,11 +274,21 @@ export interface LoadingInput {
 export type UnknownEidAction = 'fail' | 'skip';
 export const UNKNOWN_EID_ACTIONS: readonly UnknownEidAction[] = ['fail', 'skip'];
 
+export type AlreadyProvisionedAction = 'skip' | 'load';
+export const ALREADY_PROVISIONED_ACTIONS: readonly AlreadyProvisionedAction[] = ['skip', 'load'];
+
 export interface EidPolicy {
   /** Reject an EID whose check digits are wrong (mod 97 != 1). Default true. */
   verifyCheckDigits: boolean;
   /** A chip whose EID has no BPP in the store: "fail" the slot, or "skip" it untouched. Default "fail". */
   unknownEid: UnknownEidAction;
+  /**
+   * A chip that already holds a profile of ours (the store/inventory has one of its BPPs
+   * installed, or the chip lists an ICCID of its BPPs): "skip" ends the unit
+   * already-provisioned without loading; "load" loads another BPP anyway (multi-profile
+   * flows). Default "skip".
+   */
+  alreadyProvisioned: AlreadyProvisionedAction;
 }
 
 export interface PostChecks {
@@ -411,7 +421,7 @@ export const DEFAULTS = {
   twoHandWindowMs: 500,
   slotEnabled: true,
   loading: { blockSize: 255, logicalChannel: 0, pps: true, vcc: 'C', clockHz: 5_000_000, retry: { maxAttemptsPerChip: 2, timeoutFactor: 3 }, dialect: 'ifpp-project' } satisfies LoadingConfig,
-  eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail' } satisfies EidPolicy,
+  eidPolicy: { verifyCheckDigits: true, unknownEid: 'fail', alreadyProvisioned: 'skip' } satisfies EidPolicy,
   postChecks: { verifyProfileListed: true, deleteUnusedOneTimeKeys: true, closeFpaServices: true } satisfies PostChecks,
   leaseSeconds: 600,
   heartbeatSeconds: 15,

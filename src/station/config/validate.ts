@@ -9,6 +9,7 @@ import { builtInDialectNames, dialectByName, isDialectModulePath } from '../fpa/
 import { formatPath, type PathSegment } from './path.ts';
 import { closest } from './suggest.ts';
 import {
+  ALREADY_PROVISIONED_ACTIONS,
   BOARD_MODELS,
   CONFIG_FORMAT,
   DEFAULTS,
@@ -586,10 +587,11 @@ function checkDialect(c: Checker, o: Obj, path: PathSegment[]): string | undefin
 function checkEidPolicy(c: Checker, v: unknown): EidPolicy {
   const out: EidPolicy = { ...DEFAULTS.eidPolicy };
   if (v === undefined) return out;
-  const o = c.record(v, ['eidPolicy'], ['verifyCheckDigits', 'unknownEid'], [], '"eidPolicy"');
+  const o = c.record(v, ['eidPolicy'], ['verifyCheckDigits', 'unknownEid', 'alreadyProvisioned'], [], '"eidPolicy"');
   if (!o) return out;
   out.verifyCheckDigits = c.boolean(o, 'verifyCheckDigits', ['eidPolicy']) ?? out.verifyCheckDigits;
   out.unknownEid = c.oneOf(o, 'unknownEid', ['eidPolicy'], UNKNOWN_EID_ACTIONS) ?? out.unknownEid;
+  out.alreadyProvisioned = c.oneOf(o, 'alreadyProvisioned', ['eidPolicy'], ALREADY_PROVISIONED_ACTIONS) ?? out.alreadyProvisioned;
   return out;
 }
 

@@ -20,7 +20,8 @@ export type UnitOutcomeCode =
   | 'unreachable' // no ATR / no EID: the unit could not be identified
   | 'interrupted' // e-stop, guard, operator abort or shutdown before the result
   | 'unknown' // killed after BF23 and the chip could not be asked since
-  | 'skipped'; // eidPolicy.unknownEid "skip": a chip not for this station, left untouched (not a failure)
+  | 'skipped' // eidPolicy.unknownEid "skip": a chip not for this station, left untouched (not a failure)
+  | 'already-provisioned'; // the chip already holds a profile of ours (store or chip says so): nothing loaded, no key used
 
 export interface UnitStartRecord {
   type: 'unit.start';

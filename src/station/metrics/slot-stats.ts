@@ -39,9 +39,9 @@ export function emptyFigures(): SlotFigures {
   return { units: 0, judged: 0, installed: 0, passFirstTime: 0, fpy: null, byOutcome: {}, codes: {}, meanInstallMillis: null };
 }
 
-/** Whether an outcome is a verdict on the chip (and the slot): interrupted and skipped are not. */
+/** Whether an outcome is a verdict on the chip (and the slot): interrupted, skipped and already-provisioned are not. */
 export function isJudged(outcome: UnitOutcome): boolean {
-  return outcome !== 'interrupted' && outcome !== 'skipped';
+  return outcome !== 'interrupted' && outcome !== 'skipped' && outcome !== 'already-provisioned';
 }
 
 /** A copy of `f` with one more unit; figures are values, so snapshots stay as they were. */
@@ -56,7 +56,7 @@ export function addUnit(f: SlotFigures, u: UnitTally): SlotFigures {
     if (u.millis !== undefined) n.meanInstallMillis = ((f.meanInstallMillis ?? 0) * f.installed + u.millis) / (f.installed + 1);
     n.installed++;
     if (u.passFirstTime) n.passFirstTime++;
-  } else if (u.code && u.outcome !== 'skipped') {
+  } else if (u.code && u.outcome !== 'skipped' && u.outcome !== 'already-provisioned') {
     n.codes[u.code] = (n.codes[u.code] ?? 0) + 1;
   }
   n.fpy = n.judged === 0 ? null : n.passFirstTime / n.judged;

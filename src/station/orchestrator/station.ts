@@ -201,6 +201,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       verifyProfileListed: c.postChecks.verifyProfileListed,
       verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
       unknownEid: c.eidPolicy.unknownEid,
+      alreadyProvisioned: c.eidPolicy.alreadyProvisioned,
       dialect: this.dialect,
       endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
     };

@@ -27,6 +27,7 @@ export const OUTCOME_CODES: readonly UnitOutcomeCode[] = [
   'interrupted',
   'unknown',
   'skipped',
+  'already-provisioned',
 ];
 export const UNIT_STATUSES: readonly UnitStatus[] = [...OUTCOME_CODES, 'open'];
 
@@ -139,6 +140,7 @@ export function keyBurnt(u: UnitAccount): boolean | 'unknown' {
     case 'no-bpp':
     case 'unreachable':
     case 'skipped':
+    case 'already-provisioned':
       return false;
     default:
       // bf23.sending is journaled before BF23 goes out: without it the key was never offered.

@@ -28,8 +28,11 @@ export interface PlrCounts {
   open: number;
 }
 
-/** Statuses a PLR can hold: every one but `skipped`. */
-export type PlrStatus = Exclude<UnitStatus, 'skipped'>;
+/**
+ * Statuses a PLR can hold: every one but `skipped` and `already-provisioned` (nothing was
+ * loaded and no key used: nothing for the SM-DPf; both stay in the CSV and in `ifpp report`).
+ */
+export type PlrStatus = Exclude<UnitStatus, 'skipped' | 'already-provisioned'>;
 
 const COUNT_KEY: Record<PlrStatus, keyof PlrCounts> = {
   installed: 'installed',
@@ -52,7 +55,7 @@ export function plrCounts(units: Iterable<UnitAccount>): PlrCounts {
 
 /** Whether an attempt belongs in a Profile Loading Report at all (see the module comment). */
 export function inPlr(u: UnitAccount): boolean {
-  return u.status !== 'skipped';
+  return u.status !== 'skipped' && u.status !== 'already-provisioned';
 }
 
 export interface PlrResult {

@@ -284,7 +284,8 @@ function unitDone(m: ViewModel, e: EventOf<'unit.done'>): ViewModel {
   const c = m.counters;
   const pass = e.outcome === 'installed';
   const interrupted = e.outcome === 'interrupted';
-  const skipped = e.outcome === 'skipped';
+  // Not failures: a chip not for this station, or one already done (byOutcome keeps them apart).
+  const skipped = e.outcome === 'skipped' || e.outcome === 'already-provisioned';
   const counters: Counters = {
     done: c.done + 1,
     pass: c.pass + (pass ? 1 : 0),

@@ -2,7 +2,7 @@
  * What a unit's stages share: the unit (across attempts) and the attempt in progress.
  */
 import type { EventBus, SlotState } from '../../events.ts';
-import type { UnknownEidAction } from '../../config/schema.ts';
+import type { AlreadyProvisionedAction, UnknownEidAction } from '../../config/schema.ts';
 import type { EuiccDialect } from '../../fpa/dialect.ts';
 import type { Journal } from '../../journal/journal.ts';
 import type { UnitOutcomeCode } from '../../journal/records.ts';
@@ -24,6 +24,8 @@ export interface UnitPolicy {
    * untouched and ends the unit as `skipped`.
    */
   unknownEid?: UnknownEidAction;
+  /** eidPolicy.alreadyProvisioned: "skip" (default) ends a chip that holds a profile of ours as already-provisioned. */
+  alreadyProvisioned?: AlreadyProvisionedAction;
   /** Delete unused one-time keys and close FPA services after a successful load. */
   endOfProduction?: { deleteUnusedKeys: boolean; closeFpaServices: boolean };
 }

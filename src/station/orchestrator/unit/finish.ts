@@ -22,6 +22,7 @@ const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
   interrupted: 'interrupted',
   unknown: 'unknown',
   skipped: 'skipped',
+  'already-provisioned': 'already-provisioned',
 };
 
 /** Post-checks (best effort: the profile is installed and verified), then unit.end installed. */
@@ -136,7 +137,7 @@ export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: un
 /** The unit ended without an installed profile: the slot says why, the result names the EID. */
 export function finishFailed(run: UnitRun, last: UnitFailure, attempts: number): UnitResult {
   const outcome: UnitOutcomeCode = run.deps.signal.aborted ? 'interrupted' : last.outcome;
-  if (outcome === 'skipped') {
+  if (outcome === 'skipped' || outcome === 'already-provisioned') {
     // Not a failure: the slot says why in a few words; the journal and the result name the EID.
     run.emitState('skipped', last.display ?? last.message, last.code);
   } else {
@@ -147,7 +148,7 @@ export function finishFailed(run: UnitRun, last: UnitFailure, attempts: number):
     run,
     { unit: run.unit, slot: run.slot.id, ...(eid ? { eid } : {}), ...(iccid ? { iccid } : {}), outcome, code: last.code, reason: last.message, attempts, millis: run.now() - run.t0 },
     false,
-    outcome === 'skipped' ? last.display : undefined,
+    outcome === 'skipped' || outcome === 'already-provisioned' ? last.display : undefined,
   );
 }
 

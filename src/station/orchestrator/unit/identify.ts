@@ -7,6 +7,7 @@ import type { Certificate } from '../../../core/x509/certificate.ts';
 import { FpaClient } from '../../fpa/fpa-client.ts';
 import { handled, type Attempt, type UnitRun } from './context.ts';
 import { UnitFailure, codeOf, messageOf } from './failure.ts';
+import { refuseIfAlreadyProvisioned } from './already-provisioned.ts';
 
 export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
 
@@ -36,10 +37,12 @@ export async function identify(run: UnitRun, attempt: Attempt): Promise<Identifi
     eid = run.eid = await fpa.getEid(policy.verifyEidCheckDigits !== false);
     const known = eid;
     certCheck = whileCardWorks(() => trust.certificateFor(known));
+    await refuseIfAlreadyProvisioned(run, fpa, eid);
     // EUICCInfo2 once per unit: which CI keys the chip trusts, to prefer batches it accepts.
     if (run.trustedCis === undefined) run.trustedCis = (await fpa.getEuiccInfo2()).euiccCiPKIdListForVerification;
     keys = await fpa.getFactoryInfo();
   } catch (e) {
+    if (e instanceof UnitFailure) throw e;
     throw new UnitFailure(run.eid ? 'failed-before-secure-channel' : 'unreachable', 'identify', codeOf(e, 'IDENTIFY_FAILED'), `cannot identify the chip: ${messageOf(e)}`, run.eid ? 'same-bpp' : 'none', {
       cause: e,
     });
