@@ -22,6 +22,7 @@ import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
 import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 import * as resetCycles from '../../src/cli/commands/slots-reset-cycles.ts';
 import * as history from '../../src/cli/commands/history.ts';
+import * as slotsCmd from '../../src/cli/commands/slots.ts';
 
 /** Runs a CLI command module in-process and returns its exit code and stdout. */
 async function cli(mod: { run(args: string[]): Promise<number> }, args: string[]): Promise<{ code: number; out: string }> {
@@ -144,6 +145,13 @@ describe('production metrics on the running station', () => {
     expect(typeof resets[0]!.resetAt).toBe('string');
     const stats = events2.filter((e): e is EventOf<'slot.stats'> => e.type === 'slot.stats').at(-1)!;
     expect(stats).toMatchObject({ run: { units: 2 }, history: { units: 4, fpy: 1 }, cycles: 1, service: 'ok' });
+
+    // ifpp slots: the same figures and wear, read-only.
+    const slotsOut = await cli(slotsCmd, ['--config', cfgPath, '--json']);
+    expect(slotsOut.code).toBe(0);
+    expect(JSON.parse(slotsOut.out).slots[0]).toMatchObject({ slot: 'S1', units: 4, fpy: 1, cycles: 1, cycleLimit: 3, service: 'ok', yieldFlag: null });
+    const slotsText = await cli(slotsCmd, ['--config', cfgPath]);
+    expect(slotsText.out).toMatch(/^S1\s+b0\s+4\s+4\s+100\.0%\s+100\.0%\s+4\s+0\s+0\s+1\/3\s+ok/m);
 
     // ifpp report: the per-slot section and CSV over the whole journal.
     const rep = await generateReports({ config, now: new Date('2026-01-01T00:00:00Z') });
