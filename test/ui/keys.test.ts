@@ -30,6 +30,12 @@ describe('key handling (pure)', () => {
     expect(r.ui.message?.text).toBe('Already running');
   });
 
+  it('? shows every key, and sends nothing to the station', () => {
+    const r = press(initialUiState(), busy, '?');
+    expect(r.commands).toEqual([]);
+    for (const key of ['s start', 'p pause', 'a abort', 'select', '⏎ detail', 'Esc', 'y summary', 'r retry', 'q quit', 'Q forced']) expect(r.ui.message?.text).toContain(key);
+  });
+
   it('abort asks first: y aborts, n or Esc cancel, other keys are ignored while asking', () => {
     let r = press(initialUiState(), busy, 'a');
     expect(r.ui.confirm).toBe('abort');

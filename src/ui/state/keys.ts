@@ -64,6 +64,9 @@ export function splitKeys(k: KeyPress): KeyPress[] {
   });
 }
 
+/** What `?` shows: every key, in the order of the operator guide's table. */
+export const KEYS_HELP = 'Keys: s start · p pause/resume · a abort · ←↑↓→/hjkl select · ⏎ detail · Esc close · y summary · r retry · q quit (Q forced)';
+
 export function initialUiState(): UiState {
   return { selected: null, detail: false, summary: false, confirm: null, quitArmed: false, message: null };
 }
@@ -107,6 +110,8 @@ export function handleKey(state: UiState, m: ViewModel, k: KeyPress): KeyResult 
       return { ui: { ...base, message: info('Pause requested: loads in flight finish first') }, command: { kind: 'pause' } };
     case 'a':
       return { ui: { ...base, confirm: 'abort', message: null }, command: null };
+    case '?':
+      return { ui: { ...base, message: info(KEYS_HELP) }, command: null };
     case 'y':
       return { ui: { ...base, summary: !ui.summary, detail: false, message: null }, command: null };
     case 'r': {
