@@ -44,7 +44,7 @@ process.env['NODE_ENV'] = args.mode === 'development' ? 'development' : 'product
 const { createElement } = await import('react');
 const { render } = await import('ink');
 const { EventBus } = await import('../src/station/events.ts');
-const { DemoFeed } = await import('../src/ui/demo-feed.ts');
+const { DemoFeed } = await import('./demo-feed.ts');
 const { StationApp } = await import('../src/ui/app.tsx');
 const { STATION_RENDER_OPTIONS } = await import('../src/ui/render.ts');
 const { createViewModel, reduce } = await import('../src/ui/state/view-model.ts');

@@ -19,7 +19,7 @@ import type { StationControls } from '../src/ui/app.tsx';
 // CPU per frame (docs/performance.md). Hence the dynamic imports below.
 process.env['NODE_ENV'] ??= 'production';
 const { EventBus } = await import('../src/station/events.ts');
-const { DemoFeed } = await import('../src/ui/demo-feed.ts');
+const { DemoFeed } = await import('./demo-feed.ts');
 const { renderStationUi, shouldUseTui } = await import('../src/ui/render.ts');
 const { attachPlainLog } = await import('../src/ui/plain-log.ts');
 

@@ -1,6 +1,7 @@
 /**
- * The station's typed event stream: everything that happens, in one union. The UI, the
- * ndjson writer (`--events`) and the reports consume it; station logic never depends on them.
+ * The station's typed event stream: everything that happens, in one union. The UI and the
+ * ndjson writer (`--events`) consume it; station logic never depends on them. Reports read the
+ * journal, not these events.
  */
 
 export type SlotState =

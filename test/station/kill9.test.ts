@@ -39,6 +39,19 @@ function startStation(stationFile: string): { child: ChildProcess; firstLoad: Pr
   return { child, firstLoad, exited };
 }
 
+/** Kill delays come from a seeded generator; the seed is logged so a failing run can be replayed (IFPP_KILL9_SEED). */
+const SEED = Number(process.env.IFPP_KILL9_SEED ?? Math.floor(Math.random() * 2 ** 31));
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 describe('kill -9 at random points', () => {
   it(`${TRIALS} kills and restarts: every unit accounted exactly once, no BPP pushed twice`, async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ifpp-kill-')), 'w');
@@ -49,11 +62,13 @@ describe('kill -9 at random points', () => {
     store.close();
     await importEuiccData(config.store, join(w.dir, w.world.files.euiccData), 'sim');
     const world = await startWorld(w.dir, { timeScale: 0.2 });
+    console.info(`kill9: kill delays from seed ${SEED} (replay with IFPP_KILL9_SEED=${SEED})`);
+    const random = mulberry32(SEED);
     try {
       for (let i = 0; i < TRIALS; i++) {
         const s = startStation(w.stationFile);
         await s.firstLoad;
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 700)));
+        await new Promise((r) => setTimeout(r, Math.floor(random() * 700)));
         s.child.kill('SIGKILL');
         await s.exited;
       }

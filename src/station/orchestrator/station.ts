@@ -36,10 +36,10 @@ export class StationError extends IfppError {}
 
 /**
  * The slot's result lamps for a finished unit: pass or fail; a skipped chip (not for this
- * station) lights neither, so it is neither taken for a good unit nor set aside as a bad one.
+ * station) lights both, steady, so it is neither taken for a good unit nor set aside as a bad
+ * one, and an operator at a socket does not wait on a dark lamp.
  */
 export function resultLeds(outcome: UnitOutcomeCode, opts: { finished?: boolean } = {}): SlotLedMode {
-  // A skipped chip still needs a steady lamp, or an operator at a socket would wait on it.
   // Installed but not finished (finish-failed): both lamps, the unit needs the bench.
   if (outcome === 'installed') return opts.finished === false ? 'both' : 'pass';
   return outcome === 'skipped' ? 'both' : 'fail';

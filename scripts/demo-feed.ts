@@ -4,7 +4,7 @@
  * pass/fail, with stock counting down. It imitates the station's output only; it knows nothing
  * of cards or BPPs and is not used by the station.
  */
-import type { SlotInfo, SlotState, StationEvent } from '../station/events.ts';
+import type { SlotInfo, SlotState, StationEvent } from '../src/station/events.ts';
 
 export interface DemoFeedOptions {
   slots: number;
