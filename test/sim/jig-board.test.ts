@@ -32,9 +32,6 @@ async function untilRead(conn: JigBoardConnection, pin: number, value: number): 
   }
 }
 
-/** Lets johnny-five's input debouncing (5-7 ms) flush. */
-const settle = () => new Promise((r) => setTimeout(r, 30));
-
 /** Collects the board's answers to host bytes fed straight in (no transport involved). */
 function talk(board: VirtualFirmataBoard) {
   const got: number[] = [];
@@ -217,26 +214,25 @@ describe('johnny-five + firmata-io + serialport against the virtual board on a p
     const left = new five.Button({ pin: START_LEFT, isPullup: true, board: conn.board });
     const right = new five.Button({ pin: START_RIGHT, isPullup: true, board: conn.board });
     // Setting up the second pin of a reported port can first report it low (its pull-up comes
-    // one message later), so johnny-five may emit a stray event: let the setup settle first.
+    // one message later), so johnny-five may emit a stray event during the setup: the test
+    // waits for each step's own event and then checks both buttons' states, so a late stray
+    // event cannot be taken for (or hide) crosstalk between the two pins.
+    await untilRead(conn, START_LEFT, 1);
     await untilRead(conn, START_RIGHT, 1);
-    await settle();
-    const log: string[] = [];
-    for (const [name, b] of [['L', left], ['R', right]] as const) {
-      b.on('down', () => log.push(`${name} down`));
-      b.on('up', () => log.push(`${name} up`));
-    }
     const step = async (pin: number, level: 0 | 1, button: five.Button, event: string) => {
       const seen = next(button, event);
       pb.board.setInput(pin, level);
       await seen;
+      await untilRead(conn, pin, level);
     };
     await step(START_LEFT, 0, left, 'down');
+    expect([left.isDown, right.isDown]).toEqual([true, false]);
     await step(START_RIGHT, 0, right, 'down');
-    expect(left.isDown && right.isDown).toBe(true);
+    expect([left.isDown, right.isDown]).toEqual([true, true]);
     await step(START_LEFT, 1, left, 'up');
-    expect(right.isDown).toBe(true);
+    expect([left.isDown, right.isDown]).toEqual([false, true]);
     await step(START_RIGHT, 1, right, 'up');
-    expect(log).toEqual(['L down', 'R down', 'L up', 'R up']);
+    expect([left.isDown, right.isDown]).toEqual([false, false]);
   });
 
   it('the clamp-closed sensor follows the clamp output through the follower link', async () => {
