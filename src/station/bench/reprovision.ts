@@ -13,22 +13,10 @@ import { journalPath } from '../journal/paths.ts';
 import { EuiccTrust } from '../orchestrator/euicc-trust.ts';
 import type { UnitSlot } from '../hardware/card-slot.ts';
 import { reconcileJournal } from '../orchestrator/reconcile.ts';
-import { runUnit, type UnitPolicy, type UnitResult } from '../orchestrator/unit-runner.ts';
+import { runUnit, type UnitResult } from '../orchestrator/unit-runner.ts';
+import { unitPolicyFor } from '../orchestrator/unit-policy.ts';
+import { loadDialect } from '../fpa/dialect-loader.ts';
 import { openInventory } from '../inventory/open-inventory.ts';
-
-/** The station's unit policy from a config (the same settings `ifpp run` uses). */
-export function benchUnitPolicy(c: StationConfig): UnitPolicy {
-  return {
-    blockSize: c.loading.blockSize,
-    useLogicalChannel: c.loading.logicalChannel > 0,
-    maxAttemptsPerChip: c.loading.retry.maxAttemptsPerChip,
-    verifyProfileListed: c.postChecks.verifyProfileListed,
-    verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
-    // A chip on the repair bench is there on purpose: an EID without BPPs is a failure to report.
-    unknownEid: 'fail',
-    endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
-  };
-}
 
 export interface ReprovisionResult extends UnitResult {
   readonly events: readonly StationEvent[];
@@ -36,6 +24,7 @@ export interface ReprovisionResult extends UnitResult {
 
 export async function reprovision(config: StationConfig, slot: UnitSlot, meta: { reader: string }): Promise<ReprovisionResult> {
   const { journal, existing } = await Journal.open(journalPath(config));
+  const dialect = await loadDialect(config.loading.dialect);
   // The station's inventory (its local store, or its line's database), as `ifpp run` opens it.
   const inventory = await openInventory(config, { journalPath: journal.path, existing: existing.records }).catch(async (e: unknown) => {
     await journal.close();
@@ -49,7 +38,7 @@ export async function reprovision(config: StationConfig, slot: UnitSlot, meta: {
     const events: StationEvent[] = [];
     bus.on((e) => void events.push(e));
     await journal.append('station.start', { station: `${config.name} (bench)`, config: config.source.file });
-    const r = await runUnit(slot, { inventory, trust: new EuiccTrust(euicc), journal, bus, policy: benchUnitPolicy(config), signal: new AbortController().signal });
+    const r = await runUnit(slot, { inventory, trust: new EuiccTrust(euicc), journal, bus, policy: unitPolicyFor(config, dialect), signal: new AbortController().signal });
     await journal.append('bench.repair', { unit: r.unit, eid: r.eid, reader: meta.reader, outcome: r.outcome });
     await journal.append('station.stop', { station: `${config.name} (bench)`, config: config.source.file, reason: 'bench reprovision done' });
     return { ...r, events };

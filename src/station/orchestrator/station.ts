@@ -27,6 +27,7 @@ import { openInventory } from '../inventory/open-inventory.ts';
 import { EuiccTrust } from './euicc-trust.ts';
 import { reconcileJournal, settlePending, type PendingCheck } from './reconcile.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
+import { unitPolicyFor } from './unit-policy.ts';
 import { FpaClient } from '../fpa/fpa-client.ts';
 import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
@@ -193,18 +194,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   }
 
   private policy(): UnitPolicy {
-    const c = this.config;
-    return {
-      blockSize: c.loading.blockSize,
-      useLogicalChannel: c.loading.logicalChannel > 0,
-      maxAttemptsPerChip: c.loading.retry.maxAttemptsPerChip,
-      verifyProfileListed: c.postChecks.verifyProfileListed,
-      verifyEidCheckDigits: c.eidPolicy.verifyCheckDigits,
-      unknownEid: c.eidPolicy.unknownEid,
-      alreadyProvisioned: c.eidPolicy.alreadyProvisioned,
-      dialect: this.dialect,
-      endOfProduction: { deleteUnusedKeys: c.postChecks.deleteUnusedOneTimeKeys, closeFpaServices: c.postChecks.closeFpaServices },
-    };
+    return unitPolicyFor(this.config, this.dialect);
   }
 
   private emitStock(): void {
