@@ -28,7 +28,14 @@ function iccidOf(b: { iccid: Uint8Array }): string | undefined {
 /** Throws the already-provisioned ending when the chip holds a profile of ours; otherwise returns. */
 export async function refuseIfAlreadyProvisioned(run: UnitRun, fpa: FpaClient, eid: string): Promise<void> {
   if (run.deps.policy.alreadyProvisioned === 'load') return;
-  const bound = await run.deps.inventory.findByEid(eidToBytes(eid));
+  let bound;
+  try {
+    bound = await run.deps.inventory.findByEid(eidToBytes(eid));
+  } catch {
+    // The line's database is unreachable: the claim decides (offline assignments keep loading,
+    // the others wait with INVENTORY_UNAVAILABLE), as it did before this check existed.
+    return;
+  }
   if (bound.length === 0) return;
   const installed = bound.find((b) => b.state === BppState.installed);
   if (installed) {
