@@ -8,6 +8,7 @@
  * The batch is built in a sibling folder (OUT.partial) and renamed into place once complete,
  * so a crash never leaves something that looks like a batch.
  */
+import type { IndexLine } from '../../core/formats/batch-index.ts';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -77,18 +78,7 @@ export interface BindBatchResult {
   inputSorted: boolean;
 }
 
-/** One line of index.ndjson, in the field order docs/formats.md lists. */
-export interface IndexLine {
-  eid: string;
-  otpk: string;
-  transactionId: string;
-  /** Hex of the 10 bytes of metadata tag 5A (nibble-swapped BCD, F-padded). */
-  iccid: string;
-  file: string;
-  offset: number;
-  length: number;
-  sha256: string;
-}
+export type { IndexLine };
 
 export async function bindBatch(o: BindBatchOptions): Promise<BindBatchResult> {
   const perEuicc = o.perEuicc ?? 1;

@@ -6,18 +6,10 @@
  */
 import { bytesEqual, fromHex, toHex } from '../../core/bytes.ts';
 import { isValidEid } from '../../core/rsp/eid.ts';
+import type { IndexLine } from '../../core/formats/batch-index.ts';
 import { StoreError } from './bpp-store.ts';
 
-export interface IndexLine {
-  eid: string;
-  otpk: string;
-  transactionId: string;
-  iccid: string;
-  file: string;
-  offset: number;
-  length: number;
-  sha256: string;
-}
+export type { IndexLine };
 
 /** What the importer read from the BPP itself (BatchChecks.checkBpp). */
 export interface BppFacts {
