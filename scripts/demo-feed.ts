@@ -4,6 +4,7 @@
  * pass/fail, with stock counting down. It imitates the station's output only; it knows nothing
  * of cards or BPPs and is not used by the station.
  */
+import { mulberry32 } from '../src/sim/seeded-random.ts';
 import type { SlotInfo, SlotState, StationEvent } from '../src/station/events.ts';
 
 export interface DemoFeedOptions {
@@ -171,14 +172,3 @@ function rowName(row: number): string {
   return out;
 }
 
-/** Small seeded PRNG: the same seed gives the same demo. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

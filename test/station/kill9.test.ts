@@ -3,6 +3,7 @@
  * times, and restarted each time. Afterwards the journal (and so the report) accounts for
  * every unit attempt exactly once, nothing is left in flight, and no BPP was pushed twice.
  */
+import { mulberry32 } from '../../src/sim/seeded-random.ts';
 import { describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -41,16 +42,6 @@ function startStation(stationFile: string): { child: ChildProcess; firstLoad: Pr
 
 /** Kill delays come from a seeded generator; the seed is logged so a failing run can be replayed (IFPP_KILL9_SEED). */
 const SEED = Number(process.env.IFPP_KILL9_SEED ?? Math.floor(Math.random() * 2 ** 31));
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('kill -9 at random points', () => {
   it(`${TRIALS} kills and restarts: every unit accounted exactly once, no BPP pushed twice`, async () => {
