@@ -52,7 +52,7 @@ describe('the packed and installed ifpp', () => {
 
   it('ships what runs, and runs without TypeScript', async () => {
     const top = readdirSync(installed).sort();
-    expect(top).toEqual(expect.arrayContaining(['README.md', 'bin', 'dist', 'docs', 'fixtures-config', 'hardware', 'package.json']));
+    expect(top).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'bin', 'dist', 'docs', 'fixtures-config', 'hardware', 'package.json']));
     for (const absent of ['src', 'test', 'scripts', '.ci', 'tsconfig.json', 'vitest.config.ts']) expect(top).not.toContain(absent);
     expect(existsSync(join(installed, 'dist', 'cli', 'main.js'))).toBe(true);
     expect(existsSync(join(installed, 'dist', '.tsbuildinfo'))).toBe(false);
