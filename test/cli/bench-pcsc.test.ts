@@ -198,11 +198,9 @@ describe.skipIf(why !== undefined)('ifpp bench through pcscd + vpcd', () => {
     // One key burnt (which one depends on the BPP the store chose), the other still unused.
     expect(stateOf(eids[1]!).keys.map((k) => k.state).sort()).toEqual(['consumed', 'unused']);
 
-    // Back in the reader: the same chip (its state file) in a new virtual card.
-    vpcds[1]!.proc.stdin.end();
-    await new Promise((r) => (vpcds[1]!.proc.exitCode !== null ? r(null) : vpcds[1]!.proc.once('exit', r)));
-    startVpcd(1, []);
-    await vpcdEvent(1, 'connected');
+    // Back in the reader at once (the technician puts the same chip back).
+    vpcds[1]!.proc.stdin.write('insert\n');
+    await vpcdEvent(1, 'inserted');
     const second = await bench('reprovision', '--reader', reader, '--config', station(), '--json');
     expect(second.json, JSON.stringify(second.json)).toMatchObject({ ok: true, outcome: 'installed', eid: eids[1] });
     expect(stateOf(eids[1]!).keys.map((k) => k.state)).toEqual(['consumed', 'consumed']);

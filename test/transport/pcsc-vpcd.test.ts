@@ -30,6 +30,7 @@ describe.skipIf(why !== undefined)('PC/SC through pcscd and vpcd', () => {
   let f: MiniFactory;
   let readers: PcscReaders;
   const cards: VpcdCard[] = [];
+  const sims: SimulatedEuicc[] = [];
 
   beforeAll(async () => {
     pcscd = await startPcscd(2);
@@ -50,6 +51,7 @@ describe.skipIf(why !== undefined)('PC/SC through pcscd and vpcd', () => {
     const { name, port } = pcscd.readers[i]!;
     const vpcd = new VpcdCard(sim, { port });
     cards.push(vpcd);
+    sims.push(sim);
     vpcd.insert();
     await readers.waitForReader(name, 10_000);
     await readers.waitForCard(name, 10_000);
@@ -116,4 +118,29 @@ describe.skipIf(why !== undefined)('PC/SC through pcscd and vpcd', () => {
     await slot.powerOff();
     expect(slot.trace.length).toBeGreaterThan(2);
   });
+
+  it('a card that went mute mid-command is pulled, and put straight back it is seen again (pcscd had not polled in between)', async () => {
+    const name = pcscd.readers[1]!.name;
+    const vpcd = cards[1]!;
+    await readers.waitForCard(name, 10_000);
+    const card = await PcscCard.connect(readers.find(name)!, new Uint8Array(0));
+    const fpa = new FpaClient(card.apdu);
+    await fpa.selectIsdR();
+    // Any card-inserted from here on follows the removal.
+    const back = new Promise<void>((resolve) => readers.on('event', (e) => e.kind === 'card-inserted' && e.name === name && resolve()));
+    const events: string[] = [];
+    vpcd.on('event', (e: VpcdEvent) => events.push(e.kind));
+    sims[1]!.faults.mute = 'untilPowerOff';
+    await expect(fpa.getEid()).rejects.toMatchObject({ code: 'PCSC_CARD_REMOVED' });
+    await card.disconnect();
+    // Back in at once, before pcscd's next presence poll.
+    vpcd.insert();
+    await back;
+    expect(events).toContain('bounce');
+    const again = await PcscCard.connect(readers.find(name)!, new Uint8Array(0));
+    const fpa2 = new FpaClient(again.apdu);
+    await fpa2.selectIsdR();
+    expect(await fpa2.getEid()).toBe(f.eids[1]);
+    await again.disconnect();
+  }, 30_000);
 });

@@ -10,6 +10,15 @@
  * answers 61xx, so the PC/SC side fetches response data with GET RESPONSE, exactly as on the
  * bridge path. Being connected is being inserted: `remove()` closes the connection (pcscd sees
  * the card go), `insert()` connects again.
+ *
+ * Re-insertion needs care. pcscd polls the driver for presence (every 400 ms); the vpcd driver
+ * answers that poll by accepting a waiting connection and asking for the ATR. When a card is
+ * pulled mid-command, pcscd marks the reader empty from the failed command, but its poller has
+ * not seen the card go: if the card is back (connected) before the next poll, the poller sees
+ * "present" as before, reports no change, and the reader stays empty for good. So the first
+ * presence poll on a new connection after a card that pcscd had talked to answers "absent"
+ * (the connection is closed, at once redialled): the poller records the removal, and the next
+ * poll sees the card arrive. This costs one poll interval per re-insertion, never a lost card.
  */
 import { connect, type Socket } from 'node:net';
 import { EventEmitter } from 'node:events';
@@ -56,7 +65,12 @@ export interface VpcdCardOptions {
   readonly retryMs?: number;
 }
 
-export type VpcdEvent = { kind: 'connected' } | { kind: 'disconnected' } | { kind: 'control'; what: 'off' | 'on' | 'reset' } | { kind: 'apdu'; command: string; response: string } | { kind: 'error'; message: string };
+export type VpcdEvent =
+  | { kind: 'connected' }
+  | { kind: 'disconnected' }
+  /** The first presence poll after a re-insertion was answered "absent" (see the module comment). */
+  | { kind: 'bounce' }
+  | { kind: 'control'; what: 'off' | 'on' | 'reset' } | { kind: 'apdu'; command: string; response: string } | { kind: 'error'; message: string };
 
 /**
  * Events: 'event' (VpcdEvent) for logs and tests. The card answers one message at a time, in
@@ -71,6 +85,8 @@ export class VpcdCard extends EventEmitter {
   private queue: Promise<void> = Promise.resolve();
   private powered = false;
   private atr: Uint8Array | undefined;
+  /** pcscd talked to the card on a connection that has since closed: see the module comment. */
+  private mustShowAbsent = false;
 
   constructor(
     private readonly card: SimCard,
@@ -113,9 +129,20 @@ export class VpcdCard extends EventEmitter {
     this.socket = s;
     s.setNoDelay(true);
     const framer = new VpcdFramer();
+    let heard = false;
+    let bounced = false;
     s.on('connect', () => this.emit('event', { kind: 'connected' } satisfies VpcdEvent));
     s.on('data', (chunk) => {
       for (const msg of framer.push(new Uint8Array(chunk))) {
+        if (!heard && this.mustShowAbsent && msg.length === 1 && msg[0] === CTRL_ATR) {
+          // pcscd's first presence poll on this connection: answer "absent" once (module comment).
+          this.mustShowAbsent = false;
+          bounced = true;
+          this.emit('event', { kind: 'bounce' } satisfies VpcdEvent);
+          s.destroy();
+          return;
+        }
+        heard = true;
         // One failed message must not stall the ones after it: report it and drop the connection.
         this.queue = this.queue
           .then(() => this.handle(s, msg))
@@ -127,8 +154,14 @@ export class VpcdCard extends EventEmitter {
     });
     s.on('error', () => undefined); // 'close' follows and decides
     s.on('close', () => {
+      if (heard) this.mustShowAbsent = true;
       if (this.socket !== s) return;
       this.socket = undefined;
+      if (bounced) {
+        // Still inserted: straight back, the next presence poll sees the card arrive.
+        if (this.inserted) this.dial();
+        return;
+      }
       this.emit('event', { kind: 'disconnected' } satisfies VpcdEvent);
       this.card.powerOff();
       this.powered = false;
