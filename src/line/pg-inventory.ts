@@ -10,8 +10,8 @@ import { bytesEqual, toHex } from '../core/bytes.ts';
 import { BppState } from '../station/store/bpp-store.ts';
 import { batchCiKeyId } from '../station/store/batch-trust.ts';
 import type { BatchManifest } from '../core/formats/batch-manifest.ts';
-import type { BppRef, ClaimRequest, ClaimResult, Inventory, InventoryBpp, UnsettledAttempt } from '../station/inventory/inventory.ts';
-import { dbError, inTransaction, isUnreachable, openDb, type Db } from './db.ts';
+import type { BppRef, ClaimRequest, ClaimResult, Inventory, InventoryBpp, InventoryNotice, UnsettledAttempt } from '../station/inventory/inventory.ts';
+import { dbError, inTransaction, isUnreachable, openDb, redactUrl, type Db } from './db.ts';
 import { LineError } from './errors.ts';
 import { requireSchema } from './schema.ts';
 import { settleClaim } from './settle.ts';
@@ -28,6 +28,12 @@ export interface PgInventoryOptions {
   connections?: number;
   /** Folder for the copy of the BPPs assigned to this station (offline loading); none: no copy. */
   cacheDir?: string;
+  /**
+   * When the database is unreachable at open: start from the copy of this station's assigned
+   * BPPs saved by an earlier run (LINE_OFFLINE notice) instead of failing; the start completes
+   * when the database first answers.
+   */
+  offlineStart?: boolean;
 }
 
 interface ClaimRow {
@@ -52,6 +58,8 @@ export class PgInventory implements Inventory {
   private readonly cache: AssignedCache | undefined;
   /** The last database call failed because the server is unreachable. */
   private offline = false;
+  /** The start's database steps are done (false after an offline start until the database answers). */
+  private ready = false;
 
   private constructor(
     private readonly db: Db,
@@ -65,29 +73,114 @@ export class PgInventory implements Inventory {
     const db = openDb(o.url, { max: o.connections ?? 4 });
     const inv = new PgInventory(db, o);
     try {
-      await requireSchema(db, o.url);
-      await inv.heartbeat();
-      await inv.refresh();
-      await inv.cache?.refresh(db, o.stationId);
+      await inv.goOnline();
     } catch (e) {
-      await db.end().catch(() => undefined);
-      throw e;
+      const saved = o.offlineStart && isUnreachable(e) ? inv.cache?.load(o.stationId) : undefined;
+      if (!saved) {
+        await db.end().catch(() => undefined);
+        if (o.offlineStart && isUnreachable(e)) {
+          throw new LineError('LINE_DB_UNREACHABLE', `cannot reach the line database ${redactUrl(o.url)} and station ${o.stationId} has no copy of its assigned BPPs yet: ${(e as Error).message}`, {
+            hint: 'a line station needs the database once (schema check, eUICC data, its assigned BPPs) before it can start without it: start it when the database is reachable',
+            cause: e,
+          });
+        }
+        throw dbError(e, o.url);
+      }
+      inv.manifests = saved.manifests;
+      inv.offline = true;
+      inv.notice({
+        code: 'LINE_OFFLINE',
+        message: `started without the line database (${(e as Error).message}): loading only the ${saved.chips} chips whose BPPs are assigned to this station (${saved.count} BPPs, its copy of ${saved.savedAt}); other chips wait until the database is back`,
+      });
     }
     const every = o.heartbeatSeconds ?? 15;
     if (every > 0) {
-      inv.timer = setInterval(
-        () =>
-          void inv
-            .heartbeat()
-            .then(() => inv.refresh())
-            .then(() => inv.cache?.refresh(db, o.stationId))
-            .catch(() => undefined),
-        every * 1000,
-      );
+      inv.timer = setInterval(() => void inv.tick().catch(() => undefined), every * 1000);
       inv.timer.unref();
     }
     return inv;
   }
+
+  /** Schema check, registration, manifests and the copy of the assigned BPPs: once per run. */
+  private async goOnline(): Promise<void> {
+    await requireSchema(this.db, this.o.url);
+    await this.heartbeat();
+    await this.refresh();
+    await this.cache?.refresh(this.db, this.o.stationId, this.manifests);
+    this.ready = true;
+  }
+
+  /** The heartbeat's round: after an offline start, the first one that reaches the database finishes the start. */
+  private async tick(): Promise<void> {
+    if (!this.ready) {
+      await this.reconnect();
+      return;
+    }
+    try {
+      await this.heartbeat();
+      await this.refresh();
+      await this.cache?.refresh(this.db, this.o.stationId, this.manifests);
+    } catch (e) {
+      if (isUnreachable(e)) this.setOffline(true, (e as Error).message);
+      throw e;
+    }
+    this.setOffline(false);
+  }
+
+  private reconnecting: Promise<void> | undefined;
+
+  /** Started offline: completes the start (and what waited for it) once the database answers. */
+  private reconnect(): Promise<void> {
+    this.reconnecting ??= (async () => {
+      try {
+        await this.goOnline();
+        for (const fn of this.onlineHooks.splice(0)) await fn();
+        this.setOffline(false);
+      } catch (e) {
+        if (isUnreachable(e)) this.setOffline(true, (e as Error).message);
+        throw dbError(e, this.o.url);
+      } finally {
+        this.reconnecting = undefined;
+      }
+    })();
+    return this.reconnecting;
+  }
+
+  /**
+   * Runs `fn` once the station is online: now, when the database answered at start; else when
+   * it first answers (an offline start). The station's start tasks that need the database.
+   */
+  async whenOnline(fn: () => Promise<void>): Promise<void> {
+    if (this.ready) await fn();
+    else this.onlineHooks.push(fn);
+  }
+
+  private onlineHooks: Array<() => Promise<void>> = [];
+  private noticeFns: Array<(n: InventoryNotice) => void> = [];
+  private backlog: InventoryNotice[] = [];
+
+  onNotice(fn: (n: InventoryNotice) => void): void {
+    this.noticeFns.push(fn);
+    for (const n of this.backlog.splice(0)) fn(n);
+  }
+
+  private notice(n: InventoryNotice): void {
+    if (this.noticeFns.length === 0) this.backlog.push(n);
+    for (const f of this.noticeFns) f(n);
+  }
+
+  private setOffline(off: boolean, why?: string): void {
+    if (off === this.offline) return;
+    this.offline = off;
+    this.notice(
+      off
+        ? { code: 'LINE_DB_UNREACHABLE', message: `the line database is unreachable${why ? ` (${why})` : ''}: loading only chips assigned to this station (${this.cache?.size ?? 0} BPPs left); results queue in the journal` }
+        : { code: 'LINE_DB_BACK', message: 'the line database is reachable again: every chip can be loaded; the journal outbox sends what queued' },
+    );
+  }
+
+  /** Unit attempts that claimed in this run (their claims are never orphans). */
+  readonly unitsThisRun = new Set<string>();
 
   /** The pool, for the station's outbox and eUICC copy. */
   get database(): Db {
@@ -197,8 +290,11 @@ export class PgInventory implements Inventory {
       const ski = batchCiKeyId(this, id);
       return ski !== undefined && req.trustedCis.some((t) => bytesEqual(t, ski));
     });
+    this.unitsThisRun.add(req.unit);
+    if (!this.ready) await this.reconnect().catch(() => undefined);
     let rows: ClaimRow[];
     try {
+      if (!this.ready) throw new LineError('LINE_DB_UNREACHABLE', 'the station has not reached the line database since it started');
       rows = (
         await this.db.query<ClaimRow>('SELECT * FROM ifpp.claim_bpp($1, $2::bytea[], $3, $4, $5::text[], $6::text[], $7::interval)', [
           Buffer.from(req.eid),
@@ -213,14 +309,14 @@ export class PgInventory implements Inventory {
       ).rows;
     } catch (e) {
       if (!isUnreachable(e)) throw dbError(e, this.o.url);
-      this.offline = true;
+      this.setOffline(true, (e as Error).message);
       // Offline: only a BPP assigned to this station (its claim at station level is already durable).
       const own = this.cache?.pick(req);
       if (!own) return { kind: 'unavailable', reason: `line database unreachable: ${(e as Error).message}` };
       this.cache!.claimed.add(`${own.batchId}/${own.position}`);
       return { kind: 'claimed', bpp: { ...own, eid: req.eid, state: BppState.inFlight } };
     }
-    this.offline = false;
+    this.setOffline(false);
     if (rows.length === 0) return { kind: 'none' };
     if (rows[0]!.kind === 'unsettled') {
       return {
@@ -259,7 +355,7 @@ export class PgInventory implements Inventory {
     } catch (e) {
       // Every settlement follows a journaled record the outbox replays once the database is back.
       if (isUnreachable(e)) {
-        this.offline = true;
+        this.setOffline(true, (e as Error).message);
         return;
       }
       throw dbError(e, this.o.url);

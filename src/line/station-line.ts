@@ -3,7 +3,9 @@
  * the journal outbox (drained every second), the heartbeat (leases), a local copy of the line's
  * eUICC data (CERT.EUICC lookups stay local and work offline), and, at start, claims this
  * station holds that its journal never names (it stopped between the claim and bpp.chosen):
- * nothing was sent for those, so they are given back, audited.
+ * nothing was sent for those, so they are given back, audited. Started while the database is
+ * unreachable, it runs from its saved copy of its assigned BPPs and does the database's part
+ * of the start when the database first answers.
  */
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,12 +33,16 @@ export async function openLineInventory(cfg: Extract<InventoryConfig, { kind: 'p
     leaseSeconds: cfg.leaseSeconds,
     heartbeatSeconds: cfg.heartbeatSeconds,
     cacheDir: join(ctx.storeDir, 'line-assigned'),
+    offlineStart: true,
   });
   try {
-    await copyEuiccData(inv.database, cfg.url, ctx.storeDir);
-    const units = new Set(ctx.existing.flatMap((r) => (typeof r.unit === 'string' ? [r.unit] : [])));
-    await inv.releaseOrphans(units);
     inv.noteJournaled(ctx.existing.flatMap((r) => (r.type === 'bpp.chosen' && typeof r.batchId === 'string' && typeof r.position === 'number' ? [`${r.batchId}/${r.position}`] : [])));
+    const units = new Set(ctx.existing.flatMap((r) => (typeof r.unit === 'string' ? [r.unit] : [])));
+    // Now, or (started without the database) when it first answers; claims of this run are never orphans.
+    await inv.whenOnline(async () => {
+      await copyEuiccData(inv.database, cfg.url, ctx.storeDir);
+      await inv.releaseOrphans(new Set([...units, ...inv.unitsThisRun]));
+    });
   } catch (e) {
     await inv.close();
     throw e;

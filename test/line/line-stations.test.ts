@@ -56,8 +56,8 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
   }
 
   /** A station on the line with one simulated bridge holding these chips (fresh chip state in `stateDir`). */
-  async function lineStation(name: string, url: string, eids: string[], stateDir: string) {
-    const dir = join(f.dir, `station-${name}-${Date.now()}`);
+  async function lineStation(name: string, url: string, eids: string[], stateDir: string, at?: string) {
+    const dir = at ?? join(f.dir, `station-${name}-${Date.now()}`);
     mkdirSync(dir, { recursive: true });
     const cards = await Promise.all(eids.map((eid) => euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0)));
     const sim = await BridgeSim.start({ slots: eids.length, link: join(dir, 'bridge0'), timeScale: 0, cards });
@@ -80,11 +80,14 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     bus.on((e) => void events.push(e));
     const station = await Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } });
     return {
+      dir,
       events,
       station,
-      async run() {
+      sim,
+      cards,
+      async run(units = eids.length) {
         try {
-          return { summary: await station.run({ units: eids.length }), events };
+          return { summary: await station.run({ units }), events };
         } finally {
           await station.close();
           await sim.close();
@@ -176,6 +179,60 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
       const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports-offline') });
       const plr = JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8'));
       expect(plr.results).toHaveLength(3);
+      expect(rep.accounting.duplicatesPushed).toEqual([]);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it('a station started while the database is down loads its assigned chips from its saved copy, says so, and takes the others once the database is back', async () => {
+    const { url, db, batchId } = await freshLine();
+    try {
+      const assigned = f.eids.slice(0, 3);
+      const unassigned = f.eids[3]!;
+      await assignChips(db, url, 'A', assigned);
+      const stateDir = join(f.dir, 'chips-offline-start');
+      // One earlier start with the database there: the station saves its copy of its assignments.
+      const first = await lineStation('A', url, [unassigned], stateDir);
+      await first.station.close();
+      await first.sim.close();
+
+      pg.kill();
+      let st;
+      try {
+        st = await lineStation('A', url, [...assigned, unassigned], stateDir, first.dir);
+      } catch (e) {
+        pg.start();
+        throw e;
+      }
+      expect(st.events).toContainEqual(expect.objectContaining({ type: 'station.warning', code: 'LINE_OFFLINE', message: expect.stringContaining('loading only the 3 chips whose BPPs are assigned to this station') }));
+      // The unassigned chip waits with its code; then the database comes back and the chip is put in again.
+      st.station.bus.on((e) => {
+        if (e.type === 'unit.done' && e.eid === unassigned && e.outcome === 'no-bpp') {
+          pg.start();
+          const ch = 3;
+          const card = st.sim.removeCard(ch)!;
+          st.sim.insertCard(ch, card);
+        }
+      });
+      let summary;
+      try {
+        summary = (await st.run(5)).summary;
+      } finally {
+        if (!pg.running()) pg.start();
+      }
+      expect(summary.byOutcome).toEqual({ installed: 4, 'no-bpp': 1 });
+      expect(st.events.find((e) => e.type === 'slot.result' && e.eid === unassigned)).toMatchObject({ code: 'INVENTORY_UNAVAILABLE' });
+      expect(st.events).toContainEqual(expect.objectContaining({ type: 'station.warning', code: 'LINE_DB_BACK' }));
+
+      // Everything the station did offline reached the database; the report matches the chips.
+      const rows = (await db.query('SELECT eid, state FROM ifpp.bpps ORDER BY eid, position')).rows;
+      const installedEids = rows.filter((r) => r.state === BppState.installed).map((r) => Buffer.from(r.eid).toString('hex'));
+      expect(installedEids.sort()).toEqual([...assigned, unassigned].sort());
+      expect(rows.filter((r) => r.state === BppState.inFlight)).toEqual([]);
+      expect((await lineStatus(db, url)).stations).toEqual([expect.objectContaining({ station: 'A', outboxLag: 0 })]);
+      const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports-offline-start') });
+      expect(JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8')).results).toHaveLength(4);
       expect(rep.accounting.duplicatesPushed).toEqual([]);
     } finally {
       await db.end();

@@ -48,6 +48,12 @@ export type ClaimResult =
   /** The inventory cannot be asked now (database unreachable) and nothing is assigned here. */
   | { kind: 'unavailable'; reason: string };
 
+/** Something the operator should know about the inventory (the station shows it as a warning). */
+export interface InventoryNotice {
+  code: string;
+  message: string;
+}
+
 export interface Inventory {
   readonly kind: 'local' | 'postgres';
   /** Every BPP bound to `eid`, any state (to tell "no BPP at all" from "none left"). */
@@ -73,6 +79,8 @@ export interface Inventory {
    * from its key states, `profileListed` from its profile list. Returns what the row became.
    */
   settleMoved(a: UnsettledAttempt, chip: { keyUsed: boolean; profileListed: boolean }, by: string): Promise<'installed' | 'retired' | 'already-settled'>;
+  /** Notices (the line database gone or back); one given before the listener came is delivered to it. */
+  onNotice?(fn: (n: InventoryNotice) => void): void;
   /** Counts per state, per batch (the UI's "BPPs left"). */
   counts(): Map<string, Record<BppState, number>>;
   close(): Promise<void>;

@@ -135,6 +135,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       for (const s of rec.settled) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'RECONCILED', message: `unit ${s.unit.slice(0, 8)} from the last run: ${s.outcome} (${s.how})` });
       }
+      inventory.onNotice?.((n) => bus.emit({ type: 'station.warning', t: Date.now(), code: n.code, message: n.message }));
       st.wire();
       return st;
     } catch (e) {
