@@ -130,19 +130,30 @@ export function stageOf(u: UnitAccount): UnitStage {
   return u.stage ?? STEP_STAGE[u.lastStep];
 }
 
-/** Whether the attempt consumed its one-time key (and so its BPP): 'unknown' when it cannot be told. */
+/** The code of a prepare the chip refused because the key is already spent (unit/load.ts). */
+export const KEY_ALREADY_USED_CODE = 'PREPARE_KEYALREADYUSED';
+
+/**
+ * Whether the chip's one-time key, and so this BPP, is used up ('unknown' when it cannot be
+ * told). It says what the outcome's reason says: a PIR means BF23 was processed; after
+ * bf23.sending without a PIR an interrupted, unknown or open attempt may or may not have
+ * reached the chip ("may have been used"); a chip that answered keyAlreadyUsed has a spent key.
+ */
 export function keyBurnt(u: UnitAccount): boolean | 'unknown' {
   switch (u.status) {
     case 'installed':
     case 'failed-key-burnt':
       return true;
     case 'failed-before-secure-channel':
+      return u.code === KEY_ALREADY_USED_CODE;
     case 'no-bpp':
     case 'unreachable':
     case 'skipped':
     case 'already-provisioned':
       return false;
     default:
+      // interrupted, unknown, open. A signed result means the chip processed BF23.
+      if (u.pir) return true;
       // bf23.sending is journaled before BF23 goes out: without it the key was never offered.
       return u.bf23Sent ? 'unknown' : false;
   }

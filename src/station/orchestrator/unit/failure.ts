@@ -70,7 +70,7 @@ export function cardPulled(f: UnitFailure, bf23Sent: boolean): UnitFailure | und
   if (f.stage === 'activate' || f.outcome === 'interrupted' || !causedBy(f, NO_CARD_CODES)) return undefined;
   const during = STAGE_WORDS[f.stage];
   return bf23Sent
-    ? new UnitFailure('interrupted', f.stage, 'CARD_REMOVED', `card removed during the ${during}: its BPP is spent (the one-time key was used)`, 'none', {
+    ? new UnitFailure('interrupted', f.stage, 'CARD_REMOVED', `card removed during the ${during}: its BPP is spent (BF23 was sent: the one-time key may have been used)`, 'none', {
         cause: f,
         hint: 'put the chip back in: it is loaded with its next BPP',
       })
