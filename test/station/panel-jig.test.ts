@@ -14,6 +14,7 @@ import { requireConfig } from '../../src/station/config/load.ts';
 import { EventBus, type StationEvent } from '../../src/station/events.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
 import { accountUnits } from '../../src/station/report/accounting.ts';
+import { CSV_COLUMNS, unitCsvValues } from '../../src/station/report/csv.ts';
 import { Station } from '../../src/station/orchestrator/station.ts';
 
 describe('panel jig (in-process jig and slots)', () => {
@@ -78,6 +79,8 @@ describe('panel jig (in-process jig and slots)', () => {
     expect(starts).toBe(2);
     const results = events.filter((e) => e.type === 'slot.result');
     expect(results.slice(0, 2).map((r) => r.outcome)).toEqual(['interrupted', 'interrupted']);
+    // Each interrupted unit names the e-stop, whatever its slot was doing when the power went.
+    expect(results.slice(0, 2).map((r) => r.code)).toEqual(['JIG_ESTOP', 'JIG_ESTOP']);
     expect(results.slice(2).map((r) => r.outcome)).toEqual(['installed', 'installed']);
     expect(jig.powered.size).toBe(0);
     expect([...jig.leds.values()]).toEqual(['pass', 'pass']);
@@ -85,5 +88,56 @@ describe('panel jig (in-process jig and slots)', () => {
     const acc = accountUnits(records);
     expect(acc.open).toEqual([]);
     expect(acc.duplicatesPushed).toEqual([]);
+    const cut = acc.units.filter((u) => u.status === 'interrupted');
+    expect(cut.length).toBeGreaterThanOrEqual(2);
+    for (const u of cut) {
+      expect(u.code).toBe('JIG_ESTOP');
+      const row = unitCsvValues(u);
+      expect(row[CSV_COLUMNS.indexOf('code')]).toBe('JIG_ESTOP');
+      expect(String(row[CSV_COLUMNS.indexOf('reason')])).toMatch(/^E-stop pressed/);
+    }
+  }, 120_000);
+
+  it('a jig board lost mid-cycle interrupts every unit in flight, each naming the lost board', async () => {
+    const n = 4;
+    const f = await miniFactory({ chips: n, keys: 2, perEuicc: 2 });
+    f.close();
+    const stateDir = join(f.dir, 'chips');
+    const ids = Array.from({ length: n }, (_, i) => `S${i + 1}`);
+    const cfgPath = join(f.dir, 'station.json');
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
+        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
+        bridges: [{ id: 'b0', port: 'bridge0', slots: n }],
+        slots: ids.map((id, i) => ({ id, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
+      }),
+    );
+    const config = await requireConfig(cfgPath);
+    const sim = simHardware(config, { jig: true });
+    const jig = sim.jig!;
+    for (const [i, id] of ids.entries()) sim.slots.get(id)!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0));
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => events.push(e));
+    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    jig.once('prompt', () => setImmediate(() => jig.pressStart()));
+    let lost = false;
+    bus.on((e) => {
+      // Units at different stages: the board goes when the first one sends its BPP.
+      if (e.type === 'slot.progress' && !lost) {
+        lost = true;
+        jig.loseBoard();
+      }
+    });
+    const summary = await station.run({ units: n });
+    await station.close();
+
+    expect(summary.byOutcome).toEqual({ interrupted: n });
+    const results = events.filter((e) => e.type === 'slot.result');
+    expect(results.map((r) => r.code)).toEqual(ids.map(() => 'JIG_BOARD_LOST'));
+    const acc = accountUnits((await Journal.read(join(config.journal, 'journal.ndjson'))).records);
+    expect(acc.units.map((u) => [u.status, u.code])).toEqual(ids.map(() => ['interrupted', 'JIG_BOARD_LOST']));
   }, 120_000);
 });

@@ -29,6 +29,7 @@ export class SimJig extends EventEmitter<JigEvents> implements Jig {
   private clampState: ClampState = 'open';
   private started = false;
   private estop = false;
+  private lost = false;
   private tripped: JigAbort | undefined;
   private startWait: { resolve: () => void; reject: (e: JigError) => void; promise: Promise<void> } | undefined;
   private closed = false;
@@ -63,12 +64,28 @@ export class SimJig extends EventEmitter<JigEvents> implements Jig {
 
   pressEstop(): void {
     this.estop = true;
-    this.trip(new JigError('JIG_ESTOP', 'E-stop pressed: every slot was switched off', { hint: 'release the e-stop, then reset the station' }));
+    this.trip(new JigError('JIG_ESTOP', 'E-stop pressed: every slot was switched off', { hint: 'release the e-stop, then reset the station' }), 'estop');
+  }
+
+  /** The board goes away (USB unplugged): a trip like the e-stop, then 'lost'. */
+  loseBoard(): void {
+    this.lost = true;
+    const error = new JigError('JIG_BOARD_LOST', 'Jig board lost: sim board unplugged', { hint: 'check the USB cable and the board power; the station picks the board up again when it is back' });
+    this.trip(error, 'board-lost');
+    this.emit('lost', error);
+  }
+
+  /** The board is back (re-plugged): the trip stays latched until reset, as after an e-stop. */
+  boardBack(): void {
+    if (!this.lost) return;
+    this.lost = false;
+    this.emit('board-back');
+    if (this.tripped && !this.estop) this.emit('safety-clear');
   }
 
   releaseEstop(): void {
     this.estop = false;
-    if (this.tripped) this.emit('safety-clear');
+    if (this.tripped && !this.lost) this.emit('safety-clear');
   }
 
   /** A unit goes into a socket (presence input). */
@@ -123,6 +140,7 @@ export class SimJig extends EventEmitter<JigEvents> implements Jig {
   }
 
   resetAfterAbort(): void {
+    if (this.lost) throw new JigError('JIG_BOARD_LOST', 'Reset refused: the jig board is not connected', { hint: 'plug the board back in' });
     if (this.estop) throw new JigError('JIG_ESTOP', 'Reset refused: the e-stop is still pressed', { hint: 'release the e-stop' });
     if (!this.tripped) return;
     this.tripped = undefined;
@@ -168,7 +186,7 @@ export class SimJig extends EventEmitter<JigEvents> implements Jig {
       started: this.started,
       tower: this.tower,
       prompt: null,
-      lost: false,
+      lost: this.lost,
     };
   }
 
@@ -183,18 +201,19 @@ export class SimJig extends EventEmitter<JigEvents> implements Jig {
 
   private refusal(): JigError | undefined {
     if (this.closed) return new JigError('JIG_CLOSED', 'the jig was closed');
+    if (this.lost) return new JigError('JIG_BOARD_LOST', 'Start refused: the jig board is not connected');
     if (this.estop) return new JigError('JIG_ESTOP', 'Start refused: the e-stop is pressed');
     if (this.tripped) return new JigError('JIG_NOT_READY', `Start refused: the station was stopped (${this.tripped.error.message}) and not reset yet`, { hint: 'reset the station to continue' });
     return undefined;
   }
 
-  private trip(error: JigError): void {
+  private trip(error: JigError, reason: JigAbort['reason']): void {
     if (this.tripped) return;
     this.powered.clear();
     this.clampState = 'open';
     this.started = false;
     this.tower = 'fault';
-    this.tripped = { reason: 'estop', error };
+    this.tripped = { reason, error };
     this.emit('abort', this.tripped);
   }
 }

@@ -41,6 +41,12 @@ export interface JigEvents {
   'safety-clear': [];
   /** The board went away (after the 'abort' with reason board-lost). */
   lost: [error: IfppError];
+  /**
+   * The board is back after a loss (re-plugged or restarted) and its pins are set up again; the
+   * board-lost trip stays latched until resetAfterAbort() ('safety-clear' follows when nothing
+   * unsafe is active).
+   */
+  'board-back': [];
 }
 
 export interface JigStatus {

@@ -180,7 +180,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     });
     this.jig.on('prompt', (text) => this.emit_({ type: 'station.prompt', t: Date.now(), message: text }));
     this.jig.on('abort', (a) => {
-      this.cycleController.abort(a.reason);
+      // The jig's error is the abort reason: every unit it cuts names it (code, message, hint).
+      this.cycleController.abort(a.error);
       this.setPhase('aborted', a.error.message);
       void this.powerOffAll();
     });

@@ -201,7 +201,7 @@ const scenarios: { name: string; run(kind: RackKind): Promise<void> }[] = [
       const acc = accountUnits(records);
       expect(acc.open).toEqual([]);
       expect(acc.duplicatesPushed).toEqual([]);
-      expect(records.find((r) => r.type === 'unit.end' && r.outcome === 'interrupted')).toMatchObject({ code: 'FPA_ABORTED', stage: 'load' });
+      expect(records.find((r) => r.type === 'unit.end' && r.outcome === 'interrupted')).toMatchObject({ code: 'ABORTED', stage: 'load', reason: expect.stringMatching(/^stopped: operator abort \(the load was cut after the BPP was sent/) });
     },
   },
 ];

@@ -46,7 +46,34 @@ export function foreignChip(eid: string, why: 'no-euicc-data' | 'no-bpp'): UnitF
 }
 
 export function checkAbort(signal: AbortSignal, stage: UnitStage): void {
-  if (signal.aborted) throw new UnitFailure('interrupted', stage, 'ABORTED', `stopped: ${String(signal.reason ?? 'abort')}`);
+  if (!signal.aborted) return;
+  const c = abortCause(signal);
+  throw new UnitFailure('interrupted', stage, c.code, c.message, 'none', c.hint ? { hint: c.hint } : {});
+}
+
+/**
+ * What stopped every unit at once: the station aborts with the jig's error (JIG_ESTOP,
+ * JIG_GUARD_OPEN, CLAMP_LOST, JIG_BOARD_LOST) or with a plain reason (operator abort: ABORTED).
+ */
+export function abortCause(signal: AbortSignal): { code: string; message: string; hint?: string } {
+  const r: unknown = signal.reason;
+  if (isIfppError(r)) return { code: r.code, message: r.message, ...(r.hint ? { hint: r.hint } : {}) };
+  return { code: 'ABORTED', message: `stopped: ${r instanceof Error ? r.message : String(r ?? 'abort')}` };
+}
+
+/**
+ * A unit whose attempt ended after the station aborted was interrupted by that abort, whatever
+ * error the cut-off slot raised on the way (power gone, slot inactive, no answer): the unit
+ * names the abort's cause, and what it cost. A decided outcome (skipped, already provisioned,
+ * installed) stays as it is.
+ */
+export function interruptedByAbort(f: UnitFailure, signal: AbortSignal, bf23Sent: boolean): UnitFailure | undefined {
+  if (!signal.aborted || f.outcome === 'skipped' || f.outcome === 'already-provisioned' || f.outcome === 'installed') return undefined;
+  const c = abortCause(signal);
+  if (f.outcome === 'interrupted' && f.code === c.code) return undefined;
+  const during = STAGE_WORDS[f.stage];
+  const cost = bf23Sent ? `the ${during} was cut after the BPP was sent: that BPP is spent` : `the ${during} was cut before the BPP was sent: nothing was spent`;
+  return new UnitFailure('interrupted', f.stage, c.code, `${c.message} (${cost})`, 'none', { cause: f, ...(c.hint ? { hint: c.hint } : {}) });
 }
 
 /**

@@ -9,7 +9,7 @@ import type { UnitOutcomeCode } from '../../journal/records.ts';
 import { BppState } from '../../store/bpp-store.ts';
 import type { Attempt, UnitResult, UnitRun } from './context.ts';
 import type { Chosen } from './choose.ts';
-import { UnitFailure, cardPulled, codeOf, messageOf } from './failure.ts';
+import { UnitFailure, cardPulled, codeOf, interruptedByAbort, messageOf } from './failure.ts';
 import { finishChip } from '../../fpa/finish-chip.ts';
 import type { Identified } from './identify.ts';
 
@@ -110,7 +110,8 @@ export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: un
     error instanceof UnitFailure
       ? error
       : new UnitFailure(bf23Sent ? 'failed-key-burnt' : 'failed-before-secure-channel', 'load', codeOf(error, 'INTERNAL'), messageOf(error), 'none', { cause: error });
-  const f = cardPulled(raw, bf23Sent) ?? raw;
+  // The station's abort (e-stop, guard, board lost, operator) is the cause, named on every unit it cut.
+  const f = interruptedByAbort(raw, run.deps.signal, bf23Sent) ?? cardPulled(raw, bf23Sent) ?? raw;
   if (chosen && !bf23Sent && f.outcome !== 'failed-key-burnt') {
     // The key was never touched: the BPP stays loadable (by this chip, later).
     if ((await inventory.stateOf(chosen)) === BppState.inFlight) await inventory.settle(chosen, BppState.failedBeforeSecureChannel, attempt.id);
