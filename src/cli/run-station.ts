@@ -5,6 +5,7 @@
 import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IfppError, isIfppError } from '../core/errors.ts';
+import { invokedAs } from './invoked-as.ts';
 import type { StationConfig } from '../station/config/schema.ts';
 import { EventBus } from '../station/events.ts';
 import { attachEventLog } from '../station/event-log.ts';
@@ -97,8 +98,12 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
   }
 }
 
-/** The closing lines of a run: what stopped it, the counts, and a UI failure if there was one. */
-export function describeRun(result: StationRunResult): string {
+/**
+ * The closing lines of a run: what stopped it, the counts, a UI failure if there was one, and
+ * the command that writes its reports, named as the user invoked ifpp (`ifpp` after a global
+ * install, `npx ifpp`, or `node bin/ifpp.js` in a checkout).
+ */
+export function describeRun(result: StationRunResult, configFile: string): string {
   const parts = Object.entries(result.byOutcome).map(([k, v]) => `${v} ${k}`);
   const lines = [`station stopped (${result.reason}): ${result.units} units${parts.length ? ': ' + parts.join(', ') : ''}`];
   if (result.uiError) {
@@ -107,6 +112,7 @@ export function describeRun(result: StationRunResult): string {
   }
   const unsettled = (result.byOutcome['interrupted'] ?? 0) + (result.byOutcome['unknown'] ?? 0);
   if (unsettled > 0) lines.push(`${unsettled} unit${unsettled === 1 ? ' was' : 's were'} interrupted: run ${unsettled === 1 ? 'that chip' : 'those chips'} again`);
+  lines.push(`reports: ${invokedAs()} report --config ${configFile}`);
   return lines.join('\n') + '\n';
 }
 

@@ -81,5 +81,7 @@ describe.skipIf(!hasTmux)('ifpp run on the simulated station in tmux', () => {
     // units the abort interrupted make it exit 3 (src/cli/exit-codes.ts).
     tmux('send-keys', '-t', 'st', 'Q');
     await until('the process to exit', (s) => s.includes('EXITED=3'), 20_000);
+    // The closing hint names the report command as this run was invoked (wrapped lines joined).
+    expect(tmux('capture-pane', '-p', '-J', '-t', 'st')).toContain(`reports: node bin/ifpp.js report --config ${w.stationFile}`);
   }, 120_000);
 });

@@ -51,6 +51,6 @@ export async function run(args: string[]): Promise<number> {
     ...(values.events ? { events: values.events } : {}),
     ...(metricsPort !== undefined ? { metricsPort, onMetrics: (port: number) => process.stderr.write(`metrics: http://127.0.0.1:${port}/metrics\n`) } : {}),
   });
-  process.stderr.write(describeRun(summary));
+  process.stderr.write(describeRun(summary, config.source.file));
   return runExitCode(summary, summary.uiError !== undefined);
 }

@@ -91,8 +91,7 @@ export async function run(args: string[]): Promise<number> {
         world.operator?.once('done', () => station.requestStop('all simulated units were fed'));
       },
     });
-    process.stderr.write(describeRun(summary));
-    say(`reports: ${invokedAs()} report --config ${w.stationFile}`);
+    process.stderr.write(describeRun(summary, w.stationFile));
     return runExitCode(summary, summary.uiError !== undefined);
   } finally {
     await world.close();
