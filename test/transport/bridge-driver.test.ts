@@ -261,10 +261,43 @@ describe('bridge driver on the simulated bridge', () => {
     expect(hex(await slot.exchange(fromHex('80E2910001FF')))).toBe('9000');
   });
 
-  it('a dropped answer times out; STATUS shows it ran, so the error says so and nothing is resent', async () => {
+  it('a dropped answer is found by the answer check, not the timeout: STATUS shows it ran, nothing is resent, the slot carries on', async () => {
     const card = new EchoCard();
     const bridge = await startBridge([card]);
-    const driver = await openDriver(bridge.path, { timeoutFactor: 1, heartbeatMs: 0 });
+    // A timeout far beyond this test's own: only the answer check can end the request.
+    const driver = await openDriver(bridge.path, { timeoutFactor: 100, heartbeatMs: 0, answerCheckMs: 200 });
+    const slot = new SlotLink(driver, 0);
+    await slot.activate({ vcc: 'C', pps: false });
+    const rx: string[] = [];
+    bridge.on('line', (dir, line) => dir === 'rx' && rx.push(line));
+    bridge.dropNextResponse();
+    const e = await rejection(slot.exchange(fromHex('80E2910002AABB')));
+    expect(e).toMatchObject({ code: 'BRIDGE_ANSWER_LOST', executed: true, slot: 0, verb: 'TPDU' });
+    expect(e.hint).toMatch(/do not resend/);
+    expect(card.stored).toBe(2);
+    expect(rx.filter((l) => l.includes('TPDU')).length).toBe(1);
+    expect(hex(await slot.exchange(fromHex('80E2910001FF')))).toBe('9000');
+  });
+
+  it('the answer check leaves a card that is still working alone: its answer is taken when it comes', async () => {
+    const gated = new GatedCard();
+    const bridge = await startBridge([gated]);
+    const driver = await openDriver(bridge.path, { timeoutFactor: 100, heartbeatMs: 0, answerCheckMs: 50 });
+    const slot = new SlotLink(driver, 0);
+    await slot.activate({ vcc: 'C', pps: false });
+    let statusAsked = 0;
+    const twoChecks = new Promise<void>((res) => bridge.on('line', (dir, line) => dir === 'rx' && / 0 STATUS /.test(line) && ++statusAsked === 2 && res()));
+    gated.close();
+    const slow = slot.exchange(fromHex('80EE000001A0'));
+    await twoChecks; // asked twice, BUSY both times: still pending
+    gated.release();
+    expect(hex(await slow)).toBe('6101');
+  });
+
+  it('a dropped answer with the answer check off times out; STATUS shows it ran, so the error says so and nothing is resent', async () => {
+    const card = new EchoCard();
+    const bridge = await startBridge([card]);
+    const driver = await openDriver(bridge.path, { timeoutFactor: 1, heartbeatMs: 0, answerCheckMs: 0 });
     const slot = new SlotLink(driver, 0);
     await slot.activate({ vcc: 'C', pps: false });
     const rx: string[] = [];

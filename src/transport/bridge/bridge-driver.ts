@@ -13,6 +13,13 @@
  * - A timeout or a garbled line (bad CRC either way) is resolved with STATUS (§3): lastId says
  *   whether the request ran. The request then fails with BRIDGE_TIMEOUT / BRIDGE_CRC and
  *   `executed` set; nothing is ever resent by the driver.
+ * - Answer check: the timeout allows every character the card's waiting time (WWT) and every
+ *   GET RESPONSE, tens of seconds at the defaults, while a lost line is gone at once. So a
+ *   card request still unanswered after `answerCheckMs` has its slot's STATUS asked, and again
+ *   every `answerCheckMs`: BUSY means the card still works (wait on); IDLE means the bridge is
+ *   done with it and its answer, which it wrote before the STATUS answer (§3), never came
+ *   (BRIDGE_ANSWER_LOST, executed) or the request never reached it (BRIDGE_REQUEST_LOST); no
+ *   STATUS answer means the bridge stopped answering (link dropped, BRIDGE_DISCONNECTED).
  * - Link loss: port 'close'/'error', a failed write, or heartbeats (INFO when the line has been
  *   quiet) going unanswered. serialport 13 on Linux does not notice a hung-up tty by itself
  *   (serialport/bindings-cpp#162: reads return 0 bytes forever, no 'close'); the heartbeat's
@@ -60,6 +67,12 @@ export interface BridgeDriverOptions {
   reconnectMs?: number;
   /** While a timed-out request's slot still reports BUSY, ask STATUS this often. Default 100 ms. */
   statusPollMs?: number;
+  /**
+   * Ask STATUS about a card request (RESET, PPS, TPDU, APDU, POWER, CLOCK) still unanswered
+   * after this long, and again as often, to find a lost answer long before the timeout.
+   * Default 1000 ms; 0 = off (only the timeout).
+   */
+  answerCheckMs?: number;
 }
 
 export interface CardEvent {
@@ -94,9 +107,13 @@ interface Pending {
   slot: SlotField;
   timeoutMs: number;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** The answer check (see answerCheckMs). */
+  checkTimer: ReturnType<typeof setInterval> | undefined;
   /** A garbled line arrived (or the bridge answered ERR CRC/LINE/SYNTAX), or the bridge lost a line (ERR OVERRUN), while this was out. */
   garbled: false | 'CRC' | 'OVERRUN';
   checking: boolean;
+  /** Its timeout went off (a check running then carries on as the timeout's recovery). */
+  timedOut: boolean;
   settled: boolean;
   resolve: (v: unknown) => void;
   reject: (e: BridgeError) => void;
@@ -133,6 +150,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
   private readonly heartbeatMisses: number;
   private readonly reconnectMs: number;
   private readonly statusPollMs: number;
+  private readonly answerCheckMs: number;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly active: (Pending | undefined)[] = new Array(MAX_SLOTS).fill(undefined);
@@ -151,6 +169,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     this.heartbeatMisses = Math.max(1, opts.heartbeatMisses ?? 2);
     this.reconnectMs = opts.reconnectMs ?? 500;
     this.statusPollMs = opts.statusPollMs ?? 100;
+    this.answerCheckMs = opts.answerCheckMs ?? 1000;
     this.resetLinks(4_000_000);
   }
 
@@ -443,8 +462,10 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
       slot,
       timeoutMs: requestTimeoutMs(job.req, link, this.policy),
       timer: undefined,
+      checkTimer: undefined,
       garbled: false,
       checking: false,
+      timedOut: false,
       settled: false,
       resolve: job.resolve,
       reject: job.reject,
@@ -452,6 +473,9 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     this.pending.set(id, p);
     if (slot !== null && slotVerb(job.req)) this.active[slot] = p;
     p.timer = setTimeout(() => this.onTimeout(p), p.timeoutMs);
+    if (slot !== null && slotVerb(job.req) && this.answerCheckMs > 0 && this.answerCheckMs < p.timeoutMs) {
+      p.checkTimer = setInterval(() => void this.recover(p, 'check'), this.answerCheckMs);
+    }
     conn.port.write(line);
   }
 
@@ -460,6 +484,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     if (p.settled) return false;
     p.settled = true;
     clearTimeout(p.timer);
+    clearInterval(p.checkTimer);
     this.pending.delete(p.id);
     if (p.slot !== null && this.active[p.slot] === p) {
       this.active[p.slot] = undefined;
@@ -607,6 +632,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
 
   private onTimeout(p: Pending): void {
     if (p.settled) return;
+    p.timedOut = true;
     if (p.slot === null || !slotVerb(p.req)) {
       this.fail(p, this.lostError(p, undefined));
       return;
@@ -614,7 +640,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     void this.recover(p, 'timeout');
   }
 
-  private lostError(p: Pending, executed: boolean | undefined, stillBusy = false): BridgeError {
+  private lostError(p: Pending, executed: boolean | undefined, stillBusy = false, trigger: 'timeout' | 'garbled' | 'check' = 'timeout'): BridgeError {
     const on = p.slot === null ? '' : ` on slot ${p.slot}`;
     const idHex = p.id.toString(16).toUpperCase();
     const ctx = { ...this.ctx(p), ...(executed !== undefined ? { executed } : {}) };
@@ -640,6 +666,12 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     if (p.garbled) {
       return new BridgeError('BRIDGE_CRC', `bridge ${this.portPath}: ${p.req.verb} (id ${idHex})${on} was garbled on the link (CRC); ${fate}`, ctx, { hint: `${hint}; check the cable, shielding and baud rate` });
     }
+    if (trigger === 'check' && executed !== undefined) {
+      // The slot is idle while the request is unanswered: found by the answer check, not the timeout.
+      return executed
+        ? new BridgeError('BRIDGE_ANSWER_LOST', `bridge ${this.portPath}: the answer to ${p.req.verb} (id ${idHex})${on} was lost: the bridge finished it (STATUS idle, last id ${idHex}) but no answer arrived`, ctx, { hint: `${hint}; check the bridge link` })
+        : new BridgeError('BRIDGE_REQUEST_LOST', `bridge ${this.portPath}: ${p.req.verb} (id ${idHex})${on} never reached the bridge (STATUS idle, another last id)`, ctx, { hint: `${hint}; check the bridge link` });
+    }
     return new BridgeError('BRIDGE_TIMEOUT', `bridge ${this.portPath}: no answer to ${p.req.verb} (id ${idHex})${on} within ${Math.round(p.timeoutMs)} ms; ${fate}`, ctx, { hint });
   }
 
@@ -648,11 +680,11 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
    * idle with lastId = its id means it ran and the answer was lost; idle with another lastId
    * means it never arrived (the bridge has seen every line sent before the STATUS).
    */
-  private async recover(p: Pending, trigger: 'timeout' | 'garbled'): Promise<void> {
+  private async recover(p: Pending, trigger: 'timeout' | 'garbled' | 'check'): Promise<void> {
     if (p.checking || p.settled) return;
     p.checking = true;
     const slot = p.slot as number;
-    const deadline = Date.now() + p.timeoutMs;
+    let deadline: number | undefined;
     try {
       for (;;) {
         let st: SlotStatus | undefined;
@@ -670,11 +702,11 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
         }
         if (p.settled) return;
         if (!st) {
-          this.dropLink(`bridge stopped answering: no STATUS for slot ${slot} after ${p.req.verb} timed out`);
+          this.dropLink(`bridge stopped answering: no STATUS for slot ${slot} while ${p.req.verb} was unanswered`);
           return;
         }
         if (!st.busy) {
-          this.fail(p, this.lostError(p, st.lastId === p.id));
+          this.fail(p, this.lostError(p, st.lastId === p.id, false, trigger));
           return;
         }
         // Still working on it: a garbled line was not its answer; a timed-out one may yet come.
@@ -682,6 +714,9 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
           p.garbled = false;
           return;
         }
+        // The card works on it: the next check (or the timeout) looks again.
+        if (!p.timedOut) return;
+        deadline ??= Date.now() + p.timeoutMs;
         if (Date.now() >= deadline) {
           this.fail(p, this.lostError(p, undefined, true));
           return;

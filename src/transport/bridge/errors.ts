@@ -9,6 +9,10 @@
  *                         bridge's own waiting-time limit, not ours), BRIDGE_ERR_BUSY
  * - BRIDGE_TIMEOUT        no answer within the host-side timeout; `executed` tells whether the
  *                         bridge ran the request (its STATUS lastId) or never got it
+ * - BRIDGE_ANSWER_LOST    the bridge finished the request (STATUS idle, lastId = its id) but its
+ *                         answer never arrived; found by the answer check within about a second,
+ *                         not after the timeout. Do not resend: treat the operation as failed
+ * - BRIDGE_REQUEST_LOST   the bridge is idle and never saw the request (lastId older); resending is safe
  * - BRIDGE_CRC            the answer (or the request) was garbled on the link; `executed` as above
  * - BRIDGE_OVERRUN        the bridge's receive buffer was full and lost the request (`0 - ERR OVERRUN`); `executed` as above
  * - BRIDGE_DISCONNECTED   the port closed, vanished or the bridge stopped answering; every

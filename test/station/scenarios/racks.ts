@@ -18,6 +18,8 @@ export interface Rack {
   insertCard(channel: number, card: SimCard): void;
   removeCard(channel: number): void;
   close(): Promise<void>;
+  /** The bridge simulator, when the sockets are on one (its fault injection). */
+  bridge?: BridgeSim;
 }
 
 export interface RackKind {
@@ -52,6 +54,7 @@ export const ptyBridge: RackKind = {
       insertCard: (ch, card) => sim.insertCard(ch, card),
       removeCard: (ch) => void sim.removeCard(ch),
       close: () => sim.close(),
+      bridge: sim,
     };
   },
 };

@@ -206,6 +206,31 @@ const scenarios: { name: string; run(kind: RackKind): Promise<void> }[] = [
   },
 ];
 
+describe('station scenarios: the bridge link', () => {
+  it('a lost bridge answer mid-load is found by the answer check (BRIDGE_ANSWER_LOST), that BPP is spent, and the slot loads the spare', async () => {
+    const b = await bench(ptyBridge, { slots: 1, chips: 1, loaded: 0 });
+    const station = await b.rack.open(b.config, b.bus);
+    let dropped = false;
+    b.bus.on((e) => {
+      // After BF23: the bridge runs the next STORE DATA but its answer never reaches the station.
+      if (e.type === 'slot.progress' && e.segmentsSent >= 3 && !dropped) {
+        dropped = true;
+        b.rack.bridge!.dropNextResponse();
+      }
+    });
+    b.rack.insertCard(0, await b.card(0));
+    const summary = await station.run({ units: 1 });
+    await station.close();
+    await b.rack.close();
+    expect(dropped).toBe(true);
+    expect(summary.byOutcome).toEqual({ installed: 1 });
+    const records = await b.journal();
+    const ends = records.filter((r) => r.type === 'unit.end');
+    expect(ends.map((r) => [r.outcome, r.code])).toEqual([['failed-key-burnt', 'BRIDGE_ANSWER_LOST'], ['installed', undefined]]);
+    expect(accountUnits(records).duplicatesPushed).toEqual([]);
+  }, 120_000);
+});
+
 for (const kind of [inProcess, ptyBridge]) {
   describe(`station scenarios: ${kind.name}`, () => {
     for (const s of scenarios) it(s.name, () => s.run(kind), 120_000);
