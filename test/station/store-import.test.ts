@@ -6,6 +6,8 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,6 +63,18 @@ function copyBatch(src: string): string {
   const dst = join(tmp('batch-copy'), 'batch');
   cpSync(src, dst, { recursive: true });
   return dst;
+}
+
+const IFPP = join(import.meta.dirname, '../../bin/ifpp.js');
+const execIfpp = promisify(execFile);
+
+async function ifpp(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    return { code: 0, ...(await execIfpp(process.execPath, [IFPP, ...args])) };
+  } catch (e) {
+    const x = e as { code: number; stdout: string; stderr: string };
+    return { code: x.code, stdout: x.stdout, stderr: x.stderr };
+  }
 }
 
 async function thrown(p: Promise<unknown>): Promise<{ code: string; message: string }> {
@@ -375,6 +389,104 @@ describe('batch import into the BPP store', () => {
     for (const f of readdirSync(join(storeDir, 'euicc', 'lot'))) expect([f, mode(join(storeDir, 'euicc', 'lot', f))]).toEqual([f, 0o600]);
     // bdir itself was renamed from the import's working folder
     expect(mode(bdir)).toBe(0o700);
+  });
+
+  /** A copy whose data file was cut short in transit (manifest untouched): the BPPs past the cut are refused. */
+  function truncatedCopy(): { dir: string; cutLines: IndexLine[] } {
+    const dir = copyBatch(batch);
+    const file = lines[0]!.file;
+    expect(lines.every((l) => l.file === file)).toBe(true);
+    const data = readFileSync(join(dir, file));
+    const cut = Math.floor(data.length / 2);
+    writeFileSync(join(dir, file), data.subarray(0, cut));
+    return { dir, cutLines: lines.filter((l) => l.offset + l.length > cut) };
+  }
+
+  it('importing a good copy completes a batch imported from a truncated one: refused BPPs added, loaded ones untouched', async () => {
+    const { dir, cutLines } = truncatedCopy();
+    expect(cutLines.length).toBeGreaterThan(0);
+    expect(cutLines.length).toBeLessThan(8);
+    const storeDir = tmp('store');
+    let store = BppStore.open(storeDir);
+    const first = await importBatch(store, dir, { checks: bppChecks });
+    expect(first.rejected.map((r) => r.code)).toEqual(cutLines.map(() => 'BPP_TRUNCATED'));
+    const id = first.batchId;
+    // A chip was loaded from the good part before the good copy arrived.
+    const loaded = lines.find((l) => !cutLines.includes(l))!;
+    const loadedBpp = store.findByEid(eidToBytes(loaded.eid)).find((x) => toHex(x.otpk) === loaded.otpk)!;
+    store.setState(loadedBpp, BppState.installed);
+
+    const again = await importBatch(store, batch, { checks: bppChecks });
+    expect(again).toMatchObject({ batchId: id, completed: cutLines.length, accepted: 8, rejected: [], count: 8 });
+    store.close();
+
+    // On disk: every BPP refused before is available with its right bytes; the loaded one stays installed.
+    store = BppStore.open(storeDir);
+    const counts = store.counts().get(id)!;
+    expect(counts[BppState.rejected]).toBe(0);
+    expect(counts[BppState.installed]).toBe(1);
+    expect(counts[BppState.available]).toBe(7);
+    for (const l of cutLines) {
+      const got = store.choose(eidToBytes(l.eid), [fromHex(l.otpk)])!;
+      expect(toHex(got.transactionId)).toBe(l.transactionId);
+      expect(sha(store.readBpp(got))).toBe(l.sha256);
+    }
+    expect(store.manifest(id)).toMatchObject({ accepted: 8, rejected: 0, completedAt: expect.any(String) });
+    expect(readFileSync(join(storeDir, 'batches', id, 'rejected.ndjson'), 'utf8')).toBe('');
+    // Complete now: a third import changes nothing and says so.
+    expect((await thrown(importBatch(store, batch, { checks: bppChecks }))).code).toBe('BATCH_ALREADY_IMPORTED');
+    store.close();
+  });
+
+  it('a copy with another index under the same batch id does not complete it (BATCH_CONFLICT), and a bad copy again adds nothing', async () => {
+    const { dir } = truncatedCopy();
+    const store = BppStore.open(tmp('store'));
+    const first = await importBatch(store, dir, { checks: bppChecks });
+    const before = store.counts().get(first.batchId)!;
+
+    const other = copyBatch(batch);
+    const all = indexLines(other);
+    all[0]!.iccid = all[1]!.iccid;
+    writeIndex(other, all);
+    refreshFileHash(other, 'index.ndjson');
+    expect((await thrown(importBatch(store, other, { checks: bppChecks }))).code).toBe('BATCH_CONFLICT');
+    expect(store.counts().get(first.batchId)).toEqual(before);
+
+    // The same truncated copy again: nothing to add, the refusals are listed again.
+    const again = await importBatch(store, dir, { checks: bppChecks });
+    expect(again.completed).toBe(0);
+    expect(again.rejected.length).toBe(first.rejected.length);
+    expect(store.counts().get(first.batchId)).toEqual(before);
+    store.close();
+  });
+
+  it('ifpp bpp import of the good copy completes the batch; bpp list then shows no BPP rejected at import', async () => {
+    const { dir, cutLines } = truncatedCopy();
+    const root = tmp('cli-complete');
+    const cfg = join(root, 'station.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        format: 'ifpp-station/1', name: 'completion', kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
+        bridges: [{ id: 'b0', port: '/dev/null-bridge', slots: 1 }],
+        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
+      }),
+    );
+    const first = await ifpp('bpp', 'import', '--config', cfg, dir);
+    expect(first.code, first.stderr).toBe(1);
+    expect(first.stdout).toContain(`${8 - cutLines.length} accepted, ${cutLines.length} rejected of 8`);
+    const listBefore = JSON.parse((await ifpp('bpp', 'list', '--config', cfg, '--json')).stdout) as { counts: Record<string, number> }[];
+    expect(listBefore[0]!.counts['rejected at import']).toBe(cutLines.length);
+
+    const good = await ifpp('bpp', 'import', '--config', cfg, batch);
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toContain(`${cutLines.length} BPPs refused before added from this copy; now 8 accepted, 0 rejected of 8`);
+    const list = await ifpp('bpp', 'list', '--config', cfg, '--json');
+    const after = JSON.parse(list.stdout) as { counts: Record<string, number> }[];
+    expect(after[0]!.counts).toMatchObject({ available: 8, 'rejected at import': 0 });
+    const third = await ifpp('bpp', 'import', '--config', cfg, batch);
+    expect(third.code).toBe(1);
+    expect(third.stderr).toContain('BATCH_ALREADY_IMPORTED');
   });
 
   it('checkBpp refuses what is not a BPP with a typed error', () => {

@@ -36,6 +36,8 @@ export interface BatchManifest {
   count: number;
   accepted: number;
   rejected: number;
+  /** Last time a re-import supplied BPPs refused before (accepted/rejected are as of then). */
+  completedAt?: string;
 }
 
 const SAFE_NAME = /^[A-Za-z0-9._-]{1,100}$/;

@@ -8,13 +8,13 @@
  *   STORE/batches/<batchId>/index.bin       see index-file.ts
  *   STORE/batches/<batchId>/state.bin       one BppState byte per index record
  */
-import { closeSync, existsSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { IfppError } from '../../core/errors.ts';
 import { bytesEqual } from '../../core/bytes.ts';
-import { IndexReader, type IndexEntry } from './index-file.ts';
+import { IndexReader, RECORD_SIZE, encodeRecord, type IndexEntry, type NewIndexEntry } from './index-file.ts';
 import type { BatchManifest } from '../../core/formats/batch-manifest.ts';
-import { STORE_DIR_MODE } from '../file-modes.ts';
+import { STORE_DIR_MODE, STORE_FILE_MODE } from '../file-modes.ts';
 
 export class StoreError extends IfppError {}
 
@@ -55,7 +55,8 @@ class Batch {
 
   constructor(
     readonly dir: string,
-    readonly manifest: BatchManifest,
+    /** Replaced only when a re-import completes the batch (counts change). */
+    public manifest: BatchManifest,
     private readonly readOnly = false,
   ) {
     this.index = new IndexReader(join(dir, 'index.bin'));
@@ -131,10 +132,39 @@ class Batch {
     return out;
   }
 
+  /**
+   * Puts a BPP refused at import back, from a good copy of the batch: its bytes go into the
+   * store's data file at the record's place and the record is rewritten (same EID and key, so
+   * the index stays sorted), each made durable before the state becomes available, the last
+   * step. A crash on the way leaves the BPP rejected, and importing again redoes it.
+   */
+  restore(position: number, record: NewIndexEntry, bpp: Uint8Array): void {
+    if (this.state(position) !== BppState.rejected) throw new StoreError('STORE_NOT_REJECTED', `BPP #${position} of batch ${this.manifest.batchId} is not a rejected one`);
+    const old = this.index.read(position);
+    if (!bytesEqual(old.eid, record.eid) || !bytesEqual(old.otpk, record.otpk)) {
+      throw new StoreError('STORE_DAMAGED', `BPP #${position} of batch ${this.manifest.batchId} is bound to another chip or key than the index line that completes it`);
+    }
+    const file = this.manifest.dataFiles[record.fileNo];
+    if (!file) throw new StoreError('STORE_DAMAGED', `batch ${this.manifest.batchId} has no data file #${record.fileNo}`);
+    writeAllDurably(join(this.dir, file), bpp, record.offset);
+    writeAllDurably(join(this.dir, 'index.bin'), encodeRecord(record), position * RECORD_SIZE);
+    this.setState(position, BppState.available);
+  }
+
   close(): void {
     this.index.close();
     closeSync(this.stateFd);
     for (const fd of this.dataFds.values()) closeSync(fd);
+  }
+}
+
+function writeAllDurably(path: string, bytes: Uint8Array, at: number): void {
+  const fd = openSync(path, 'r+');
+  try {
+    for (let o = 0; o < bytes.length; ) o += writeSync(fd, bytes, o, bytes.length - o, at + o);
+    fdatasyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -244,6 +274,25 @@ export class BppStore {
     const m = new Map<string, Record<BppState, number>>();
     for (const [id, b] of this.batches) m.set(id, b.counts());
     return m;
+  }
+
+  /** @internal used by the importer to complete a batch from a good copy (see Batch.restore). */
+  restore(batchId: string, position: number, record: NewIndexEntry, bpp: Uint8Array): void {
+    this.batch(batchId).restore(position, record, bpp);
+  }
+
+  /** @internal used by the importer when it completes a batch. */
+  updateManifest(batchId: string, manifest: BatchManifest): void {
+    const b = this.batch(batchId);
+    const path = join(b.dir, 'manifest.store.json');
+    writeFileSync(path + '.new', JSON.stringify(manifest, null, 2), { mode: STORE_FILE_MODE });
+    renameSync(path + '.new', path);
+    b.manifest = manifest;
+  }
+
+  /** Folder of a batch in the store. */
+  batchDir(batchId: string): string {
+    return this.batch(batchId).dir;
   }
 
   /** @internal used by the importer once a batch is complete on disk. */

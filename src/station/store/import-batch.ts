@@ -13,6 +13,8 @@ import { Transform } from 'node:stream';
 import { fromHex } from '../../core/bytes.ts';
 import { IfppError, isIfppError } from '../../core/errors.ts';
 import { IndexWriter } from './index-file.ts';
+import { checkIndexLine, indexable, indexRecord, readFrom } from './import-line.ts';
+import { completeBatch } from './complete-batch.ts';
 import { checkIndexLineAgainstBpp, checkIndexLineShape, indexLineObject, type BppFacts, type IndexLine } from './index-line.ts';
 import { parseDeliveredManifest, type BatchManifest } from '../../core/formats/batch-manifest.ts';
 import { BppState, StoreError, type BppStore } from './bpp-store.ts';
@@ -39,6 +41,8 @@ export interface ImportReport {
   accepted: number;
   rejected: ImportRejection[];
   warnings: string[];
+  /** Re-import of a batch already in the store: BPPs refused before that this copy supplied. */
+  completed?: number;
 }
 
 export interface ImportOptions {
@@ -78,9 +82,8 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
     });
   }
   const m = parseDeliveredManifest(text, manifestPath);
-  if (store.batchIds().includes(m.batchId)) {
-    throw new StoreError('BATCH_ALREADY_IMPORTED', `batch ${m.batchId} is already in the store`, { hint: 'nothing to do' });
-  }
+  // A batch already in the store: this copy may complete what the first one lacked.
+  if (store.batchIds().includes(m.batchId)) return completeBatch(store, batchDir, m, opts);
   const certDpPb = new Uint8Array(Buffer.from(m.certDpPb, 'base64'));
   const ci = new Uint8Array(Buffer.from(m.ciCertificate, 'base64'));
   opts.checks.checkDpChain(certDpPb, ci, opts.at ?? new Date());
@@ -120,50 +123,14 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
         lineNo++;
         if (!raw.trim()) continue;
         bppLines++;
-        let state: BppState = BppState.available;
-        let entry: Partial<Record<keyof IndexLine, unknown>> | undefined;
-        let txId: Uint8Array = new Uint8Array(0);
-        const where = `index.ndjson line ${lineNo}`;
-        try {
-          entry = indexLineObject(JSON.parse(raw), where);
-          const line = checkIndexLineShape(entry, where);
-          const fileNo = dataFiles.indexOf(line.file);
-          if (fileNo < 0) throw new StoreError('BATCH_BAD_INDEX_LINE', `${where}: refers to file "${line.file}" that is not in the manifest`);
-          let fd = fds.get(line.file);
-          if (fd === undefined) fds.set(line.file, (fd = openSync(join(tmp, line.file), 'r')));
-          const bpp = new Uint8Array(line.length);
-          if (readSync(fd, bpp, 0, line.length, line.offset) !== line.length) {
-            throw new StoreError('BPP_TRUNCATED', `${line.file} ends before offset ${line.offset}+${line.length}`);
-          }
-          if (createHash('sha256').update(bpp).digest('hex') !== line.sha256.toLowerCase()) throw new StoreError('BPP_HASH_MISMATCH', 'SHA-256 of the BPP differs from the index');
-          const facts = opts.checks.checkBpp(bpp, fromHex(line.otpk, 'otpk'), certDpPb);
-          checkIndexLineAgainstBpp(line, facts, where, opts.chipKeys?.(line.eid));
-          txId = facts.transactionId;
-          accepted++;
-        } catch (e) {
-          if (!isIfppError(e) && !(e instanceof SyntaxError)) throw e;
-          state = BppState.rejected;
-          rejected.push({
-            line: lineNo,
-            ...(typeof entry?.eid === 'string' && entry.eid ? { eid: entry.eid } : {}),
-            code: isIfppError(e) ? e.code : 'BATCH_BAD_INDEX_LINE',
-            reason: isIfppError(e) ? (e as Error).message : `${where} is not valid JSON`,
-          });
-        }
+        const c = checkIndexLine(raw, lineNo, dataFiles, (line) => readFrom(fds, tmp, line), certDpPb, opts);
+        if (c.rejection) rejected.push(c.rejection);
+        else accepted++;
         // Rejected lines with a usable EID and key stay in the index (state "rejected") so a chip
         // whose only BPP was refused is reported as such, not as "no BPP".
-        if (entry && /^[0-9]{32}$/.test(String(entry.eid)) && /^04[0-9a-fA-F]{128}$/.test(String(entry.otpk))) {
-          writer.add({
-            eid: fromHex(String(entry.eid), 'eid'),
-            otpk: fromHex(String(entry.otpk), 'otpk'),
-            fileNo: Math.max(0, dataFiles.indexOf(String(entry.file))),
-            offset: Number.isSafeInteger(entry.offset) && (entry.offset as number) >= 0 ? (entry.offset as number) : 0,
-            length: Number.isSafeInteger(entry.length) && (entry.length as number) >= 0 ? (entry.length as number) : 0,
-            sha256: /^[0-9a-f]{64}$/.test(String(entry.sha256)) ? fromHex(String(entry.sha256)) : new Uint8Array(32),
-            transactionId: txId,
-            iccid: /^[0-9a-fA-F]{20}$/.test(String(entry.iccid)) ? fromHex(String(entry.iccid)) : new Uint8Array(10).fill(0xff),
-          });
-          writeSync(stateFd, Uint8Array.of(state));
+        if (c.entry && indexable(c.entry)) {
+          writer.add(indexRecord(c.entry, dataFiles, c.txId));
+          writeSync(stateFd, Uint8Array.of(c.rejection ? BppState.rejected : BppState.available));
         }
         if (lineNo % 1000 === 0) opts.onProgress?.(lineNo, m.count);
       }
@@ -207,4 +174,5 @@ export async function importBatch(store: BppStore, batchDir: string, opts: Impor
     throw e;
   }
 }
+
 
