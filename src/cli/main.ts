@@ -29,6 +29,7 @@ const commands: CommandSpec[] = [
   { name: 'line report', summary: 'Profile Loading Reports per batch and the unit CSV across all stations of the line', load: () => import('./commands/line-report.ts') },
   // Simulated factory (test and demo infrastructure; the station never imports it)
   { name: 'sim station', summary: 'Simulated 8-slot jig end to end: world, simulated hardware and the real station (npm start)', simulator: true, load: () => import('./commands/sim-station.ts') },
+  { name: 'sim line', summary: 'Simulated line: N real stations (processes) on one PostgreSQL inventory, fed from one reel; failed chips move between stations', simulator: true, load: () => import('./commands/sim-line.ts') },
   { name: 'sim world', summary: 'Simulated world: chips, reel, BPP batch and a station config wired to simulated bridges and jig board', simulator: true, load: () => import('./commands/sim-world.ts') },
   { name: 'sim up', summary: 'Run a simulated world: bridges, jig board and an automatic operator, until Ctrl+C', simulator: true, load: () => import('./commands/sim-up.ts') },
   { name: 'sim eum', summary: 'Simulated EUM: test PKI and N chips; writes eUICC data (Esed2), the reel and the SM-DPf identity', simulator: true, load: () => import('./commands/sim-eum.ts') },

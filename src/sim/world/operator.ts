@@ -96,7 +96,7 @@ interface SlotRun {
 }
 
 /** Deterministic [0, 1) from a seed and a chip number (mulberry32 step on a mixed key). */
-function chance(seed: number, chip: number, salt: number): number {
+export function chance(seed: number, chip: number, salt: number): number {
   let t = (seed ^ Math.imul(chip + 1, 0x9e3779b1) ^ Math.imul(salt, 0x85ebca6b)) >>> 0;
   t = (t + 0x6d2b79f5) >>> 0;
   t = Math.imul(t ^ (t >>> 15), t | 1);
