@@ -13,7 +13,8 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { SerialPort } from 'serialport';
 import { encodeRequest, type BridgeRequest } from '../src/core/bridge-protocol/verbs.ts';
-import { fastSerialBinding } from '../src/transport/bridge/fast-serial.ts';
+import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
+import { fastSerialBinding, stockSerialBinding } from '../src/transport/bridge/fast-serial.ts';
 
 export interface LinkFloor {
   exchanges: number;
@@ -22,7 +23,10 @@ export interface LinkFloor {
   meanMs: number;
 }
 
-export async function measureLinkFloor(root: string, bridgeScript: string, link: string, exchanges = 300): Promise<LinkFloor> {
+/** BENCH_SLOW_SERIAL=1: serialport's stock binding instead of the station's. */
+const defaultBinding = (): BindingInterface => (process.env['BENCH_SLOW_SERIAL'] ? stockSerialBinding : fastSerialBinding);
+
+export async function measureLinkFloor(root: string, bridgeScript: string, link: string, exchanges = 300, binding: BindingInterface = defaultBinding()): Promise<LinkFloor> {
   const child = spawn(process.execPath, ['--import', 'tsx', bridgeScript, '--slots', '1', '--link', link, '--time-scale', '1', '--card-options', '{}'], {
     cwd: root,
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -31,7 +35,7 @@ export async function measureLinkFloor(root: string, bridgeScript: string, link:
   const next = async () => JSON.parse(String((await lines.next()).value)) as Record<string, unknown>;
   const ready = await next();
   if (ready.event !== 'ready') throw new Error(`calibration bridge: ${JSON.stringify(ready)}`);
-  const port = new SerialPort({ path: link, baudRate: 115200, autoOpen: false, ...(process.env['BENCH_SLOW_SERIAL'] ? {} : { binding: fastSerialBinding }) } as ConstructorParameters<typeof SerialPort>[0]);
+  const port = new SerialPort({ path: link, baudRate: 115200, autoOpen: false, binding } as ConstructorParameters<typeof SerialPort>[0]);
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
   let buf = '';
   let waiter: (() => void) | undefined;

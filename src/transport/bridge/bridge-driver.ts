@@ -49,6 +49,7 @@ import {
   type VccClass,
 } from '../../core/bridge-protocol/verbs.ts';
 import { BridgeError, bridgeErrAnswer } from './errors.ts';
+import type { BindingInterface } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { fastSerialBinding } from './fast-serial.ts';
 import { defaultLinkParams, requestTimeoutMs, type SlotLinkParams, type TimeoutPolicy } from './timeouts.ts';
 
@@ -73,6 +74,11 @@ export interface BridgeDriverOptions {
    * Default 1000 ms; 0 = off (only the timeout).
    */
   answerCheckMs?: number;
+  /**
+   * The serialport binding that opens the port. Default: fast-serial.ts (direct non-blocking
+   * reads and writes over the platform binding); serialport's own, or a mock, plug in here.
+   */
+  binding?: BindingInterface;
 }
 
 export interface CardEvent {
@@ -151,6 +157,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
   private readonly reconnectMs: number;
   private readonly statusPollMs: number;
   private readonly answerCheckMs: number;
+  private readonly binding: BindingInterface;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private readonly active: (Pending | undefined)[] = new Array(MAX_SLOTS).fill(undefined);
@@ -170,6 +177,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     this.reconnectMs = opts.reconnectMs ?? 500;
     this.statusPollMs = opts.statusPollMs ?? 100;
     this.answerCheckMs = opts.answerCheckMs ?? 1000;
+    this.binding = opts.binding ?? fastSerialBinding;
     this.resetLinks(4_000_000);
   }
 
@@ -340,8 +348,7 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     return new Promise((resolve, reject) => {
       let port: SerialPort;
       try {
-        // The fast binding keeps serial I/O off the thread pool (see fast-serial.ts).
-        port = new SerialPort({ path, baudRate: this.baudRate, autoOpen: false, binding: fastSerialBinding } as ConstructorParameters<typeof SerialPort>[0]);
+        port = new SerialPort({ path, baudRate: this.baudRate, autoOpen: false, binding: this.binding } as ConstructorParameters<typeof SerialPort>[0]);
       } catch (e) {
         return reject(portUnavailable(path, e as Error));
       }

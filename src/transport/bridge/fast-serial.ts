@@ -1,6 +1,6 @@
 /**
- * serialport's Unix binding, with reads and writes done as direct non-blocking system calls on
- * the main thread instead of through the libuv thread pool.
+ * A serialport binding (BindingInterface) whose ports do reads and writes as direct
+ * non-blocking system calls on the main thread instead of through the libuv thread pool.
  *
  * serialport 13 opens the port O_NONBLOCK, waits for readiness with a native poller, and then
  * still runs every read and write as fs.read / fs.write on the thread pool: three thread
@@ -8,34 +8,35 @@
  * loaded 2-core station PC each hand-off costs a context switch and shows up as latency on
  * every exchange of every slot, and the pool is shared with the journal's fsyncs. A
  * non-blocking read or write of a few hundred bytes to a tty takes microseconds, so it is done
- * in place; EAGAIN still waits on serialport's poller, exactly as serialport does.
+ * in place; EAGAIN still waits on the port's own poller, exactly as serialport does.
  *
- * Errors keep serialport's shape (EBADF, ENXIO, ... marked `disconnect`), so the stream and
- * the bridge driver see a vanished device as before. Where the binding is not the Unix one
- * (no fd or poller: Windows), it is used unchanged.
+ * Composition, not patching: `FastSerialBinding` wraps another binding (by default the
+ * platform's); each port it opens is a `FastSerialPort` that delegates everything but read and
+ * write to the inner port, and reads the inner port's `fd` and `poller` (the Unix binding of
+ * @serialport/bindings-cpp 13.0.x, pinned in package.json) without changing them. A port
+ * without them (Windows, a mock binding) is returned as the inner binding made it.
+ *
+ * Errors keep serialport's shape (EBADF, ENXIO, ... marked `disconnect`; a closed port's
+ * read/write `canceled`), so the stream and the bridge driver see a vanished device as before.
  */
 import { readSync, writeSync } from 'node:fs';
+import type { BindingInterface, BindingPortInterface, OpenOptions, PortInfo, PortStatus, SetOptions, UpdateOptions } from '@serialport/bindings-interface' with { 'resolution-mode': 'require' };
 import { SerialPort } from 'serialport';
 
-type Binding = typeof SerialPort.binding;
-/** The platform binding as a plain opener (its option types differ per platform). */
-const platform = SerialPort.binding as unknown as { open(options: unknown): Promise<unknown>; list(): Promise<unknown> };
-
-interface UnixPort {
-  fd: number | null;
-  readonly isOpen: boolean;
-  poller: { once(event: 'readable' | 'writable', cb: (err: Error | null) => void): unknown };
-  writeOperation: Promise<void> | null;
-  read(buffer: Buffer, offset: number, length: number): Promise<{ bytesRead: number; buffer: Buffer }>;
-  write(buffer: Buffer): Promise<void>;
+/** What the Unix port of @serialport/bindings-cpp exposes beyond the interface (read only here). */
+interface UnixPortFields {
+  readonly fd: number | null;
+  readonly poller: { once(event: 'readable' | 'writable', cb: (err: Error | null) => void): unknown };
 }
 
-/** A hung-up tty reads as end-of-file forever (serialport/bindings-cpp#162): look again this much later. */
-const EOF_RETRY_MS = 50;
+type UnixPort = BindingPortInterface & UnixPortFields;
 
-function isUnixPort(p: unknown): p is UnixPort {
-  const x = p as Partial<UnixPort>;
-  return typeof x?.fd === 'number' && typeof x.poller?.once === 'function' && typeof x.read === 'function' && typeof x.write === 'function';
+/** A hung-up tty reads as end-of-file forever (serialport/bindings-cpp#162): look again this much later. */
+export const EOF_RETRY_MS = 50;
+
+export function hasUnixFd(p: BindingPortInterface): p is UnixPort {
+  const x = p as Partial<UnixPortFields>;
+  return typeof x.fd === 'number' && typeof x.poller?.once === 'function';
 }
 
 function retryable(e: NodeJS.ErrnoException): boolean {
@@ -52,53 +53,100 @@ function notOpen(): Error {
   return Object.assign(new Error('Port is not open'), { canceled: true });
 }
 
-function wait(port: UnixPort, event: 'readable' | 'writable'): Promise<void> {
-  return new Promise((resolve, reject) => port.poller.once(event, (err) => (err ? reject(err) : resolve())));
-}
+/** One open port: read and write in place, the rest by the inner port. */
+export class FastSerialPort implements BindingPortInterface {
+  constructor(private readonly inner: UnixPort) {}
 
-function speedUp(port: UnixPort): void {
-  port.read = async (buffer, offset, length) => {
+  get openOptions(): Required<OpenOptions> {
+    return this.inner.openOptions;
+  }
+
+  get isOpen(): boolean {
+    return this.inner.isOpen;
+  }
+
+  private fd(): number {
+    const fd = this.inner.fd;
+    if (!this.inner.isOpen || fd === null) throw notOpen();
+    return fd;
+  }
+
+  private wait(event: 'readable' | 'writable'): Promise<void> {
+    return new Promise((resolve, reject) => this.inner.poller.once(event, (err) => (err ? reject(err) : resolve())));
+  }
+
+  async read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
+    if (buffer.length < offset + length) throw new Error('buffer is too small');
     for (;;) {
-      if (!port.isOpen || port.fd === null) throw notOpen();
+      const fd = this.fd();
       let n: number;
       try {
-        n = readSync(port.fd, buffer, offset, length, null);
+        n = readSync(fd, buffer, offset, length, null);
       } catch (e) {
         const err = e as NodeJS.ErrnoException;
         if (!retryable(err)) throw markDisconnect(err);
-        await wait(port, 'readable');
+        await this.wait('readable');
         continue;
       }
       if (n > 0) return { bytesRead: n, buffer };
       await new Promise((r) => setTimeout(r, EOF_RETRY_MS));
     }
-  };
-  port.write = (buffer) => {
-    const op = (async () => {
-      let off = 0;
-      while (off < buffer.length) {
-        if (!port.isOpen || port.fd === null) throw new Error('Port is not open');
-        try {
-          off += writeSync(port.fd, buffer, off, buffer.length - off);
-        } catch (e) {
-          const err = e as NodeJS.ErrnoException;
-          if (!retryable(err)) throw markDisconnect(err);
-          await wait(port, 'writable');
-        }
+  }
+
+  async write(buffer: Buffer): Promise<void> {
+    let off = 0;
+    while (off < buffer.length) {
+      const fd = this.fd();
+      try {
+        off += writeSync(fd, buffer, off, buffer.length - off);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (!retryable(err)) throw markDisconnect(err);
+        await this.wait('writable');
       }
-      port.writeOperation = null;
-    })();
-    port.writeOperation = op;
-    return op;
-  };
+    }
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  update(options: UpdateOptions): Promise<void> {
+    return this.inner.update(options);
+  }
+  set(options: SetOptions): Promise<void> {
+    return this.inner.set(options);
+  }
+  get(): Promise<PortStatus> {
+    return this.inner.get();
+  }
+  getBaudRate(): Promise<{ baudRate: number }> {
+    return this.inner.getBaudRate();
+  }
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+  /** Our writes resolve only once the bytes are in the kernel, so the inner drain has nothing of ours to wait for. */
+  drain(): Promise<void> {
+    return this.inner.drain();
+  }
 }
 
-/** The platform binding, with the fast read/write path on Unix ports. */
-export const fastSerialBinding = {
-  list: () => platform.list(),
-  async open(options: unknown): Promise<unknown> {
-    const port = await platform.open(options);
-    if (isUnixPort(port)) speedUp(port);
-    return port;
-  },
-} as unknown as Binding;
+/** The platform's binding (or `inner`), with fast ports where the port has a Unix fd and poller. */
+export class FastSerialBinding implements BindingInterface<BindingPortInterface, OpenOptions, PortInfo> {
+  constructor(private readonly inner: BindingInterface<BindingPortInterface, OpenOptions, PortInfo> = SerialPort.binding as unknown as BindingInterface<BindingPortInterface, OpenOptions, PortInfo>) {}
+
+  list(): Promise<PortInfo[]> {
+    return this.inner.list();
+  }
+
+  async open(options: OpenOptions): Promise<BindingPortInterface> {
+    const port = await this.inner.open(options);
+    return hasUnixFd(port) ? new FastSerialPort(port) : port;
+  }
+}
+
+/** The binding the bridge driver uses unless told otherwise. */
+export const fastSerialBinding = new FastSerialBinding();
+
+/** The stock platform binding (thread-pool reads and writes), for comparison and as an option. */
+export const stockSerialBinding = SerialPort.binding as unknown as BindingInterface<BindingPortInterface, OpenOptions, PortInfo>;
