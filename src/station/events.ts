@@ -109,8 +109,11 @@ export interface SlotInfo {
   id: string;
   row: number;
   col: number;
+  /** What carries the slot: a bridge id, or a reader id (then `reader` is the reader's configured name). */
   bridge: string;
   channel: number;
+  /** A PC/SC reader slot: the reader's name or pattern from the config. */
+  reader?: string;
 }
 
 export type EventOf<T extends StationEvent['type']> = Extract<StationEvent, { type: T }>;

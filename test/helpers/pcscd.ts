@@ -6,7 +6,7 @@
  * Started and stopped by the test that needs it; `pcscdUnavailable()` says why it cannot run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -75,11 +75,19 @@ export async function startPcscd(count: number): Promise<PrivatePcscd> {
     const port = await freePair(taken);
     taken.add(port).add(port + 1);
     const friendly = `IFPP vpcd ${e}`;
-    writeFileSync(join(conf, `vpcd-${e}`), `FRIENDLYNAME "${friendly}"\nDEVICENAME /dev/null:${port}\nLIBPATH ${VPCD_DRIVER}\nCHANNELID ${port}\n`);
-    // pcscd names the slots "<name> NN 00", "<name> NN 01" (NN = the entry's index).
-    const nn = e.toString(16).toUpperCase().padStart(2, '0');
-    readers.push({ name: `${friendly} ${nn} 00`, port });
-    if (readers.length < count) readers.push({ name: `${friendly} ${nn} 01`, port: port + 1 });
+    // The vpcd driver keeps its two slots in static state, and pcscd loads a driver file once:
+    // a second entry on the same file would take over the first one's slots. So every entry
+    // after the first gets its own copy of the driver (a separate load, separate state).
+    let driver = VPCD_DRIVER;
+    if (e > 0) {
+      driver = join(dir, `libifdvpcd-${e}.so`);
+      copyFileSync(VPCD_DRIVER, driver);
+    }
+    writeFileSync(join(conf, `vpcd-${e}`), `FRIENDLYNAME "${friendly}"\nDEVICENAME /dev/null:${port}\nLIBPATH ${driver}\nCHANNELID ${port}\n`);
+    // pcscd names the slots "<name> 00 00", "<name> 00 01" (the first number tells readers of
+    // one name apart: each entry here has its own name).
+    readers.push({ name: `${friendly} 00 00`, port });
+    if (readers.length < count) readers.push({ name: `${friendly} 00 01`, port: port + 1 });
   }
   let log = '';
   const child: ChildProcess = spawn(

@@ -208,6 +208,60 @@ describe('broken configs are rejected with the place named', () => {
     expect(check(serial).map((p) => [p.path, p.message])).toEqual([['board.buzzer', 'pin 1 is reserved']]);
   });
 
+  it('PC/SC readers carry slots like bridges: one slot per reader, a slot is a channel or a reader, names and ids unique', () => {
+    const bench = (): Record<string, any> => ({
+      name: 'bench',
+      kind: 'socket-programmer',
+      store: 'store',
+      journal: 'journal',
+      reports: 'reports',
+      readers: [
+        { id: 'r0', name: 'ACS ACR39U ICC Reader 00 00' },
+        { id: 'r1', name: 'acr39u*01 00' },
+      ],
+      slots: [
+        { id: 'A1', reader: 'r0', row: 1, col: 1 },
+        { id: 'A2', reader: 'r1', row: 1, col: 2 },
+      ],
+    });
+    const ok = validateStationConfig(bench(), { file: 'x.json', dir: '/cfg' });
+    expect(ok.problems).toEqual([]);
+    expect(ok.config!.bridges).toEqual([]);
+    expect(ok.config!.readers).toEqual(bench().readers);
+    expect(ok.config!.slots[1]).toMatchObject({ id: 'A2', reader: 'r1', bridge: 'r1', channel: 0 });
+
+    // Readers beside bridges and a board, presence from the board.
+    const mixed = jig();
+    mixed.readers = [{ id: 'r0', name: 'Reader' }];
+    mixed.slots.push({ id: 'B1', reader: 'r0', row: 2, col: 1 });
+    expect(check(mixed)).toEqual([]);
+
+    const bad = bench();
+    bad.readers.push({ id: 'r0', name: 'other' }, { id: 'r2', name: 'acr39u*01 00' }, { id: 'r3' });
+    bad.slots.push(
+      { id: 'A3', reader: 'r1', row: 1, col: 3 },
+      { id: 'A4', reader: 'rX', row: 1, col: 4 },
+      { id: 'A5', reader: 'r0', bridge: 'b0', channel: 0, row: 1, col: 5 },
+      { id: 'A6', row: 1, col: 6 },
+    );
+    expect(check(bad).map((p) => [p.path, p.message])).toEqual([
+      ['readers[2].id', 'reader id "r0" is already used by readers[0]'],
+      ['readers[3].name', 'reader name "acr39u*01 00" is already used by readers[1]'],
+      ['readers[4].name', 'missing required key "name"'],
+      ['slots[2].reader', 'reader "r1" is already used by slots[1]'],
+      ['slots[3].reader', 'no reader "rX"'],
+      ['slots[4].reader', 'a slot is either a bridge channel ("bridge" + "channel") or a reader ("reader"), not both'],
+      ['slots[5]', 'a slot needs "bridge" and "channel" (a bridge channel) or "reader" (a PC/SC reader)'],
+    ]);
+
+    const nothing = bench();
+    delete nothing.readers;
+    expect(check(nothing).map((p) => p.message)).toContain('no "bridges" and no "readers": nothing carries the slots');
+    const clash = jig();
+    clash.readers = [{ id: 'b0', name: 'Reader' }];
+    expect(check(clash).map((p) => [p.path, p.message])).toEqual([['readers[0].id', 'reader id "b0" is already a bridge\'s id']]);
+  });
+
   it('a module config with problems reports paths without lines', async () => {
     const dir = tmp();
     const file = join(dir, 'station.mjs');

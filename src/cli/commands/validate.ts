@@ -25,7 +25,8 @@ function plural(n: number, word: string): string {
 export function summarize(config: StationConfig): string {
   const enabled = config.slots.filter((s) => s.enabled).length;
   const disabled = config.slots.length - enabled;
-  return `${plural(config.slots.length, 'slot')}${disabled ? ` (${disabled} disabled)` : ''} on ${plural(config.bridges.length, 'bridge')}, ${config.kind}`;
+  const carriers = [config.bridges.length || !config.readers?.length ? plural(config.bridges.length, 'bridge') : '', config.readers?.length ? plural(config.readers.length, 'PC/SC reader') : ''].filter(Boolean);
+  return `${plural(config.slots.length, 'slot')}${disabled ? ` (${disabled} disabled)` : ''} on ${carriers.join(' and ')}, ${config.kind}`;
 }
 
 export async function run(args: string[]): Promise<number> {

@@ -185,12 +185,31 @@ export interface Bridge {
   slots: number;
 }
 
+/** A PC/SC reader (USB smart-card reader on pcscd / WinSCard) that carries one slot. */
+export interface ReaderInput {
+  /** Name slots refer to: letters, digits, "_", "-", ".". */
+  id: string;
+  /**
+   * The reader's PC/SC name, exactly ("ACS ACR39U ICC Reader 00 00"), or a pattern: `*`
+   * wildcards, else a case-insensitive part of the name. A pattern keeps the slot bound to its
+   * reader when USB re-enumerates it under another index; it must match one reader only.
+   */
+  name: string;
+}
+
+export interface Reader {
+  id: string;
+  name: string;
+}
+
 export interface SlotInput {
   /** Shown to operators and written to the journal: letters, digits, "_", "-", ".". */
   id: string;
-  /** Bridge id and 0-based channel on it that carry this slot's card contacts. */
-  bridge: string;
-  channel: number;
+  /** Bridge id and 0-based channel on it that carry this slot's card contacts (or "reader"). */
+  bridge?: string;
+  channel?: number;
+  /** Instead of a bridge channel: the id of the PC/SC reader (in "readers") that holds the card. */
+  reader?: string;
   /** Position in the physical layout, 1-based; row 1 is the top row as the operator faces the station. */
   row: number;
   col: number;
@@ -210,8 +229,14 @@ export interface SlotInput {
 
 export interface Slot {
   id: string;
+  /**
+   * Id of what carries the slot (its slot source): a bridge, or for a reader slot the reader's
+   * id (then `reader` is set too and `channel` is 0).
+   */
   bridge: string;
   channel: number;
+  /** Set on a slot in a PC/SC reader: the reader's id (readers[].id). */
+  reader?: string;
   row: number;
   col: number;
   enabled: boolean;
@@ -376,7 +401,10 @@ export interface StationConfigInput {
   reports: string;
   /** The jig's Firmata board. Required when any pin is used. */
   board?: BoardInput;
-  bridges: BridgeInput[];
+  /** UART bridges. A station needs bridges, readers, or both. */
+  bridges?: BridgeInput[];
+  /** PC/SC readers, one slot each. */
+  readers?: ReaderInput[];
   slots: SlotInput[];
   loading?: LoadingInput;
   eidPolicy?: Partial<EidPolicy>;
@@ -397,6 +425,8 @@ export interface StationConfig {
   reports: string;
   board?: Board;
   bridges: Bridge[];
+  /** Absent: no PC/SC readers. */
+  readers?: Reader[];
   slots: Slot[];
   loading: LoadingConfig;
   eidPolicy: EidPolicy;

@@ -22,6 +22,7 @@ import {
   type Board,
   type BoardModelName,
   type Bridge,
+  type Reader,
   type EidPolicy,
   type InputPin,
   type InventoryConfig,
@@ -85,11 +86,12 @@ export function resolveDevicePath(dir: string, port: string): string {
 
 const ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 
-const ROOT_KEYS = ['format', 'name', 'kind', 'store', 'journal', 'reports', 'board', 'bridges', 'slots', 'loading', 'eidPolicy', 'postChecks', 'inventory', 'maintenance', 'metrics', 'simulation'] as const;
-const ROOT_REQUIRED = ['name', 'kind', 'store', 'journal', 'reports', 'bridges', 'slots'] as const;
+const ROOT_KEYS = ['format', 'name', 'kind', 'store', 'journal', 'reports', 'board', 'bridges', 'readers', 'slots', 'loading', 'eidPolicy', 'postChecks', 'inventory', 'maintenance', 'metrics', 'simulation'] as const;
+const ROOT_REQUIRED = ['name', 'kind', 'store', 'journal', 'reports', 'slots'] as const;
 const BOARD_KEYS = ['port', 'baudRate', 'model', 'digitalPins', 'analogPins', 'reservedPins', 'clamp', 'startButtons', 'estop', 'guard', 'towerLight', 'buzzer'] as const;
 const BRIDGE_KEYS = ['id', 'port', 'baudRate', 'slots'] as const;
-const SLOT_KEYS = ['id', 'bridge', 'channel', 'row', 'col', 'enabled', 'socket', ...SLOT_PIN_ROLES] as const;
+const READER_KEYS = ['id', 'name'] as const;
+const SLOT_KEYS = ['id', 'bridge', 'channel', 'reader', 'row', 'col', 'enabled', 'socket', ...SLOT_PIN_ROLES] as const;
 const INPUT_PIN_KEYS = ['pin', 'activeLow', 'pullup'] as const;
 const OUTPUT_PIN_KEYS = ['pin', 'activeLow'] as const;
 
@@ -428,14 +430,14 @@ function stripUndefined(o: Obj): Obj {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
 }
 
-function checkBridges(c: Checker, v: unknown, dir: string): Bridge[] {
+function checkBridges(c: Checker, v: unknown, dir: string, hasReaders: boolean): Bridge[] {
   const out: Bridge[] = [];
   if (v === undefined) return out;
   if (!Array.isArray(v)) {
     c.report(['bridges'], `"bridges" must be a list, not ${describeValue(v)}`, 'write "bridges": [{ "id": "b0", "port": "…", "slots": 8 }]');
     return out;
   }
-  if (v.length === 0) c.report(['bridges'], 'no bridges', 'add at least one bridge: { "id": "b0", "port": "…", "slots": 8 }');
+  if (v.length === 0 && !hasReaders) c.report(['bridges'], 'no bridges', 'add at least one bridge: { "id": "b0", "port": "…", "slots": 8 }');
   const ids = new Map<string, number>();
   const ports = new Map<string, number>();
   v.forEach((item, i) => {
@@ -468,7 +470,46 @@ function checkBridges(c: Checker, v: unknown, dir: string): Bridge[] {
   return out;
 }
 
-function checkSlots(c: Checker, v: unknown, bridges: Bridge[], bridgeIndex: Map<string, number>, allBridgeIds: Set<string>): Slot[] {
+function checkReaders(c: Checker, v: unknown, bridgeIds: Set<string>): Reader[] {
+  const out: Reader[] = [];
+  if (v === undefined) return out;
+  if (!Array.isArray(v)) {
+    c.report(['readers'], `"readers" must be a list, not ${describeValue(v)}`, 'write "readers": [{ "id": "r0", "name": "ACS ACR39U ICC Reader 00 00" }]');
+    return out;
+  }
+  if (v.length === 0) c.report(['readers'], 'no readers', 'add a reader: { "id": "r0", "name": "…" } (`ifpp bench readers` lists the names), or remove "readers"');
+  const ids = new Map<string, number>();
+  const names = new Map<string, number>();
+  v.forEach((item, i) => {
+    const path = ['readers', i];
+    const o = c.record(item, path, READER_KEYS, ['id', 'name'], 'a reader');
+    if (!o) return;
+    const id = c.string(o, 'id', path, ID_PATTERN, 'ids use letters, digits, "_", "-" and "." only');
+    const name = c.string(o, 'name', path, /\S/, 'the reader\'s PC/SC name or a pattern of it (`ifpp bench readers` lists the names)');
+    let dup = false;
+    if (id !== undefined) {
+      const first = ids.get(id);
+      if (first !== undefined) {
+        dup = true;
+        c.report([...path, 'id'], `reader id "${id}" is already used by readers[${first}]`, 'give every reader its own id');
+      } else if (bridgeIds.has(id)) {
+        dup = true;
+        c.report([...path, 'id'], `reader id "${id}" is already a bridge's id`, 'bridges and readers carry slots under one set of ids: give the reader another');
+      } else ids.set(id, i);
+    }
+    if (name !== undefined) {
+      const first = names.get(name);
+      if (first !== undefined) {
+        dup = true;
+        c.report([...path, 'name'], `reader name "${name}" is already used by readers[${first}]`, 'one reader holds one card: name another reader (its exact name tells two of a kind apart)');
+      } else names.set(name, i);
+    }
+    if (id !== undefined && name !== undefined && !dup) out.push({ id, name });
+  });
+  return out;
+}
+
+function checkSlots(c: Checker, v: unknown, bridges: Bridge[], bridgeIndex: Map<string, number>, allBridgeIds: Set<string>, allReaderIds: Set<string>): Slot[] {
   const out: Slot[] = [];
   if (v === undefined) return out;
   if (!Array.isArray(v)) {
@@ -481,12 +522,23 @@ function checkSlots(c: Checker, v: unknown, bridges: Bridge[], bridgeIndex: Map<
   const places = new Map<string, number>();
   v.forEach((item, i) => {
     const path = ['slots', i];
-    const o = c.record(item, path, SLOT_KEYS, ['id', 'bridge', 'channel', 'row', 'col'], 'a slot');
+    const o = c.record(item, path, SLOT_KEYS, ['id', 'row', 'col'], 'a slot');
     if (!o) return;
     const before = c.problems.length;
     const id = c.string(o, 'id', path, ID_PATTERN, 'ids use letters, digits, "_", "-" and "." only');
-    const bridgeId = c.string(o, 'bridge', path);
-    const channel = c.integer(o, 'channel', path, 0, LIMITS.bridgeSlots.max - 1, 'channels count from 0 on each bridge');
+    // A slot is a bridge channel or a PC/SC reader, never both.
+    const inReader = o.reader !== undefined;
+    const both = inReader && (o.bridge !== undefined || o.channel !== undefined);
+    if (both) {
+      c.report([...path, 'reader'], 'a slot is either a bridge channel ("bridge" + "channel") or a reader ("reader"), not both', 'keep one of them');
+    } else if (!inReader && o.bridge === undefined) {
+      c.report([...path], 'a slot needs "bridge" and "channel" (a bridge channel) or "reader" (a PC/SC reader)', 'add "bridge": "b0", "channel": 0, or "reader": "r0"');
+    } else if (!inReader && o.channel === undefined) {
+      c.report([...path], 'a bridge slot needs "channel"', 'add "channel": 0 (channels count from 0 on each bridge)');
+    }
+    const readerId = inReader && !both ? c.string(o, 'reader', path) : undefined;
+    const bridgeId = inReader || o.bridge === undefined ? undefined : c.string(o, 'bridge', path);
+    const channel = inReader || o.channel === undefined ? undefined : c.integer(o, 'channel', path, 0, LIMITS.bridgeSlots.max - 1, 'channels count from 0 on each bridge');
     const row = c.integer(o, 'row', path, 1, 1000, 'rows and columns count from 1');
     const col = c.integer(o, 'col', path, 1, 1000, 'rows and columns count from 1');
     const enabled = c.boolean(o, 'enabled', path) ?? DEFAULTS.slotEnabled;
@@ -528,14 +580,26 @@ function checkSlots(c: Checker, v: unknown, bridges: Bridge[], bridgeIndex: Map<
         }
       }
     }
+    if (readerId !== undefined) {
+      if (!allReaderIds.has(readerId)) {
+        const guess = closest(readerId, allReaderIds);
+        c.report([...path, 'reader'], `no reader "${readerId}"`, guess ? `did you mean "${guess}"?` : allReaderIds.size ? `known readers: ${[...allReaderIds].join(', ')}` : 'add the reader to "readers"');
+      } else {
+        const key = `reader#${readerId}`;
+        const first = channels.get(key);
+        if (first !== undefined) c.report([...path, 'reader'], `reader "${readerId}" is already used by slots[${first}]`, 'a reader holds one card: one slot per reader');
+        else channels.set(key, i);
+      }
+    }
     if (row !== undefined && col !== undefined) {
       const key = `${row},${col}`;
       const first = places.get(key);
       if (first !== undefined) c.report([...path, 'row'], `${label} sits at row ${row}, col ${col}, where slots[${first}] already is`, 'every slot needs its own row/col in the layout');
       else places.set(key, i);
     }
-    if (c.problems.length === before && id !== undefined && bridgeId !== undefined && channel !== undefined && row !== undefined && col !== undefined) {
-      out.push({ id, bridge: bridgeId, channel, row, col, enabled, ...pins, ...(socket !== undefined ? { socket } : {}) });
+    if (c.problems.length === before && id !== undefined && row !== undefined && col !== undefined) {
+      const carrier = readerId !== undefined ? { bridge: readerId, channel: 0, reader: readerId } : bridgeId !== undefined && channel !== undefined ? { bridge: bridgeId, channel } : undefined;
+      if (carrier) out.push({ id, ...carrier, row, col, enabled, ...pins, ...(socket !== undefined ? { socket } : {}) });
     }
   });
   return out;
@@ -742,7 +806,7 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
   if (o.board !== undefined) board = checkBoard(c, o.board, opts.dir).board;
   else c.setBoard(undefined, false);
 
-  const bridges = checkBridges(c, o.bridges, opts.dir);
+  const bridges = checkBridges(c, o.bridges, opts.dir, o.readers !== undefined);
   if (board) {
     const clash = bridges.findIndex((b) => b.port === board.port);
     if (clash >= 0) c.report(['bridges', clash, 'port'], `port ${board.port} is the board's port`, 'the Firmata board and each bridge need their own serial device');
@@ -753,7 +817,12 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
   const allBridgeIds = new Set<string>(
     Array.isArray(o.bridges) ? o.bridges.flatMap((b) => (isObj(b) && typeof b.id === 'string' ? [b.id] : [])) : [],
   );
-  const slots = checkSlots(c, o.slots, bridges, bridgeIndex, allBridgeIds);
+  const readers = checkReaders(c, o.readers, allBridgeIds);
+  const allReaderIds = new Set<string>(Array.isArray(o.readers) ? o.readers.flatMap((r) => (isObj(r) && typeof r.id === 'string' ? [r.id] : [])) : []);
+  if (o.bridges === undefined && o.readers === undefined) {
+    c.report([], 'no "bridges" and no "readers": nothing carries the slots', 'add "bridges": [{ "id": "b0", "port": "…", "slots": 8 }] or "readers": [{ "id": "r0", "name": "…" }]');
+  }
+  const slots = checkSlots(c, o.slots, bridges, bridgeIndex, allBridgeIds, allReaderIds);
 
   const loading = checkLoading(c, o.loading);
   const eidPolicy = checkEidPolicy(c, o.eidPolicy);
@@ -778,6 +847,7 @@ export function validateStationConfig(raw: unknown, opts: ValidateOptions): Vali
       reports,
       ...(board ? { board } : {}),
       bridges,
+      ...(readers.length ? { readers } : {}),
       slots,
       loading,
       eidPolicy,

@@ -10,6 +10,7 @@ import { openBridgeSlots } from './bridge-slots.ts';
 import type { StationHardware } from './hardware.ts';
 import type { Jig } from './jig.ts';
 import { NoJig } from './no-jig.ts';
+import type { PcscSlots } from './pcsc-slots.ts';
 
 export interface HardwareOptions {
   /** Connect the jig board named in the config (default true). */
@@ -17,26 +18,34 @@ export interface HardwareOptions {
   /** Bridge driver tuning (tests shorten heartbeats and reconnects). */
   bridgeOptions?: BridgeDriverOptions;
   jigOptions?: JigControllerOptions;
+  /** PC/SC readers: how long to wait for each configured reader at start (default 5000 ms). */
+  pcsc?: { waitMs?: number };
 }
 
 export async function openStationHardware(config: StationConfig, opts: HardwareOptions = {}): Promise<StationHardware> {
   const bridges = await openBridgeSlots(config, opts.bridgeOptions);
+  let readers: PcscSlots | undefined;
   let jig: Jig;
   try {
+    // The PC/SC side (and its native binding) loads only for a config with readers.
+    if (config.readers?.length) readers = await (await import('./pcsc-slots.ts')).openPcscSlots(config, opts.pcsc);
     jig = opts.useBoard === false || !config.board ? new NoJig(config.kind) : await JigController.open(config, opts.jigOptions);
   } catch (e) {
+    await readers?.close();
     await bridges.close();
     throw e;
   }
+  const slots = new Map([...bridges.slots, ...(readers?.slots ?? [])]);
   let closing: Promise<void> | undefined;
   return {
-    slots: bridges.slots,
-    sources: bridges.sources,
+    slots,
+    sources: [...bridges.sources, ...(readers?.sources ?? [])],
     jig,
     close() {
       closing ??= (async () => {
-        await Promise.allSettled([...bridges.slots.values()].map((s) => s.powerOff()));
+        await Promise.allSettled([...slots.values()].map((s) => s.powerOff()));
         await jig.close().catch(() => undefined);
+        await readers?.close();
         await bridges.close();
       })();
       return closing;

@@ -467,7 +467,12 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       station: c.name,
       config: c.source.file,
       kind: c.kind,
-      slots: c.slots.filter((s) => s.enabled).map((s) => ({ id: s.id, row: s.row, col: s.col, bridge: s.bridge, channel: s.channel })),
+      slots: c.slots
+        .filter((s) => s.enabled)
+        .map((s) => {
+          const reader = s.reader === undefined ? undefined : c.readers?.find((r) => r.id === s.reader)?.name;
+          return { id: s.id, row: s.row, col: s.col, bridge: s.bridge, channel: s.channel, ...(reader !== undefined ? { reader } : {}) };
+        }),
     });
     for (const src of this.hardware.sources) {
       this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: src.id, port: src.port, ...(src.firmware ? { firmware: src.firmware } : {}) });

@@ -25,6 +25,8 @@ interface Tracked {
   reader: PcscCardReader;
   present: boolean;
   atr: string | undefined;
+  /** The reader's first status has arrived (until then `present` is a guess). */
+  known: boolean;
 }
 
 /** Does `name` match the reader pattern `pattern`? */
@@ -67,13 +69,14 @@ export class PcscReaders extends EventEmitter {
   }
 
   private track(r: PcscCardReader): void {
-    const t: Tracked = { reader: r, present: false, atr: undefined };
+    const t: Tracked = { reader: r, present: false, atr: undefined, known: false };
     this.tracked.set(r.name, t);
     r.on('error', () => undefined); // per-reader status errors surface on the next command
     r.on('status', (s: { state: number; atr?: Buffer }) => {
       // A card pcscd could not power (MUTE) is still in the reader: connecting retries the power-up.
       const present = (s.state & r.SCARD_STATE_PRESENT) !== 0;
       const atr = present && s.atr && s.atr.length > 0 ? s.atr.toString('hex') : undefined;
+      t.known = true;
       if (present !== t.present) {
         t.present = present;
         t.atr = atr;
@@ -101,6 +104,11 @@ export class PcscReaders extends EventEmitter {
 
   cardPresent(name: string): boolean {
     return this.tracked.get(name)?.present ?? false;
+  }
+
+  /** Has the named reader reported its state yet (card in or out)? */
+  statusKnown(name: string): boolean {
+    return this.tracked.get(name)?.known ?? false;
   }
 
   /** The one reader matching `pattern`, or undefined; several matches are an error. */

@@ -39,7 +39,7 @@ export function detailLines(m: ViewModel, s: SlotView, now: number, w: number, m
   const head: Segment[][] = [
     [
       { text: `Slot ${s.id}`, bold: true },
-      { text: `  bridge ${s.bridge} ch ${s.channel}  `, dim: true },
+      { text: s.reader !== undefined ? `  reader ${s.bridge} (${s.reader})  ` : `  bridge ${s.bridge} ch ${s.channel}  `, dim: true },
       { text: `${look.symbol} ${look.word}`, bold: true, color: look.color },
       { text: el === null ? '' : `  ${formatElapsed(el)}`, dim: true },
     ],

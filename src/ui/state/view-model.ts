@@ -64,6 +64,8 @@ export interface SlotView {
   col: number;
   bridge: string;
   channel: number;
+  /** A PC/SC reader slot: the reader's configured name. */
+  reader?: string;
   state: SlotState;
   stateSince: number | null;
   /** Start of the current unit's cycle (or of the current retry); null when idle. */
@@ -190,6 +192,7 @@ export function emptySlot(info: SlotInfo): SlotView {
     col: info.col,
     bridge: info.bridge,
     channel: info.channel,
+    ...(info.reader !== undefined ? { reader: info.reader } : {}),
     state: 'idle',
     stateSince: null,
     startedAt: null,
