@@ -702,6 +702,7 @@ describe('ifpp report', () => {
     expect(r.stdout).toMatch(/wrote reports\/plr-unassigned-\d{8}T\d{6}Z\.json: units without a BPP: 1 unreachable/);
     expect(r.stdout).toMatch(/wrote reports\/units-\d{8}T\d{6}Z\.csv: 3 unit attempts/);
     expect(r.stdout).toContain('skipped: 1 unit attempt with a chip not for this station');
+    expect(r.stdout).toContain('BPPs: 1 loaded, 0 spent without a profile (key used), 0 unknown (sent, no answer yet), 0 given back unused');
     expect(r.stdout).toMatch(/wrote reports\/slots-\d{8}T\d{6}Z\.csv: \d+ slots?/);
     expect(r.stdout).toMatch(/per slot \(whole journal\):\n\s+slot\s+bridge\s+units\s+judged\s+FPY/);
     const plr = readJson(join(root, 'reports', batchFile));
@@ -717,6 +718,7 @@ describe('ifpp report', () => {
     const summary = JSON.parse(j.stdout);
     expect(summary.reports).toEqual([expect.objectContaining({ batchId, smdpf: expect.objectContaining({ name: smdpfName }), counts: expect.objectContaining({ installed: 1 }), results: 1, failures: 0 })]);
     expect(summary.units).toBe(1);
+    expect(summary.bpps).toEqual({ loaded: 1, spent: 0, unknown: 0, unused: 0 });
     expect(summary.duplicatesPushed).toEqual([]);
     expect(readdirSync(out)).toHaveLength(3); // PLR, units CSV, slots CSV
 

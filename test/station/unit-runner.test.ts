@@ -16,6 +16,9 @@ import { toHex } from '../../src/core/bytes.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
+import { IfppError } from '../../src/core/errors.ts';
+import { accountUnits, bppFate, keyBurnt } from '../../src/station/report/accounting.ts';
+import { CSV_COLUMNS, unitCsvValues } from '../../src/station/report/csv.ts';
 
 describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
   let f: MiniFactory;
@@ -90,6 +93,51 @@ describe('runUnit against simulated eUICCs (in-process T=0 path)', () => {
     expect(r.attempts).toBe(2);
     expect(r.reason).toMatch(/no spare BPP for this chip/);
     await j.close();
+    g.close();
+  });
+
+  it('a burnt key followed by a different failure: each attempt journaled as it ended, every BPP with its fate, the unit result names the burnt key', async () => {
+    const g = await miniFactory({ chips: 1, keys: 2, perEuicc: 2 });
+    const { card, slot } = await g.card(g.eids[0]!);
+    card.faults.muteAtLoadCall = 5; // attempt 1: mute after BF23, key burnt
+    // Attempt 2: the unit no longer answers the reset (a contact lost after the first try).
+    let activations = 0;
+    const flaky: UnitSlot = {
+      id: slot.id,
+      apdu: slot.apdu,
+      powerOff: () => slot.powerOff(),
+      activate: () => (++activations === 2 ? Promise.reject(new IfppError('CARD_NO_ATR', 'no ATR')) : slot.activate()),
+    };
+    const j = (await Journal.open(join(g.dir, 'journal', 'journal.ndjson'))).journal;
+    const r = await runUnit(flaky, { ...deps(), inventory: new LocalInventory(g.store), trust: new EuiccTrust(g.euicc), journal: j });
+    await j.close();
+    expect(r.attempts).toBe(2);
+    // The last attempt does not hide the burnt key.
+    expect(r.outcome).toBe('failed-key-burnt');
+    expect(r.reason).toMatch(/attempt 1: key burnt .*attempt 2: unreachable \(CARD_NO_ATR\)/);
+    const acc = accountUnits((await Journal.read(j.path)).records);
+    expect(acc.units.map((u) => [u.attempt, u.status, bppFate(u) ?? null])).toEqual([
+      [1, 'failed-key-burnt', 'spent'],
+      [2, 'unreachable', null],
+    ]);
+    const rows = acc.units.map((u) => Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, unitCsvValues(u)[i]])));
+    expect(rows.map((x) => [x.outcome, x.bppFate])).toEqual([['failed-key-burnt', 'spent'], ['unreachable', undefined]]);
+    g.close();
+  });
+
+  it('a retry that finds no spare BPP after a burnt key is journaled as no-bpp (it spent nothing); the unit stays failed-key-burnt', async () => {
+    const g = await miniFactory({ chips: 1, keys: 2, perEuicc: 1 });
+    const { card, slot } = await g.card(g.eids[0]!);
+    card.faults.muteAtLoadCall = 5;
+    const j = (await Journal.open(join(g.dir, 'journal', 'journal.ndjson'))).journal;
+    const r = await runUnit(slot, { ...deps(), inventory: new LocalInventory(g.store), trust: new EuiccTrust(g.euicc), journal: j });
+    await j.close();
+    expect(r.outcome).toBe('failed-key-burnt');
+    const acc = accountUnits((await Journal.read(j.path)).records);
+    expect(acc.units.map((u) => [u.status, keyBurnt(u), bppFate(u) ?? null])).toEqual([
+      ['failed-key-burnt', true, 'spent'],
+      ['no-bpp', false, null],
+    ]);
     g.close();
   });
 

@@ -8,6 +8,7 @@ import { CliUsageError, parseOptions } from '../command.ts';
 import { requireConfig } from '../../station/config/load.ts';
 import { generateReports } from '../../station/report/generate.ts';
 import type { PlrCounts } from '../../station/report/plr.ts';
+import { bppFate, type BppFate, type UnitAccount } from '../../station/report/accounting.ts';
 import { slotTableLines } from '../../station/metrics/slot-report.ts';
 
 export const help = `Usage: ifpp report --config <file> [--batch <id>] [--out <dir>] [--json]
@@ -44,6 +45,20 @@ function describeCounts(c: PlrCounts): string {
   return parts.length ? parts.join(', ') : 'no units';
 }
 
+/** What became of the BPPs the attempts chose (every attempt's, not only each unit's last). */
+function bppFates(units: readonly UnitAccount[]): Record<BppFate, number> {
+  const c: Record<BppFate, number> = { loaded: 0, spent: 0, unknown: 0, unused: 0 };
+  for (const u of units) {
+    const f = bppFate(u);
+    if (f) c[f]++;
+  }
+  return c;
+}
+
+function describeFates(c: Record<BppFate, number>): string {
+  return `${c.loaded} loaded, ${c.spent} spent without a profile (key used), ${c.unknown} unknown (sent, no answer yet), ${c.unused} given back unused`;
+}
+
 function shown(p: string): string {
   const r = relative(process.cwd(), p);
   return r && !r.startsWith('..') && !isAbsolute(r) ? r : p;
@@ -65,6 +80,7 @@ export async function run(args: string[]): Promise<number> {
     ...(values.out !== undefined ? { outDir: values.out } : {}),
   });
   const { accounting: acc } = result;
+  const fates = bppFates(values.batch === undefined ? acc.units : acc.units.filter((u) => u.batchId === values.batch));
   const total = result.plrs.reduce<PlrCounts | undefined>((sum, p) => {
     if (!sum) return { ...p.counts };
     for (const k of Object.keys(sum) as Array<keyof PlrCounts>) sum[k] += p.counts[k];
@@ -78,6 +94,7 @@ export async function run(args: string[]): Promise<number> {
       csv: result.csv,
       slots: { csv: result.slotsCsv, rows: result.slots.slots, bridges: result.slots.bridges, total: result.slots.total },
       units: result.csv.rows,
+      bpps: fates,
       open: acc.open.filter((u) => values.batch === undefined || u.batchId === values.batch).map((u) => u.unit),
       duplicatesPushed: acc.duplicatesPushed,
       anomalies: acc.anomalies,
@@ -92,6 +109,7 @@ export async function run(args: string[]): Promise<number> {
     }
     lines.push(`wrote ${shown(result.csv.path)}: ${result.csv.rows} unit attempt${result.csv.rows === 1 ? '' : 's'}`);
     if (total) lines.push(`total: ${describeCounts(total)}`);
+    lines.push(`BPPs: ${describeFates(fates)}`);
     // Skipped chips (eidPolicy.unknownEid "skip") involve no BPP, so no PLR counts them.
     const skipped = acc.byOutcome.skipped;
     if (skipped && values.batch === undefined) lines.push(`skipped: ${skipped} unit attempt${skipped === 1 ? '' : 's'} with a chip not for this station (left untouched; in the CSV, in no PLR)`);

@@ -37,7 +37,7 @@ export async function runUnit(slot: UnitSlot, deps: UnitDeps): Promise<UnitResul
     emitState: (state, reason, code) =>
       deps.bus.emit({ type: 'slot.state', t: now(), slot: slot.id, state, ...(reason ? { reason } : {}), ...(code ? { code } : {}) }),
   };
-  let last: UnitFailure | undefined;
+  const failures: UnitFailure[] = [];
   let number = 0;
   while (number < Math.max(1, deps.policy.maxAttemptsPerChip)) {
     number++;
@@ -51,13 +51,13 @@ export async function runUnit(slot: UnitSlot, deps: UnitDeps): Promise<UnitResul
       const { installedDurable } = await verify(run, attempt, identified.eid, chosen, pir);
       return await finishInstalled(run, attempt, identified, chosen, installedDurable);
     } catch (e) {
-      const { failure, raw } = await endFailedAttempt(run, attempt, e, last);
-      last = failure;
+      const { failure, raw } = await endFailedAttempt(run, attempt, e, failures[failures.length - 1]);
+      failures.push(failure);
       if (deps.signal.aborted || raw.outcome === 'interrupted') break;
       if (raw.retry === 'none') break;
       if (raw.retry === 'same-bpp' && attempt.chosen) run.excluded.delete(`${attempt.chosen.batchId}/${attempt.chosen.position}`);
       await slot.powerOff().catch(() => undefined);
     }
   }
-  return finishFailed(run, last!, number);
+  return finishFailed(run, failures, number);
 }

@@ -159,6 +159,21 @@ export function keyBurnt(u: UnitAccount): boolean | 'unknown' {
   }
 }
 
+/**
+ * What became of the BPP an attempt chose (undefined when it chose none): `loaded` (its profile
+ * is installed), `spent` (its one-time key was used without a profile installed: the BPP can
+ * never load), `unused` (never sent, or refused before the key was touched: loadable again),
+ * `unknown` (sent, with no answer to tell: settled when the chip is seen again).
+ */
+export type BppFate = 'loaded' | 'spent' | 'unused' | 'unknown';
+
+export function bppFate(u: UnitAccount): BppFate | undefined {
+  if (u.batchId === undefined || u.position === undefined) return undefined;
+  if (u.status === 'installed') return 'loaded';
+  const k = keyBurnt(u);
+  return k === true ? 'spent' : k === false ? 'unused' : 'unknown';
+}
+
 export function emptyCounts(): Record<UnitStatus, number> {
   return Object.fromEntries(UNIT_STATUSES.map((s) => [s, 0])) as Record<UnitStatus, number>;
 }

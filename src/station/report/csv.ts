@@ -3,7 +3,7 @@
  * in the journal (with or without a batch, open ones included), RFC 4180 (CRLF line ends,
  * fields with a comma, quote or line break quoted, quotes doubled).
  */
-import { stageOf, type UnitAccount } from './accounting.ts';
+import { bppFate, stageOf, type UnitAccount } from './accounting.ts';
 import { ReportError, ReportFile } from './report-file.ts';
 
 export const CSV_COLUMNS = [
@@ -26,6 +26,7 @@ export const CSV_COLUMNS = [
   'settled',
   'finished',
   'repair',
+  'bppFate',
 ] as const;
 
 export type CsvValue = string | number | boolean | null | undefined;
@@ -64,6 +65,8 @@ export function unitCsvValues(u: UnitAccount): CsvValue[] {
     // Installed units: true/false; empty when finishing was not tried (turned off, or not installed).
     u.status === 'installed' ? u.finished : undefined,
     u.repair ? true : undefined,
+    // Every attempt's BPP, whatever the unit's later attempts did: a burnt key is never hidden.
+    bppFate(u),
   ];
 }
 

@@ -116,10 +116,11 @@ export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: un
     // The key was never touched: the BPP stays loadable (by this chip, later).
     if ((await inventory.stateOf(chosen)) === BppState.inFlight) await inventory.settle(chosen, BppState.failedBeforeSecureChannel, attempt.id);
   }
-  // A retry that finds no spare BPP: the unit's real failure is the burnt key before it.
+  // Each attempt is journaled with its own outcome (a retry that finds no spare spent nothing);
+  // the unit's result names an earlier burnt key (see finishFailed).
   const failure =
     f.code === 'NO_BPP' && previous && previous.outcome === 'failed-key-burnt'
-      ? new UnitFailure(previous.outcome, previous.stage, previous.code, `${previous.message}; no spare BPP for this chip (${f.message})`, 'none', previous.hint ? { hint: previous.hint } : {})
+      ? new UnitFailure(f.outcome, f.stage, f.code, `no spare BPP for this chip after the attempt before burnt its key (${f.message})`, 'none', { cause: f })
       : f;
   await journal.append('unit.end', {
     unit: attempt.id,
@@ -135,8 +136,28 @@ export async function endFailedAttempt(run: UnitRun, attempt: Attempt, error: un
   return { failure, raw: f };
 }
 
+/**
+ * The unit's failure from its attempts' failures (in order): the last one, unless an earlier
+ * attempt burnt a key (a BPP spent) and the last did not: then a failure stays failed-key-burnt
+ * (its code), an interruption stays interrupted, and either way the reason names every attempt,
+ * so the last attempt never hides a burnt key.
+ */
+export function unitFailure(failures: readonly UnitFailure[]): UnitFailure {
+  const last = failures[failures.length - 1]!;
+  if (failures.length === 1) return last;
+  const burnt = failures.slice(0, -1).filter((f) => f.outcome === 'failed-key-burnt');
+  const story = failures.map((f, i) => `attempt ${i + 1}: ${f.outcome === 'failed-key-burnt' ? 'key burnt' : f.outcome} (${f.code})`).join('; ');
+  if (!burnt.length || last.outcome === 'failed-key-burnt') return new UnitFailure(last.outcome, last.stage, last.code, `${last.message} [${story}]`, 'none', { cause: last, ...(last.hint ? { hint: last.hint } : {}) });
+  const first = burnt[0]!;
+  if (last.outcome === 'interrupted' || last.outcome === 'skipped' || last.outcome === 'already-provisioned') {
+    return new UnitFailure(last.outcome, last.stage, last.code, `${last.message} [${story}]`, 'none', { cause: last, ...(last.hint ? { hint: last.hint } : {}) });
+  }
+  return new UnitFailure('failed-key-burnt', first.stage, first.code, `${first.message}; then ${last.message} [${story}]`, 'none', { cause: first, ...(first.hint ? { hint: first.hint } : {}) });
+}
+
 /** The unit ended without an installed profile: the slot says why, the result names the EID. */
-export function finishFailed(run: UnitRun, last: UnitFailure, attempts: number): UnitResult {
+export function finishFailed(run: UnitRun, failures: readonly UnitFailure[], attempts: number): UnitResult {
+  const last = unitFailure(failures);
   const outcome: UnitOutcomeCode = run.deps.signal.aborted ? 'interrupted' : last.outcome;
   if (outcome === 'skipped' || outcome === 'already-provisioned') {
     // Not a failure: the slot says why in a few words; the journal and the result name the EID.
