@@ -46,7 +46,7 @@ describe('restart reconciliation', () => {
 
     // The chip comes back with its key consumed and no profile: failed-key-burnt.
     const p = r2.pending[0]!;
-    const outcome = await settlePending(p, { fpaServices: 'open', oneTimeKeys: [{ otpk: Buffer.from(p.otpk, 'hex'), state: 'consumed' }] }, [], third.journal);
+    const outcome = (await settlePending(p, { keys: [{ otpk: Buffer.from(p.otpk, 'hex'), state: 'consumed' }], listedIccids: [], recovered: undefined }, third.journal, new LocalInventory(f.store))).outcome;
     expect(outcome).toBe('failed-key-burnt');
     await third.journal.close();
     const fourth = await Journal.open(path);

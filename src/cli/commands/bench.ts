@@ -14,6 +14,7 @@ import { readChipFacts, readFactory, readNotifications, readProfiles, refuseWhil
 import { finishChip } from '../../station/fpa/finish-chip.ts';
 import { openPcscSlot } from '../../station/bench/pcsc-slot.ts';
 import { reprovision } from '../../station/bench/reprovision.ts';
+import { settleOnBench } from '../../station/bench/settle-on-bench.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
 
 export const help = `Usage: ifpp bench <command> --reader NAME [--json] [options]
@@ -25,7 +26,9 @@ them. Text for people, --json for scripts.
   readers                               the PC/SC readers and whether a card is in each
   info [--config F]                     ATR, EID (check digits), EUICCInfo2, FPA services, one-time
                                         keys, profiles, notifications; with --config also the
-                                        CERT.EUICC chain verdict and this EID's station history
+                                        CERT.EUICC chain verdict and this EID's station history,
+                                        and a unit a station stop left unknown on this chip is
+                                        settled from the chip's own signed result (its PIR)
   profiles list
   profiles enable|disable ICCID
   profiles delete ICCID --yes
@@ -155,9 +158,12 @@ async function infoCommand(v: Values, out: Output): Promise<number> {
   if (v.config) config = await requireConfig(v.config);
   return withChip(v, 'info', async (chip) => {
     const facts = await readChipFacts(chip);
-    const station = config ? { certificate: certificateVerdict(config, facts.eid), history: await chipHistory(config, facts.eid) } : undefined;
+    // A unit a station stop left unknown on this chip is settled first (its PIR recovered).
+    const settled = config ? await settleOnBench(config, chip.fpa, facts.eid, chip.where) : [];
+    const station = config ? { certificate: certificateVerdict(config, facts.eid), settled, history: await chipHistory(config, facts.eid) } : undefined;
     let text = factsText(facts);
     if (station) {
+      for (const r of settled) text += `\nSettled    unit ${r.unit.slice(0, 8)} left unknown by a stop: ${r.outcome} (${r.how})`;
       const c = station.certificate;
       text += `\nCERT.EUICC ${c.verdict === 'ok' ? 'verifies up to the CI (imported eUICC data)' : `${c.verdict}: ${c.reason}`}`;
       text += station.history.length === 0 ? '\nHistory    none in this station journal' : `\nHistory\n${station.history.map((h) => `  ${h.at}  ${h.station ?? '?'}  ${h.outcome}${h.repair ? ' (repair)' : ''}  ${h.batchId ? `${h.batchId}#${h.position}` : ''} ${h.iccid ?? ''}${h.code ? `  ${h.code}` : ''}`).join('\n')}`;

@@ -13,6 +13,7 @@ import { journalPath } from '../journal/paths.ts';
 import { EuiccTrust } from '../orchestrator/euicc-trust.ts';
 import type { UnitSlot } from '../hardware/card-slot.ts';
 import { reconcileJournal } from '../orchestrator/reconcile.ts';
+import { PendingChecks } from '../orchestrator/chip-seen-again.ts';
 import { runUnit, type UnitResult } from '../orchestrator/unit-runner.ts';
 import { unitPolicyFor } from '../orchestrator/unit-policy.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
@@ -33,12 +34,16 @@ export async function reprovision(config: StationConfig, slot: UnitSlot, meta: {
   const euicc = EuiccStore.open(config.store);
   try {
     // Attempts a crash left open are settled first, as at station start.
-    await reconcileJournal(existing.records, journal, inventory);
+    const rec = await reconcileJournal(existing.records, journal, inventory);
     const bus = new EventBus();
     const events: StationEvent[] = [];
     bus.on((e) => void events.push(e));
     await journal.append('station.start', { station: `${config.name} (bench)`, config: config.source.file });
-    const r = await runUnit(slot, { inventory, trust: new EuiccTrust(euicc), journal, bus, policy: unitPolicyFor(config, dialect), signal: new AbortController().signal });
+    const trust = new EuiccTrust(euicc);
+    const policy = unitPolicyFor(config, dialect);
+    // A unit a stop left unknown on this chip is settled from the chip first (its PIR recovered).
+    const pending = new PendingChecks(rec.pending, { journal, inventory, trust, bus, endOfProduction: policy.endOfProduction });
+    const r = await runUnit(slot, { inventory, trust, journal, bus, policy, signal: new AbortController().signal, seen: (eid, fpa) => pending.settleFrom(eid, fpa, `bench reader "${meta.reader}"`) });
     await journal.append('bench.repair', { unit: r.unit, eid: r.eid, reader: meta.reader, outcome: r.outcome });
     await journal.append('station.stop', { station: `${config.name} (bench)`, config: config.source.file, reason: 'bench reprovision done' });
     return { ...r, events };

@@ -115,7 +115,12 @@ export interface UnitFinishedRecord {
   reason?: string;
 }
 
-/** Written on restart for an attempt that had no unit.end: how it was settled. */
+/**
+ * Written on restart for an attempt that had no unit.end: how it was settled. When the chip
+ * was asked later and still held the signed result of that load in its notification list,
+ * the PIR comes with it, checked as a live one (`recovered`: read back from the chip, not
+ * received live; see orchestrator/recover-pir.ts).
+ */
 export interface UnitReconciledRecord {
   type: 'unit.reconciled';
   unit: string;
@@ -125,6 +130,15 @@ export interface UnitReconciledRecord {
   transactionId?: string;
   outcome: UnitOutcomeCode;
   how: string;
+  /** The BF37 read back from the chip's notification list (hex), exactly as the chip gave it. */
+  pir?: string;
+  verified?: boolean;
+  verifyCode?: string;
+  installed?: boolean;
+  bppCommandId?: string;
+  errorReason?: string;
+  /** Set (true) with `pir`: the PIR was recovered from the chip after a stop. */
+  recovered?: boolean;
 }
 
 export interface StationRecord {

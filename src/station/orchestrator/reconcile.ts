@@ -5,15 +5,18 @@
  *
  *   pir.received     → outcome from the PIR (it was signed and kept)
  *   bf23.sending     → the key may be consumed: the BPP is retired; outcome "unknown" until
- *                      the chip is seen again and asked for its key state
+ *                      the chip is seen again (a socket at restart, any slot later, the repair
+ *                      bench) and asked for its signed result and key state (settlePending)
  *   bpp.chosen       → nothing irreversible happened: the BPP is loadable again; "interrupted"
  *   (nothing)        → "interrupted"
  */
 import { toHex } from '../../core/bytes.ts';
 import type { FactoryInfo } from '../../core/rsp/factory.ts';
 import type { Journal, JournalRecord } from '../journal/journal.ts';
-import { accountUnits } from '../report/accounting.ts';
+import { accountUnits, type UnitAccount } from '../report/accounting.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
+import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
+import type { RecoveredPir } from './recover-pir.ts';
 import { BppState } from '../store/bpp-store.ts';
 import type { BppRef, Inventory } from '../inventory/inventory.ts';
 
@@ -33,6 +36,20 @@ export interface ReconcileSummary {
   pending: PendingCheck[];
 }
 
+/** The chip question an attempt left unknown after BF23 waits on (undefined without the data to ask). */
+function pendingCheckOf(a: UnitAccount): PendingCheck | undefined {
+  if (a.batchId === undefined || a.position === undefined || !a.eid || !a.otpk || !a.transactionId) return undefined;
+  return { unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), batchId: a.batchId, position: a.position, transactionId: a.transactionId };
+}
+
+/**
+ * Attempts already settled as `unknown` (by a restart), still waiting for their chip: what the
+ * repair bench may settle. Open attempts are not in it: they are the station's to reconcile.
+ */
+export function pendingChecks(records: Iterable<JournalRecord>): PendingCheck[] {
+  return accountUnits(records).units.flatMap((a) => (a.status === 'unknown' && a.settledBy === 'reconciled' ? (pendingCheckOf(a) ?? []) : []));
+}
+
 /** Settles open attempts at start-up; returns what it did and the chips to ask later. */
 export async function reconcileJournal(records: readonly JournalRecord[], journal: Journal, inventory: Inventory): Promise<ReconcileSummary> {
   const settled: ReconcileSummary['settled'] = [];
@@ -41,7 +58,8 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
     const ref = a.batchId !== undefined && a.position !== undefined ? { batchId: a.batchId, position: a.position } : undefined;
     if (a.status === 'unknown' && a.settledBy === 'reconciled') {
       // Settled as unknown by an earlier start; still waiting for the chip.
-      if (ref && a.eid && a.otpk && a.transactionId) pending.push({ unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), ...ref, transactionId: a.transactionId });
+      const p = pendingCheckOf(a);
+      if (p) pending.push(p);
       continue;
     }
     if (a.settledBy !== 'open') continue;
@@ -56,7 +74,8 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
       outcome = 'unknown';
       how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its key state when seen again';
       await settle(inventory, ref, BppState.failedKeyBurnt, a.unit);
-      if (a.eid && a.otpk && a.transactionId) pending.push({ unit: a.unit, eid: a.eid, otpk: a.otpk, ...(a.iccid ? { iccid: a.iccid } : {}), ...ref, transactionId: a.transactionId });
+      const p = pendingCheckOf(a);
+      if (p) pending.push(p);
     } else if (ref) {
       outcome = 'interrupted';
       how = 'stopped before the secure channel: BPP loadable again';
@@ -78,31 +97,70 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
   return { settled, pending };
 }
 
+/** What the chip said when it was seen again (asked by the station, or on the repair bench). */
+export interface ChipAnswers {
+  /** Every one-time key with its state (GetFactoryInfo). */
+  keys: FactoryInfo['oneTimeKeys'];
+  /** ICCIDs the chip lists (GetProfilesInfo); undefined when it would not list them. */
+  listedIccids: readonly string[] | undefined;
+  /** Its pending install notification for the unit's transactionId, verified (recover-pir.ts). */
+  recovered: RecoveredPir | undefined;
+}
+
 /**
- * A chip with a pending check is back: its key state tells whether the interrupted load
- * consumed the key, its profile list whether the profile got installed.
+ * A chip with a pending check is back: settle its unit from what the chip holds, the signed
+ * result first. Returns the outcome, or `unknown` when the chip cannot prove it: the profile is
+ * installed but its install notification is gone (journaled nothing; still pending).
+ *
+ *   PIR found, verifies, success → installed (recovered), BPP installed, PIR in the PLR
+ *   PIR found, verifies, error   → failed-key-burnt, with its PIR
+ *   PIR found, does not verify   → failed-key-burnt, as a live one that does not verify
+ *   no PIR, key unused           → failed-before-secure-channel (the BPP stays retired)
+ *   no PIR, key used, no profile → failed-key-burnt
+ *   no PIR, key used, profile    → stays unknown: nothing signed proves it (a removed notification)
  */
-export async function settlePending(
-  p: PendingCheck,
-  info: FactoryInfo,
-  listedIccids: readonly string[] | undefined,
-  journal: Journal,
-): Promise<UnitOutcomeCode> {
-  const key = info.oneTimeKeys.find((k) => toHex(k.otpk) === p.otpk.toLowerCase());
+export async function settlePending(p: PendingCheck, chip: ChipAnswers, journal: Journal, inventory: Inventory): Promise<{ outcome: UnitOutcomeCode; how: string }> {
+  const key = chip.keys.find((k) => toHex(k.otpk) === p.otpk.toLowerCase());
+  const base = { unit: p.unit, eid: p.eid, batchId: p.batchId, position: p.position, transactionId: p.transactionId };
+  const ref = { batchId: p.batchId, position: p.position };
+  const r = chip.recovered;
+  if (r) {
+    const fr = r.pir.finalResult;
+    const installed = r.verdict.ok && fr.kind === 'success';
+    const outcome: UnitOutcomeCode = installed ? 'installed' : 'failed-key-burnt';
+    const how = !r.verdict.ok
+      ? `chip seen again: its signed result (notification #${r.seqNumber}) does not verify (${r.verdict.code})`
+      : installed
+        ? `chip seen again: signed result recovered from its notification list (#${r.seqNumber}) and verified`
+        : `chip seen again: its signed result (notification #${r.seqNumber}) reports an error`;
+    await journal.append('unit.reconciled', {
+      ...base,
+      outcome,
+      how,
+      pir: toHex(r.pir.raw),
+      verified: r.verdict.ok,
+      ...(r.verdict.ok ? {} : { verifyCode: r.verdict.code }),
+      installed: fr.kind === 'success',
+      ...(fr.kind === 'error' ? { bppCommandId: BppCommandId.describe(fr.bppCommandId), errorReason: ErrorReason.describe(fr.errorReason) } : {}),
+      recovered: true,
+    });
+    await settle(inventory, ref, installed ? BppState.installed : BppState.failedKeyBurnt, p.unit);
+    return { outcome, how };
+  }
   let outcome: UnitOutcomeCode;
   let how: string;
   if (key && key.state === 'unused') {
     outcome = 'failed-before-secure-channel';
     how = 'chip seen again: its one-time key is unused, the BF23 never reached it (the BPP stays retired)';
-  } else if (p.iccid && listedIccids?.includes(p.iccid)) {
-    outcome = 'installed';
-    how = 'chip seen again: key consumed and the profile is installed (no signed result was received)';
+  } else if (p.iccid && chip.listedIccids?.includes(p.iccid)) {
+    // Installed, but nothing signed is left to prove it: the unit stays unknown (documented limit).
+    return { outcome: 'unknown', how: `chip seen again: profile ${p.iccid} is installed but the chip holds no signed result for it any more (its install notification was removed)` };
   } else {
     outcome = 'failed-key-burnt';
     how = 'chip seen again: key consumed (or deleted), profile not installed';
   }
-  await journal.append('unit.reconciled', { unit: p.unit, eid: p.eid, batchId: p.batchId, position: p.position, transactionId: p.transactionId, outcome, how });
-  return outcome;
+  await journal.append('unit.reconciled', { ...base, outcome, how });
+  return { outcome, how };
 }
 
 /** A batch no longer in the inventory has nothing to settle. */

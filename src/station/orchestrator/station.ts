@@ -25,10 +25,10 @@ import { BppState } from '../store/bpp-store.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import { openInventory } from '../inventory/open-inventory.ts';
 import { EuiccTrust } from './euicc-trust.ts';
-import { reconcileJournal, settlePending, type PendingCheck } from './reconcile.ts';
+import { reconcileJournal } from './reconcile.ts';
+import { PendingChecks } from './chip-seen-again.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
 import { unitPolicyFor } from './unit-policy.ts';
-import { FpaClient } from '../fpa/fpa-client.ts';
 import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
 import { SlotMetrics } from '../metrics/slot-metrics.ts';
@@ -87,7 +87,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private unitsDone = 0;
   private unitTarget = Infinity;
   private byOutcome: Record<string, number> = {};
-  private pending: PendingCheck[] = [];
+  /** Units an earlier stop left unknown, settled when their chip is identified (set by open). */
+  private pending!: PendingChecks;
   /** loading.dialect, loaded at open (a module dialect is imported once). */
   private dialect: EuiccDialect = projectEuiccDialect;
   /** Count of insertions seen per slot (bridge CARD IN or jig presence), and who waits for the next. */
@@ -126,8 +127,14 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       const rec = await reconcileJournal(existing.records, journal, inventory);
       hardware ??= await openStationHardware(config, opts);
       const st = new Station(config, bus, inventory, euicc, journal, hardware);
-      st.pending = rec.pending;
       st.dialect = dialect;
+      st.pending = new PendingChecks(rec.pending, {
+        journal,
+        inventory,
+        trust: new EuiccTrust(euicc),
+        bus,
+        endOfProduction: unitPolicyFor(config, dialect).endOfProduction,
+      });
       for (const p of existing.sequenceProblems) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'JOURNAL_SEQUENCE', message: `journal ${describeSequenceProblem(p)}; new records continue above the highest seq` });
       }
@@ -337,9 +344,9 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         bus: this.bus,
         policy: this.policy(),
         signal: this.cycleController.signal,
+        seen: (eid, fpa) => this.pending.settleFrom(eid, fpa, s.cfg.id),
       });
       s.lastResult = r;
-      if (r.eid) await this.settlePendingFor(r.eid, s);
       this.jig.setSlotLeds(s.cfg.id, resultLeds(r.outcome, r));
       this.emitStock();
       return r;
@@ -351,26 +358,6 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         /* powering down is never refused; a board already lost is reported by the jig */
       }
       s.busy = false;
-    }
-  }
-
-  /** A chip whose earlier load was cut off after BF23 is back: ask it what happened. */
-  private async settlePendingFor(eid: string, s: SlotRuntime): Promise<void> {
-    const mine = this.pending.filter((p) => p.eid === eid);
-    if (!mine.length) return;
-    try {
-      await s.card.activate();
-      const fpa = new FpaClient(s.card.apdu, { blockSize: this.config.loading.blockSize });
-      await fpa.selectIsdR();
-      const info = await fpa.getFactoryInfo();
-      const list = await fpa.listProfiles().catch(() => undefined);
-      const iccids = list && 'profiles' in list ? (list.profiles as readonly { iccid?: string }[]).map((p) => p.iccid ?? '') : undefined;
-      for (const p of mine) {
-        await settlePending(p, info, iccids, this.journal);
-        this.pending = this.pending.filter((x) => x !== p);
-      }
-    } catch (e) {
-      if (!isIfppError(e)) throw e;
     }
   }
 

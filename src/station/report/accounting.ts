@@ -54,6 +54,8 @@ export interface PirEvidence {
   errorReason?: string;
   at: string;
   seq: number;
+  /** Read back from the chip's notification list after a stop (unit.reconciled), not received live. */
+  recovered?: boolean;
 }
 
 export interface UnitAccount {
@@ -181,6 +183,18 @@ export function emptyCounts(): Record<UnitStatus, number> {
 const str = (r: JournalRecord, k: string): string | undefined => (typeof r[k] === 'string' ? (r[k] as string) : undefined);
 const num = (r: JournalRecord, k: string): number | undefined => (typeof r[k] === 'number' ? (r[k] as number) : undefined);
 
+/** The PIR fields of pir.received (or of unit.reconciled with a recovered PIR). */
+function pirEvidence(r: JournalRecord): PirEvidence {
+  const pir: PirEvidence = { hex: str(r, 'pir') ?? '', verified: r.verified === true, installed: r.installed === true, at: r.at, seq: r.seq };
+  const verifyCode = str(r, 'verifyCode');
+  const bppCommandId = str(r, 'bppCommandId');
+  const errorReason = str(r, 'errorReason');
+  if (verifyCode !== undefined) pir.verifyCode = verifyCode;
+  if (bppCommandId !== undefined) pir.bppCommandId = bppCommandId;
+  if (errorReason !== undefined) pir.errorReason = errorReason;
+  return pir;
+}
+
 export class UnitAccountant {
   private readonly units: UnitAccount[] = [];
   private readonly current = new Map<string, UnitAccount>();
@@ -284,14 +298,7 @@ export class UnitAccountant {
         this.set(u, 'batchId', str(r, 'batchId'));
         this.set(u, 'position', num(r, 'position'));
         this.set(u, 'transactionId', str(r, 'transactionId'));
-        const pir: PirEvidence = { hex: str(r, 'pir') ?? '', verified: r.verified === true, installed: r.installed === true, at: r.at, seq: r.seq };
-        const verifyCode = str(r, 'verifyCode');
-        const bppCommandId = str(r, 'bppCommandId');
-        const errorReason = str(r, 'errorReason');
-        if (verifyCode !== undefined) pir.verifyCode = verifyCode;
-        if (bppCommandId !== undefined) pir.bppCommandId = bppCommandId;
-        if (errorReason !== undefined) pir.errorReason = errorReason;
-        u.pir = pir;
+        u.pir = pirEvidence(r);
         break;
       }
       case 'unit.end':
@@ -332,6 +339,8 @@ export class UnitAccountant {
     this.set(u, 'millis', num(r, 'millis'));
     this.set(u, 'reconciledHow', str(r, 'how'));
     if (typeof r.finished === 'boolean') u.finished = r.finished;
+    // A PIR recovered from the chip when it was seen again (only with a real settlement).
+    if (by === 'reconciled' && typeof r.pir === 'string' && !u.pir) u.pir = { ...pirEvidence(r), recovered: true };
   }
 
   private open(r: JournalRecord, id: string): UnitAccount {

@@ -81,6 +81,11 @@ export interface PlrResult {
   finishCode?: string;
   /** Present (true) for a repair at a bench reader. */
   repair?: true;
+  /**
+   * Present (true) when the PIR was not received live but read back from the chip's
+   * notification list after the station stopped mid-load (and checked the same way).
+   */
+  recovered?: true;
 }
 
 export interface PlrFailure {
@@ -154,6 +159,7 @@ export function plrEntry(u: UnitAccount): PlrEntry {
       at: u.pir?.at ?? u.ended ?? u.lastAt,
       ...(u.status === 'installed' ? { finished: u.finished ?? null, ...(u.finishCode !== undefined ? { finishCode: u.finishCode } : {}) } : {}),
       ...(u.repair ? { repair: true as const } : {}),
+      ...(u.pir?.recovered ? { recovered: true as const } : {}),
     };
     return { kind: 'result', entry };
   }

@@ -9,6 +9,7 @@ import type { UnitOutcomeCode } from '../../journal/records.ts';
 import type { Inventory, InventoryBpp } from '../../inventory/inventory.ts';
 import type { UnitSlot } from '../../hardware/card-slot.ts';
 import type { EuiccTrust } from '../euicc-trust.ts';
+import type { FpaClient } from '../../fpa/fpa-client.ts';
 
 export interface UnitPolicy {
   dialect?: EuiccDialect;
@@ -40,6 +41,11 @@ export interface UnitDeps {
   /** Aborts every unit at once (e-stop, guard, operator abort). */
   signal: AbortSignal;
   now?: () => number;
+  /**
+   * Told each chip's EID as soon as it is read, before anything is decided for it: the station
+   * settles units an earlier stop left unknown on this chip (chip-seen-again.ts).
+   */
+  seen?: (eid: string, fpa: FpaClient) => Promise<unknown>;
 }
 
 export interface UnitResult {

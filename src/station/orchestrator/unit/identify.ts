@@ -35,6 +35,8 @@ export async function identify(run: UnitRun, attempt: Attempt): Promise<Identifi
   try {
     await fpa.selectIsdR();
     eid = run.eid = await fpa.getEid(policy.verifyEidCheckDigits !== false);
+    // A unit an earlier stop left unknown on this chip is settled first (its PIR recovered).
+    await run.deps.seen?.(eid, fpa);
     const known = eid;
     certCheck = whileCardWorks(() => trust.certificateFor(known));
     await refuseIfAlreadyProvisioned(run, fpa, eid);
