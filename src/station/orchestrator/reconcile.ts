@@ -72,7 +72,7 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
       await settle(inventory, ref, ok ? BppState.installed : BppState.failedKeyBurnt, a.unit);
     } else if (a.bf23Sent && ref) {
       outcome = 'unknown';
-      how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its key state when seen again';
+      how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its signed result and key state when seen again';
       await settle(inventory, ref, BppState.failedKeyBurnt, a.unit);
       const p = pendingCheckOf(a);
       if (p) pending.push(p);
