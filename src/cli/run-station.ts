@@ -21,6 +21,11 @@ export interface RunStationOptions {
   metricsPort?: number;
   /** Told the port once the metrics endpoint listens. */
   onMetrics?: (port: number) => void;
+  /**
+   * Start even when the store has no eUICC data or no loadable BPP (`ifpp run --allow-empty`);
+   * otherwise the run refuses with NOTHING_TO_LOAD before opening any device.
+   */
+  allowEmpty?: boolean;
   /** Called once the station is open (e.g. the simulator's operator starts feeding units). */
   onOpen?: (station: Station) => void | Promise<void>;
 }
@@ -52,7 +57,7 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     metrics = await serveMetrics(bus, opts.metricsPort);
     opts.onMetrics?.(metrics.port);
   }
-  const station = await Station.open(config, { ...opts.open, bus }).catch(async (e: unknown) => {
+  const station = await Station.open(config, { ...opts.open, bus, requireStock: opts.allowEmpty !== true }).catch(async (e: unknown) => {
     await metrics?.close();
     await log?.close();
     detachPlain?.();

@@ -29,7 +29,8 @@ describe('ifpp run with a missing bridge', () => {
         slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
       }),
     );
-    const r = await run(process.execPath, [IFPP, 'run', '--config', cfg, '--headless', '--events', 'events.ndjson'], { cwd: dir }).then(
+    // --allow-empty: the store is empty here, and the device is what this test is about.
+    const r = await run(process.execPath, [IFPP, 'run', '--config', cfg, '--headless', '--allow-empty', '--events', 'events.ndjson'], { cwd: dir }).then(
       ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
       (e: { code: number; stdout: string; stderr: string }) => e,
     );

@@ -5,9 +5,12 @@ import { runExitCode } from '../exit-codes.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
 
 export const help = `Usage: ifpp run --config F [--headless] [--units N] [--events FILE|-] [--metrics PORT] [--summary-every S]
+                [--allow-empty]
 
 Runs the station described by the config: connects the bridges and the jig board, settles
-anything a previous run left in flight (from the journal), then loads units until stopped.
+anything a previous run left in flight (from the journal; chips still in their sockets are
+asked for their signed results), then loads units until stopped. A store with no eUICC data or
+no loadable BPP is refused (NOTHING_TO_LOAD, with the import commands) before any device opens.
 
   --config F     station configuration (fixtures-config/*, checked as by ifpp validate)
   --headless     no terminal UI: a plain log on stderr (automatic when not on a terminal)
@@ -16,6 +19,7 @@ anything a previous run left in flight (from the journal), then loads units unti
   --metrics PORT serve Prometheus metrics on http://127.0.0.1:PORT/metrics (localhost only)
   --summary-every S  a station.summary event every S seconds (default: the config's
                  metrics.summaryEverySeconds, 60; 0 = only the final one)
+  --allow-empty  start even with nothing to load (every chip then ends as no-bpp)
 
 Ctrl+C (or q in the UI) stops after the units in flight; a second Ctrl+C (or Q) aborts them.
 
@@ -31,6 +35,7 @@ export async function run(args: string[]): Promise<number> {
     events: { type: 'string' },
     metrics: { type: 'string' },
     'summary-every': { type: 'string' },
+    'allow-empty': { type: 'boolean' },
   });
   if (!values.config) throw new CliUsageError('--config is required');
   const units = values.units !== undefined ? Number(values.units) : undefined;
@@ -47,6 +52,7 @@ export async function run(args: string[]): Promise<number> {
   const summary = await runStation(config, {
     ...(Number.isFinite(qd) && qd >= 0 ? { open: { jigOptions: { connect: { queryDelayMs: qd } } } } : {}),
     ...(values.headless ? { headless: true } : {}),
+    ...(values['allow-empty'] ? { allowEmpty: true } : {}),
     ...(units !== undefined ? { units } : {}),
     ...(values.events ? { events: values.events } : {}),
     ...(metricsPort !== undefined ? { metricsPort, onMetrics: (port: number) => process.stderr.write(`metrics: http://127.0.0.1:${port}/metrics\n`) } : {}),

@@ -8,10 +8,7 @@ import { join } from 'node:path';
 import { archiveWorld, buildWorld, ensureWorld } from '../../sim/world/build-world.ts';
 import { readFeeder, startWorld } from '../../sim/world/run-world.ts';
 import { requireConfig } from '../../station/config/load.ts';
-import { BppStore } from '../../station/store/bpp-store.ts';
-import { importBatch } from '../../station/store/import-batch.ts';
-import { bppChecks } from '../../station/store/bpp-checks.ts';
-import { EuiccStore, importEuiccData } from '../../station/euicc-data/euicc-store.ts';
+import { importWorld } from '../world-import.ts';
 import { describeRun, runStation } from '../run-station.ts';
 import { runExitCode } from '../exit-codes.ts';
 import { invokedAs } from '../invoked-as.ts';
@@ -65,19 +62,7 @@ export async function run(args: string[]): Promise<number> {
 
   const config = await requireConfig(w.stationFile);
   // First run: the station's store gets the world's batch and eUICC data (as an operator would import them).
-  const store = BppStore.open(config.store);
-  try {
-    if (!store.batchIds().includes(w.world.batch.batchId)) {
-      const r = await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
-      say(`imported batch ${r.batchId}: ${r.accepted} BPPs`);
-    }
-  } finally {
-    store.close();
-  }
-  const euicc = EuiccStore.open(config.store);
-  const haveData = euicc.names.includes('sim-eum');
-  euicc.close();
-  if (!haveData) await importEuiccData(config.store, join(w.dir, w.world.files.euiccData), 'sim-eum');
+  for (const line of await importWorld(w.dir, w.world, config)) say(line);
 
   const timeScale = values['time-scale'] !== undefined ? num(values['time-scale'], 'time-scale', 1) : undefined;
   const world = await startWorld(w.dir, timeScale !== undefined ? { timeScale } : {});

@@ -8,10 +8,13 @@ import { progressPrinter } from '../../sim/eum/progress.ts';
 import { buildWorld } from '../../sim/world/build-world.ts';
 import type { WorldKind } from '../../sim/world/world-files.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
+import { invokedAs } from '../invoked-as.ts';
+import { importCommands, importWorld } from '../world-import.ts';
+import { requireConfig } from '../../station/config/load.ts';
 
 export const help = `Usage: ifpp sim world --out DIR [--slots N] [--units U] [--kind panel-jig|socket-programmer]
                       [--curve nist|brp] [--profile synthetic[:BYTES]|FILE] [--spares K]
-                      [--card-ms X] [--time-scale S] [--name S] [--force]
+                      [--card-ms X] [--time-scale S] [--name S] [--import] [--force]
 
 Makes everything a station demo needs in DIR, with no hardware:
 
@@ -22,7 +25,9 @@ Makes everything a station demo needs in DIR, with no hardware:
   chips/         chip state at run time (chips remember burnt keys and profiles)
   world.json     what was made
 
-Then \`ifpp sim up --world DIR\` starts the bridges, the board and an automatic operator, and
+The station's store starts empty (ifpp run refuses to start on it): import the world's eUICC
+data and batch with the two commands it prints at the end, or with --import. Then
+\`ifpp sim up --world DIR\` starts the bridges, the board and an automatic operator, and
 \`ifpp run --config DIR/station.json\` runs the station on them.
 
   --slots N          slots (default 8; a socket programmer has at most 40)
@@ -35,6 +40,7 @@ Then \`ifpp sim up --world DIR\` starts the bridges, the board and an automatic 
   --card-ms X        the chip's own time for one profile load, ms (default: the card model's,
                      about 1000 ms for 12 kB)
   --time-scale S     0 = cards answer at once, 1 = real time (default 1)
+  --import           import the eUICC data and the batch into the station's store at once
   --force            replace a world already in DIR (its chips, batch, store and journal go)
 
 Details: docs/sim-tools.md.`;
@@ -58,6 +64,7 @@ export async function run(args: string[]): Promise<number> {
     'card-ms': { type: 'string' },
     'time-scale': { type: 'string' },
     name: { type: 'string' },
+    import: { type: 'boolean' },
     force: { type: 'boolean' },
   });
   if (!values.out) throw new CliUsageError('--out is required');
@@ -97,6 +104,13 @@ export async function run(args: string[]): Promise<number> {
   say(`  station       ${dir}/${w.files.station}: ${w.devices.bridges.length} bridge(s), board ${w.devices.board.model} (${w.devices.board.digitalPins + w.devices.board.analogPins} pins), per-slot pins: ${w.slotPins.join(', ') || 'none'}`);
   say(`  devices       ${[w.devices.board.link, ...w.devices.bridges.map((x) => x.link)].map((l) => `${dir}/${l}`).join(' ')}   (while \`ifpp sim up\` runs)`);
   say(`  timing        card ${w.cardMs} ms per load (model ${w.cardModelMs} ms), time scale ${w.timeScale}`);
-  say(`next: ifpp sim up --world ${dir}     then: ifpp run --config ${dir}/${w.files.station}`);
+  const ifpp = invokedAs();
+  if (values.import) {
+    for (const line of await importWorld(b.dir, w, await requireConfig(b.stationFile))) say(`  ${line}`);
+  } else {
+    say(`import its data into the station's store (or make it with --import):`);
+    for (const c of importCommands(ifpp, dir, w)) say(`  ${c}`);
+  }
+  say(`next: ${ifpp} sim up --world ${dir}     then: ${ifpp} run --config ${dir}/${w.files.station}`);
   return 0;
 }

@@ -9,7 +9,9 @@
  *  - no board (bench, benchmarks): every slot on its own, started by the bridge's card-detect.
  */
 import { EventEmitter } from 'node:events';
-import { IfppError, isIfppError } from '../../core/errors.ts';
+import { isIfppError } from '../../core/errors.ts';
+import { StationError } from './station-error.ts';
+import { refuseToRunBlind } from './stock-check.ts';
 import type { StationConfig, Slot as SlotConfig } from '../config/schema.ts';
 import { EuiccStore } from '../euicc-data/euicc-store.ts';
 import { EventBus, type StationEvent, type StationPhase } from '../events.ts';
@@ -33,7 +35,7 @@ import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
 import { SlotMetrics } from '../metrics/slot-metrics.ts';
 
-export class StationError extends IfppError {}
+export { StationError };
 
 /**
  * The slot's result lamps for a finished unit: pass or fail; a skipped chip (not for this
@@ -55,6 +57,11 @@ export interface StationOpenOptions extends HardwareOptions {
   hardware?: StationHardware;
   /** The BPP inventory built by the caller. Default: openInventory with this config. Closed in close(). */
   inventory?: Inventory;
+  /**
+   * Refuse to open (NOTHING_TO_LOAD) when the store has no eUICC data or no loadable BPP,
+   * before anything is journaled or any device opened (`ifpp run` without --allow-empty).
+   */
+  requireStock?: boolean;
 }
 
 export interface RunOptions {
@@ -124,6 +131,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       inventory ??= await openInventory(config, { journalPath: journal.path, existing: existing.records });
       // After the inventory: a line station copies the line's eUICC data into its store first.
       euicc = EuiccStore.open(config.store);
+      if (opts.requireStock) refuseToRunBlind(config, inventory, euicc);
       const rec = await reconcileJournal(existing.records, journal, inventory);
       hardware ??= await openStationHardware(config, opts);
       const st = new Station(config, bus, inventory, euicc, journal, hardware);
