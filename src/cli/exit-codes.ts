@@ -5,7 +5,7 @@
 import type { RunSummary } from '../station/orchestrator/station.ts';
 
 export const EXIT = {
-  /** Stopped as asked (q, Ctrl+C, --units, all simulated units fed); every unit settled. */
+  /** Stopped as asked (q, Ctrl+C, --units, all simulated units fed, a signal during start-up); every unit settled. */
   ok: 0,
   /** The command failed: bad config, missing device, store or journal error. */
   error: 1,

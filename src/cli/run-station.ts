@@ -10,6 +10,7 @@ import type { StationConfig } from '../station/config/schema.ts';
 import { EventBus } from '../station/events.ts';
 import { attachEventLog } from '../station/event-log.ts';
 import { Station, type RunSummary, type StationOpenOptions } from '../station/orchestrator/station.ts';
+import { StopSignals, type StopSignalName } from './stop-signals.ts';
 
 export interface RunStationOptions {
   headless?: boolean;
@@ -26,6 +27,11 @@ export interface RunStationOptions {
    * otherwise the run refuses with NOTHING_TO_LOAD before opening any device.
    */
   allowEmpty?: boolean;
+  /**
+   * Signals caught since the command started (so a stop during its own start-up counts);
+   * default: caught from here on. Disposed by the caller that made it.
+   */
+  stops?: StopSignals;
   /** Called once the station is open (e.g. the simulator's operator starts feeding units). */
   onOpen?: (station: Station) => void | Promise<void>;
 }
@@ -36,6 +42,26 @@ export interface StationRunResult extends RunSummary {
 }
 
 export async function runStation(config: StationConfig, opts: RunStationOptions = {}): Promise<StationRunResult> {
+  const stops = opts.stops ?? new StopSignals(earlyStopNotice);
+  try {
+    return await runStationWith(config, opts, stops);
+  } finally {
+    if (!opts.stops) stops.dispose();
+  }
+}
+
+/** Said when a stop is asked for before the station is open. */
+export function earlyStopNotice(sig: StopSignalName): void {
+  process.stderr.write(`${sig}: stopping as soon as start-up ends (no unit will be started)\n`);
+}
+
+/** The summary of a run stopped by a signal during start-up: nothing was loaded. */
+function stoppedAtStart(sig: StopSignalName): StationRunResult {
+  return { units: 0, byOutcome: {}, reason: `${sig} during start-up` };
+}
+
+async function runStationWith(config: StationConfig, opts: RunStationOptions, stops: StopSignals): Promise<StationRunResult> {
+  if (stops.requested) return stoppedAtStart(stops.requested);
   const bus = new EventBus();
   const eventsToStdout = opts.events === '-';
   // React's development build costs ~3x the CPU per frame; the station always runs production.
@@ -64,6 +90,14 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     for (const p of fresh) rmSync(p, { recursive: true, force: true });
     throw withProbeHint(e, config);
   });
+  // A stop asked for during start-up: the station closes again before any unit starts.
+  if (stops.requested) {
+    await station.close();
+    detachPlain?.();
+    await log?.close();
+    await metrics?.close();
+    return stoppedAtStart(stops.requested);
+  }
   let ui: { unmount(): void } | undefined;
   let uiError: Error | undefined;
   if (tui) {
@@ -78,23 +112,15 @@ export async function runStation(config: StationConfig, opts: RunStationOptions 
     });
   }
   // First Ctrl+C / SIGTERM: finish the units in flight, start no more. Second: abort them.
-  let signals = 0;
-  const onSignal = (sig: string) => {
-    signals++;
-    if (signals === 1) station.requestStop(`${sig}: finishing the units in flight (again to abort them)`);
+  stops.handle((sig, count) => {
+    if (count === 1) station.requestStop(`${sig}: finishing the units in flight (again to abort them)`);
     else station.quit(true);
-  };
-  const sigint = () => onSignal('SIGINT');
-  const sigterm = () => onSignal('SIGTERM');
-  process.on('SIGINT', sigint);
-  process.on('SIGTERM', sigterm);
+  });
   try {
     await opts.onOpen?.(station);
     const summary = await station.run(opts.units !== undefined ? { units: opts.units } : {});
     return uiError ? { ...summary, uiError } : summary;
   } finally {
-    process.off('SIGINT', sigint);
-    process.off('SIGTERM', sigterm);
     await station.close();
     ui?.unmount();
     detachPlain?.();

@@ -1,6 +1,7 @@
 import { requireConfig } from '../../station/config/load.ts';
 import { DEFAULTS } from '../../station/config/schema.ts';
-import { describeRun, runStation } from '../run-station.ts';
+import { describeRun, earlyStopNotice, runStation } from '../run-station.ts';
+import { StopSignals } from '../stop-signals.ts';
 import { runExitCode } from '../exit-codes.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
 
@@ -22,12 +23,24 @@ no loadable BPP is refused (NOTHING_TO_LOAD, with the import commands) before an
   --allow-empty  start even with nothing to load (every chip then ends as no-bpp)
 
 Ctrl+C (or q in the UI) stops after the units in flight; a second Ctrl+C (or Q) aborts them.
+Ctrl+C or SIGTERM during start-up stops the station as soon as the step under way ends,
+before any unit starts (exit 0).
 
 Exit codes: 0 stopped as asked, every unit settled · 1 error (config, device, store) ·
 2 bad usage · 3 stopped with units interrupted (run those chips again) · 4 the terminal UI
 failed (the station stopped as on a forced quit).`;
 
 export async function run(args: string[]): Promise<number> {
+  // Ctrl+C / SIGTERM from the first moment: a stop during start-up is clean (exit 0), never a signal exit.
+  const stops = new StopSignals(earlyStopNotice);
+  try {
+    return await runCommand(args, stops);
+  } finally {
+    stops.dispose();
+  }
+}
+
+async function runCommand(args: string[], stops: StopSignals): Promise<number> {
   const { values } = parseOptions(args, {
     config: { type: 'string' },
     headless: { type: 'boolean' },
@@ -50,6 +63,7 @@ export async function run(args: string[]): Promise<number> {
   // simulated one) can be asked at once: IFPP_JIG_QUERY_DELAY_MS shortens the wait.
   const qd = Number(process.env.IFPP_JIG_QUERY_DELAY_MS);
   const summary = await runStation(config, {
+    stops,
     ...(Number.isFinite(qd) && qd >= 0 ? { open: { jigOptions: { connect: { queryDelayMs: qd } } } } : {}),
     ...(values.headless ? { headless: true } : {}),
     ...(values['allow-empty'] ? { allowEmpty: true } : {}),

@@ -9,7 +9,8 @@ import { archiveWorld, buildWorld, ensureWorld } from '../../sim/world/build-wor
 import { readFeeder, startWorld } from '../../sim/world/run-world.ts';
 import { requireConfig } from '../../station/config/load.ts';
 import { importWorld } from '../world-import.ts';
-import { describeRun, runStation } from '../run-station.ts';
+import { describeRun, earlyStopNotice, runStation } from '../run-station.ts';
+import { StopSignals } from '../stop-signals.ts';
 import { runExitCode } from '../exit-codes.ts';
 import { invokedAs } from '../invoked-as.ts';
 import { CliUsageError, parseOptions } from '../command.ts';
@@ -29,6 +30,16 @@ Exit codes as for ifpp run: 0 stopped as asked, every unit settled · 1 error ·
 3 stopped with units interrupted · 4 the terminal UI failed (the station stopped safely).`;
 
 export async function run(args: string[]): Promise<number> {
+  // Ctrl+C / SIGTERM while the world is built or the station starts: a clean stop (exit 0).
+  const stops = new StopSignals(earlyStopNotice);
+  try {
+    return await simStation(args, stops);
+  } finally {
+    stops.dispose();
+  }
+}
+
+async function simStation(args: string[], stops: StopSignals): Promise<number> {
   const { values } = parseOptions(args, {
     world: { type: 'string' },
     slots: { type: 'string' },
@@ -68,6 +79,7 @@ export async function run(args: string[]): Promise<number> {
   const world = await startWorld(w.dir, timeScale !== undefined ? { timeScale } : {});
   try {
     const summary = await runStation(config, {
+      stops,
       ...(values.headless ? { headless: true } : {}),
       ...(values.events ? { events: values.events } : {}),
       open: { jigOptions: { connect: { queryDelayMs: 50 } } },
