@@ -140,4 +140,77 @@ describe('panel jig (in-process jig and slots)', () => {
     const acc = accountUnits((await Journal.read(join(config.journal, 'journal.ndjson'))).records);
     expect(acc.units.map((u) => [u.status, u.code])).toEqual(ids.map(() => ['interrupted', 'JIG_BOARD_LOST']));
   }, 120_000);
+
+  it('q while the jig clamps (no slot busy yet) stops the station: the panel is released unloaded, no unit starts', async () => {
+    const f = await miniFactory({ chips: 2, keys: 2, perEuicc: 2 });
+    f.close();
+    const stateDir = join(f.dir, 'chips');
+    const cfgPath = join(f.dir, 'station.json');
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
+        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
+        bridges: [{ id: 'b0', port: 'bridge0', slots: 2 }],
+        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }, { id: 'S2', bridge: 'b0', channel: 1, row: 1, col: 2 }],
+      }),
+    );
+    const config = await requireConfig(cfgPath);
+    const sim = simHardware(config, { jig: true });
+    const jig = sim.jig!;
+    for (const [i, id] of ['S1', 'S2'].entries()) sim.slots.get(id)!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0));
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => events.push(e));
+    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    jig.once('prompt', () => setImmediate(() => jig.pressStart()));
+    // The UI's q: it saw no slot busy, so it asks for a plain quit, exactly as the clamp closes.
+    let accepted: boolean | undefined;
+    bus.on((e) => {
+      if (e.type === 'station.phase' && e.phase === 'clamping' && accepted === undefined) accepted = station.quit(false);
+    });
+    const summary = await station.run();
+    await station.close();
+
+    expect(accepted).toBe(true);
+    expect(summary).toMatchObject({ units: 0, reason: 'operator quit' });
+    expect(events.filter((e) => e.type === 'slot.state' && e.state !== 'idle')).toEqual([]);
+    const phases = events.filter((e) => e.type === 'station.phase').map((e) => e.phase);
+    expect(phases.slice(phases.indexOf('clamping'))).toEqual(['clamping', 'releasing', 'stopped']);
+    expect(jig.powered.size).toBe(0);
+    const acc = accountUnits((await Journal.read(join(config.journal, 'journal.ndjson'))).records);
+    expect(acc.units).toEqual([]);
+  }, 120_000);
+
+  it('a plain quit while a load is in flight is refused and says why (QUIT_REFUSED)', async () => {
+    const f = await miniFactory({ chips: 1, keys: 2, perEuicc: 2 });
+    f.close();
+    const cfgPath = join(f.dir, 'station.json');
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
+        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
+        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
+        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
+      }),
+    );
+    const config = await requireConfig(cfgPath);
+    const sim = simHardware(config, { jig: true });
+    sim.slots.get('S1')!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[0]!, stateDir: join(f.dir, 'chips') }, 0));
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => events.push(e));
+    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    sim.jig!.once('prompt', () => setImmediate(() => sim.jig!.pressStart()));
+    let refused: boolean | undefined;
+    bus.on((e) => {
+      if (e.type === 'slot.progress' && refused === undefined) refused = !station.quit(false);
+    });
+    const summary = await station.run({ units: 1 });
+    await station.close();
+    expect(refused).toBe(true);
+    expect(summary.byOutcome).toEqual({ installed: 1 });
+    expect(events.find((e) => e.type === 'station.warning' && e.code === 'QUIT_REFUSED')).toMatchObject({ message: expect.stringMatching(/quit refused: 1 load\(s\) in flight \(S1\)/) });
+  }, 120_000);
 });

@@ -273,9 +273,13 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
 
   /** Refuses (returns false) while loads are in flight unless forced. */
   quit(force: boolean): boolean {
-    const busy = [...this.slots.values()].some((s) => s.busy);
-    if (busy && !force) return false;
-    if (busy) this.abort('forced quit');
+    const busy = [...this.slots.values()].filter((s) => s.busy).map((s) => s.cfg.id);
+    if (busy.length && !force) {
+      // The UI may have seen no slot busy a moment ago: say why nothing stops.
+      this.emit_({ type: 'station.warning', t: Date.now(), code: 'QUIT_REFUSED', message: `quit refused: ${busy.length} load(s) in flight (${busy.join(', ')}); q again or Q forces` });
+      return false;
+    }
+    if (busy.length) this.abort('forced quit');
     this.requestStop(force ? 'operator forced quit' : 'operator quit');
     return true;
   }
@@ -397,8 +401,6 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         this.jig.setTower('attention');
         continue;
       }
-      this.setPhase('running');
-      this.jig.setTower('running');
       const occupied: SlotRuntime[] = [];
       for (const s of this.slots.values()) {
         const p = this.jig.hasBoard ? this.jig.presence(s.cfg.id) : undefined;
@@ -406,6 +408,14 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         if (p === undefined && !(await s.card.present())) continue;
         if (this.contact(s)) occupied.push(s);
       }
+      if (this.stopRequested) {
+        // Stop asked while the jig clamped (q with no slot busy yet): release the panel unloaded.
+        this.setPhase('releasing');
+        await this.jig.release().catch(() => undefined);
+        break;
+      }
+      this.setPhase('running');
+      this.jig.setTower('running');
       await Promise.all(occupied.map((s) => this.track(this.runOne(s))));
       this.setPhase('releasing');
       await this.jig.release().catch(() => undefined);
