@@ -30,6 +30,7 @@ import { EuiccTrust } from './euicc-trust.ts';
 import { reconcileJournal } from './reconcile.ts';
 import { PendingChecks } from './chip-seen-again.ts';
 import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
+import { tapApdus } from './apdu-tap.ts';
 import { unitPolicyFor } from './unit-policy.ts';
 import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
@@ -349,7 +350,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     s.busy = true;
     this.jig.setSlotLeds(s.cfg.id, 'busy');
     try {
-      const r = await runUnit(s.card, {
+      const r = await runUnit(tapApdus(s.card, (e) => this.emit_(e)), {
         inventory: this.inventory,
         trust: new EuiccTrust(this.euicc),
         journal: this.journal,
