@@ -6,10 +6,14 @@
  * stime of every server process from /proc), the same claim path on the local store for
  * comparison, and a 1M-BPP inventory: bulk load rate and claim p99 at that size.
  *
- *   npm run bench:line -- [--stations 1,2,4,8] [--slots 16] [--claims 40] [--big 1000000] [--write]
+ *   npm run bench:line -- [--stations 1,2,4,8] [--slots 16] [--claims 40] [--pace 1500] [--paced-claims 8]
+ *                         [--whole-stations 4] [--whole-slots 4] [--whole-units 24] [--big 1000000] [--write]
  *
- * What it does not measure: whole-station throughput with card time (see "What follows" in
- * docs/performance.md for the ratio this implies).
+ * Also: the same claims at a station's own pace (each slot waits about a unit's card time
+ * between claims: the latency a running line sees, not a saturation test), and whole
+ * stations (`ifpp sim line`'s station processes, card time included): one station on its local
+ * store against N stations on the line database (the throughput ratio). `--whole-stations 0`,
+ * `--pace 0` or `--big 0` leave a part out. Needs `npm run build` (the stations run dist/).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -30,6 +34,11 @@ const { values } = parseArgs({
     slots: { type: 'string', default: '16' },
     claims: { type: 'string', default: '40' },
     big: { type: 'string', default: '1000000' },
+    pace: { type: 'string', default: '1500' },
+    'paced-claims': { type: 'string', default: '8' },
+    'whole-stations': { type: 'string', default: '4' },
+    'whole-slots': { type: 'string', default: '4' },
+    'whole-units': { type: 'string', default: '24' },
     write: { type: 'boolean', default: false },
   },
 });
@@ -37,6 +46,11 @@ const stationCounts = values.stations.split(',').map(Number);
 const slots = Number(values.slots);
 const claims = Number(values.claims);
 const big = Number(values.big);
+const pace = Number(values.pace);
+const pacedClaims = Number(values['paced-claims']);
+const wholeStations = Number(values['whole-stations']);
+const wholeSlots = Number(values['whole-slots']);
+const wholeUnits = Number(values['whole-units']);
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -91,9 +105,10 @@ async function loadRows(db: Db, batch: string, from: number, count: number): Pro
   return (performance.now() - t) / 1000;
 }
 
-function child(url: string, station: string, from: number): Promise<{ claimMs: number[]; settleMs: number[]; wallMs: number }> {
+function child(url: string, station: string, from: number, o: { claims?: number; pace?: number } = {}): Promise<{ claimMs: number[]; settleMs: number[]; wallMs: number }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'bench-line-child.ts'), '--url', url, '--station', station, '--slots', String(slots), '--claims', String(claims), '--eid-from', String(from)], {
+    const args = ['--url', url, '--station', station, '--slots', String(slots), '--claims', String(o.claims ?? claims), '--eid-from', String(from), '--pace', String(o.pace ?? 0)];
+    const c = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts', 'bench-line-child.ts'), ...args], {
       cwd: ROOT,
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -137,6 +152,70 @@ async function localBaseline(n: number): Promise<{ perSecond: number; p99: numbe
   return { perSecond: (n * done) / s, p99: pct(lat, 99) };
 }
 
+/** Busy share of all cores over a run, from /proc/stat. */
+function cpuTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + (f[4] ?? 0);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** One local-store station against N line stations, whole units with card time (ifpp sim line's stations). */
+async function wholeStationRatio(pgc: ReturnType<typeof startPgCluster>) {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { buildWorld } = await import('../src/sim/world/build-world.ts');
+  const { readWorld } = await import('../src/sim/world/world-files.ts');
+  const { prepareLineDb } = await import('../src/cli/sim-line/prepare.ts');
+  const { BppStore } = await import('../src/station/store/bpp-store.ts');
+  const { importBatch } = await import('../src/station/store/import-batch.ts');
+  const { bppChecks } = await import('../src/station/store/bpp-checks.ts');
+  const { importEuiccData } = await import('../src/station/euicc-data/euicc-store.ts');
+  // The compiled coordinator: its station processes run dist/ as a real install does.
+  const { startSimLine } = (await import(new URL('../dist/cli/sim-line/run-line.js', import.meta.url).href)) as typeof import('../src/cli/sim-line/run-line.ts');
+  const tmp = mkdtempSync(join(tmpdir(), 'ifpp-bench-whole-'));
+  try {
+    const run = async (name: string, stations: number, url: string | undefined) => {
+      const w = await buildWorld({ out: join(tmp, name), slots: wholeSlots, units: stations * wholeUnits, kind: 'socket-programmer', profile: 'synthetic:4000', timeScale: 1 });
+      if (url) {
+        const db = openDb(url);
+        await migrate(db, url);
+        await prepareLineDb(db, url, w);
+        await db.end();
+      } else {
+        const storeDir = join(w.dir, 'line', 'st-1', 'store');
+        const store = BppStore.open(storeDir);
+        await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
+        store.close();
+        await importEuiccData(storeDir, join(w.dir, w.world.files.euiccData), 'sim-eum');
+      }
+      let c0 = cpuTicks();
+      const line = startSimLine({
+        dir: w.dir,
+        world: readWorld(w.dir).world,
+        url,
+        stations,
+        slots: wholeSlots,
+        timeScale: 1,
+        seed: 1,
+        failRate: 0,
+        log: (l) => {
+          if (/: started/.test(l)) c0 = cpuTicks();
+        },
+      });
+      const r = await line.done;
+      const c1 = cpuTicks();
+      if (r.installed !== stations * wholeUnits) throw new Error(`${name}: ${r.installed} of ${stations * wholeUnits} installed`);
+      return { units: r.installed, s: r.runMs / 1000, busy: (100 * (c1.busy - c0.busy)) / (c1.total - c0.total), cardMs: w.world.cardMs };
+    };
+    const local = await run('local', 1, undefined);
+    const line = await run('line', wholeStations, await pgc.freshDb());
+    return { local, line, cardMs: local.cardMs };
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 const cluster = startPgCluster();
 const lines: string[] = [];
 const out = (s: string) => {
@@ -168,6 +247,35 @@ try {
     const local = await localBaseline(n);
     out(`| ${n} | ${total} | ${f2(pct(claimMs, 50))} | ${f2(pct(claimMs, 99))} | ${f2(pct(settleMs, 99))} | ${rate.toFixed(0)} | ${cpu.toFixed(1)} | ${f2((cpu * 1000) / total)} | ${f2(local.p99)} | ${local.perSecond.toFixed(0)} | ${(rate / local.perSecond).toFixed(2)} |`);
     from += total;
+  }
+  if (pace > 0 && pacedClaims > 0) {
+    out('');
+    out(`Claims at a station's own pace: each slot claims, settles, then waits 0.5–1.5 × ${pace} ms (a unit's card time) before its next claim; ${pacedClaims} claims per slot.`);
+    out('');
+    out('| stations | slots | claims | offered claims/s | claim p50 ms | claim p99 ms | claim max ms | server CPU per claim ms |');
+    out('| --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const n of stationCounts) {
+      const total = n * slots * pacedClaims;
+      await loadRows(db, `p${n}`, from, total);
+      await db.query('ANALYZE ifpp.bpps');
+      const cpu0 = serverCpuSeconds(dataDir);
+      const res = await Promise.all(Array.from({ length: n }, (_, i) => child(url, `P${i + 1}`, from + i * slots * pacedClaims, { claims: pacedClaims, pace })));
+      const cpu = serverCpuSeconds(dataDir) - cpu0;
+      const claimMs = res.flatMap((r) => r.claimMs);
+      out(`| ${n} | ${n * slots} | ${total} | ${((n * slots * 1000) / pace).toFixed(0)} | ${f2(pct(claimMs, 50))} | ${f2(pct(claimMs, 99))} | ${f2(Math.max(...claimMs))} | ${f2((cpu * 1000) / total)} |`);
+      from += total;
+    }
+  }
+  if (wholeStations > 0) {
+    out('');
+    const w = await wholeStationRatio(cluster);
+    out(`Whole stations (ifpp sim line: real station processes on in-process simulated sockets, simulated eUICCs at time scale 1, ${w.cardMs} ms of chip time per unit, ${wholeSlots} slots each, no injected faults): one station on its local store against ${wholeStations} stations on the line database, ${wholeUnits} units per station.`);
+    out('');
+    out('| run | stations | units | run s | units/s | ratio |');
+    out('| --- | --- | --- | --- | --- | --- |');
+    out(`| local store | 1 | ${w.local.units} | ${f2(w.local.s)} | ${f2(w.local.units / w.local.s)} | |`);
+    out(`| line (PostgreSQL) | ${wholeStations} | ${w.line.units} | ${f2(w.line.s)} | ${f2(w.line.units / w.line.s)} | ${f2(w.line.units / w.line.s / ((wholeStations * w.local.units) / w.local.s))} of ${wholeStations} × one station |`);
+    out(`- CPU during the line run (user+system, all processes of the machine, from /proc/stat): ${w.line.busy.toFixed(0)} % of the ${cpus().length} cores; during the single-station run ${w.local.busy.toFixed(0)} %`);
   }
   if (big > 0) {
     out('');

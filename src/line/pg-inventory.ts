@@ -296,16 +296,21 @@ export class PgInventory implements Inventory {
     try {
       if (!this.ready) throw new LineError('LINE_DB_UNREACHABLE', 'the station has not reached the line database since it started');
       rows = (
-        await this.db.query<ClaimRow>('SELECT * FROM ifpp.claim_bpp($1, $2::bytea[], $3, $4, $5::text[], $6::text[], $7::interval)', [
-          Buffer.from(req.eid),
-          req.unusedOtpks.map((k) => Buffer.from(k)),
-          this.o.stationId,
-          req.unit,
-          // ifpp.claim_bpp names a BPP "batch#position".
-          [...req.excluded].map((k) => k.replace(/\/(\d+)$/, '#$1')),
-          preferred,
-          this.lease,
-        ])
+        // Named: each pooled connection parses and plans the call once.
+        await this.db.query<ClaimRow>({
+          name: 'ifpp-claim',
+          text: 'SELECT * FROM ifpp.claim_bpp($1, $2::bytea[], $3, $4, $5::text[], $6::text[], $7::interval)',
+          values: [
+            Buffer.from(req.eid),
+            req.unusedOtpks.map((k) => Buffer.from(k)),
+            this.o.stationId,
+            req.unit,
+            // ifpp.claim_bpp names a BPP "batch#position".
+            [...req.excluded].map((k) => k.replace(/\/(\d+)$/, '#$1')),
+            preferred,
+            this.lease,
+          ],
+        })
       ).rows;
     } catch (e) {
       if (!isUnreachable(e)) throw dbError(e, this.o.url);

@@ -8,16 +8,18 @@ import { BppState } from '../station/store/bpp-store.ts';
 import type { BppRef } from '../station/inventory/inventory.ts';
 
 export interface Queryable {
-  query(sql: string, params: unknown[]): Promise<{ rowCount: number | null }>;
+  query(q: { name: string; text: string; values: unknown[] }): Promise<{ rowCount: number | null }>;
 }
 
 /** True when this unit held the claim and the row changed. */
 export async function settleClaim(q: Queryable, ref: BppRef, unit: string, state: BppState): Promise<boolean> {
   const back = state === BppState.failedBeforeSecureChannel || state === BppState.available;
-  const r = await q.query(
-    `UPDATE ifpp.bpps SET state = $4, lease_until = NULL, updated_at = now()${back ? ', claim_station = NULL, claim_unit = NULL, claimed_at = NULL' : ''}
+  // Named: each connection parses and plans it once (one settlement per unit, on every station).
+  const r = await q.query({
+    name: back ? 'ifpp-settle-back' : 'ifpp-settle',
+    text: `UPDATE ifpp.bpps SET state = $4, lease_until = NULL, updated_at = now()${back ? ', claim_station = NULL, claim_unit = NULL, claimed_at = NULL' : ''}
       WHERE batch_id = $1 AND position = $2 AND state = 1 AND claim_unit = $3`,
-    [ref.batchId, ref.position, unit, state],
-  );
+    values: [ref.batchId, ref.position, unit, state],
+  });
   return (r.rowCount ?? 0) > 0;
 }

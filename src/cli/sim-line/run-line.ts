@@ -31,7 +31,8 @@ const FAULT_SALT = 4;
 export interface SimLineOptions {
   dir: string;
   world: WorldDescription;
-  url: string;
+  /** The line database; undefined: every station on its own local store (benchmarks: N single stations). */
+  url: string | undefined;
   stations: number;
   slots: number;
   /** 0 = as fast as possible, 1 = the chip's real time. */
@@ -57,6 +58,8 @@ export interface SimLineResult {
   restarts: number;
   perStation: Record<string, number>;
   elapsedMs: number;
+  /** From every station being ready (first start) to the last unit's end. */
+  runMs: number;
 }
 
 interface Chip {
@@ -90,7 +93,7 @@ export function readLineFeeder(dir: string): number {
 }
 
 /** The station config of station `id` of the line (socket programmer, in-process sockets). */
-export function lineStationConfig(id: string, slots: number, url: string, heartbeatSeconds: number): object {
+export function lineStationConfig(id: string, slots: number, url: string | undefined, heartbeatSeconds: number): object {
   return {
     name: id,
     kind: 'socket-programmer',
@@ -101,7 +104,7 @@ export function lineStationConfig(id: string, slots: number, url: string, heartb
     slots: Array.from({ length: slots }, (_, i) => ({ id: `S${i + 1}`, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
     // One attempt per insertion: a chip whose load failed goes to another station (the point of the simulation).
     loading: { retry: { maxAttemptsPerChip: 1 } },
-    inventory: { kind: 'postgres', url, stationId: id, heartbeatSeconds, leaseSeconds: Math.max(60, 4 * heartbeatSeconds) },
+    inventory: url === undefined ? { kind: 'local' } : { kind: 'postgres', url, stationId: id, heartbeatSeconds, leaseSeconds: Math.max(60, 4 * heartbeatSeconds) },
   };
 }
 
@@ -129,7 +132,8 @@ export function startSimLine(o: SimLineOptions): SimLine {
   const end = world.units;
   const total = end - next;
   const queue: Chip[] = [];
-  const result: SimLineResult = { fed: 0, installed: 0, failed: [], moves: 0, restarts: 0, perStation: {}, elapsedMs: 0 };
+  const result: SimLineResult = { fed: 0, installed: 0, failed: [], moves: 0, restarts: 0, perStation: {}, elapsedMs: 0, runMs: 0 };
+  let allReadyAt: number | undefined;
   const stations: StationProc[] = Array.from({ length: o.stations }, (_, i) => {
     const id = `st-${i + 1}`;
     const sdir = join(dir, 'line', id);
@@ -180,6 +184,7 @@ export function startSimLine(o: SimLineOptions): SimLine {
   const checkDone = () => {
     if (finished || settled() < total) return;
     finished = true;
+    result.runMs = performance.now() - (allReadyAt ?? t0);
     for (const s of stations) {
       s.stopping = true;
       send(s, { type: 'stop', reason: 'every chip of the reel has been through the line' });
@@ -208,7 +213,9 @@ export function startSimLine(o: SimLineOptions): SimLine {
         s.ready = true;
         s.slots = new Map(m.slots.map((id) => [id, undefined]));
         o.log(`${s.id}: started (${m.slots.length} slots)`);
-        fill(s);
+        // Chips are fed once every station is up (the first start), so all start together.
+        if (allReadyAt === undefined && stations.every((x) => x.ready)) allReadyAt = performance.now();
+        if (allReadyAt !== undefined) fillAll();
         break;
       case 'warning':
         o.log(`${s.id}: ${m.code}: ${m.message}`);
