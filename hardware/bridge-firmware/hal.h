@@ -80,7 +80,7 @@ void hal_card_tx(uint8_t slot, uint8_t raw);
 /** One-shot timer per slot (a new start replaces the old one); expiry: bridge_timer(slot). */
 void hal_timer_start(uint8_t slot, uint32_t us, enum hal_wait kind);
 void hal_timer_stop(uint8_t slot);
-/** Free-running microsecond counter (wraps at 2^32). */
+/** Free-running microsecond counter (wraps at 2^32); never runs backwards (spans are unsigned differences). */
 uint32_t hal_micros(void);
 
 #endif

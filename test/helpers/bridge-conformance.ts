@@ -232,19 +232,12 @@ export interface BridgeFactory {
   start(opts: { cards: SimCard[]; link?: string; timeScale?: number }): Promise<BridgeUnderTest>;
   /** Skip the whole suite, saying why. */
   skip?: string | undefined;
-  /** Skip single cases on this target (case title -> why); each is named in the log. */
-  skipCases?: Readonly<Record<string, string | undefined>>;
   /** Extra checks on a bridge before it is closed at the end of a test. */
   verify?(bridge: BridgeUnderTest): void;
 }
 
 /** Defines the conformance suite for one bridge implementation. */
 export function bridgeConformance(factory: BridgeFactory): void {
-  const caseIt = (title: string, fn: () => Promise<void>): void => {
-    const why = factory.skipCases?.[title];
-    if (why && factory.skip === undefined) console.warn(`[skip] ${factory.name}: "${title}": ${why}`);
-    it.skipIf(why !== undefined)(title, fn);
-  };
   describe.skipIf(factory.skip !== undefined)(factory.name, () => {
     const cleanup: (() => Promise<void>)[] = [];
     afterEach(async () => {
@@ -401,7 +394,7 @@ export function bridgeConformance(factory: BridgeFactory): void {
       expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ busy: false, lastId: first.sentId });
     });
 
-    caseIt('paces answers at real time (scale 1) on every slot without losing or mixing them', async () => {
+    it('paces answers at real time (scale 1) on every slot without losing or mixing them', async () => {
       const { host } = await setup([0, 1, 2, 3].map(() => new EchoCard({ processingSeconds: 0.002 })), { timeScale: 1 });
       const lane = async (slot: number) => {
         await activate(host, slot);

@@ -46,13 +46,23 @@ static volatile uint32_t ms_ticks;
 
 void SysTick_Handler(void) { ms_ticks = ms_ticks + 1; }
 
+/*
+ * Must never run backwards: the core measures spans as unsigned differences (a TPDU's total
+ * time cap among them), so a value 1 ms behind an earlier one reads as ~71 minutes spent and
+ * fails the exchange with TIMEOUT at once. SysTick can have wrapped (CVR back at the reload
+ * value) while its interrupt is still pending: interrupts off, or QEMU taking it only at the next
+ * translation block. Then ms_ticks lags one period; PENDSTSET with a CVR in the upper half of the
+ * period says so (a wrap after the CVR read leaves CVR near 0).
+ */
 uint32_t hal_micros(void)
 {
-    uint32_t ms, cvr;
+    uint32_t ms, cvr, pending;
     do {
         ms = ms_ticks;
         cvr = SYST_CVR;
+        pending = SCB_ICSR & SCB_ICSR_PENDSTSET;
     } while (ms != ms_ticks);
+    if (pending && cvr > SYSCLK_HZ / 2000u) ms++;
     return ms * 1000u + (SYSCLK_HZ / 1000u - 1u - cvr) / (SYSCLK_HZ / 1000000u);
 }
 

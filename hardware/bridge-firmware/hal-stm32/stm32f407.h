@@ -112,6 +112,8 @@ struct usart {
 #define SYST_CSR REG(0xE000E010u)
 #define SYST_RVR REG(0xE000E014u)
 #define SYST_CVR REG(0xE000E018u)
+#define SCB_ICSR REG(0xE000ED04u)
+#define SCB_ICSR_PENDSTSET (1u << 26)
 #define NVIC_ISER(n) REG(0xE000E100u + 4u * (n))
 
 /* Interrupt numbers (position in the vector table after the 16 system entries). */
