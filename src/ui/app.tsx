@@ -25,13 +25,20 @@ export interface StationEventSource {
   on(listener: (e: StationEvent) => void): () => void;
 }
 
+/** What the station made of a retry (same shape as the orchestrator's RetryAnswer). */
+export interface RetryAnswer {
+  started: boolean;
+  message: string;
+}
+
 /** What the operator can ask of the station. Implemented by the orchestrator. */
 export interface StationControls {
   start(): void | Promise<void>;
   pause(): void | Promise<void>;
   resume(): void | Promise<void>;
   abort(): void | Promise<void>;
-  retry(slotId: string): void | Promise<void>;
+  /** Started, or why not: the answer's message replaces "Retry requested". */
+  retry(slotId: string): void | RetryAnswer | Promise<void | RetryAnswer>;
   quit(force: boolean): void | Promise<void>;
 }
 
@@ -103,9 +110,16 @@ export function StationApp(props: StationAppProps) {
         uiRef.current = { ...uiRef.current, message: { level: 'error', text: `${c.kind} failed: ${text}` } };
         bump();
       };
+      const answered = (a: unknown) => {
+        if (!a || typeof a !== 'object' || typeof (a as RetryAnswer).message !== 'string') return;
+        const { started, message } = a as RetryAnswer;
+        uiRef.current = { ...uiRef.current, message: { level: started ? 'info' : 'warn', text: started ? message : `Retry not started: ${message}` } };
+        bump();
+      };
       try {
         const r = dispatch(controls, c);
-        if (r && typeof (r as Promise<void>).catch === 'function') (r as Promise<void>).catch(fail);
+        if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(answered, fail);
+        else answered(r);
       } catch (err) {
         fail(err);
       }
@@ -165,7 +179,7 @@ function Screen({ model, ui, now, size }: { model: ViewModel; ui: UiState; now: 
   );
 }
 
-function dispatch(controls: StationControls, c: Command): void | Promise<void> {
+function dispatch(controls: StationControls, c: Command): unknown {
   switch (c.kind) {
     case 'start':
       return controls.start();

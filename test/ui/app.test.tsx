@@ -108,6 +108,20 @@ describe('StationApp keys', () => {
     expect(c.calls).toEqual(['retry A3']);
   });
 
+  it("r shows the station's answer: why a retry did not start, or that it did", async () => {
+    const answers = [
+      { started: false, message: 'no chip in A3: it is loaded when one is inserted' },
+      { started: true, message: 'retrying A3 now' },
+    ];
+    const c = { ...recordingControls(), retry: async (slot: string) => ({ ...answers.shift()!, slot }) };
+    const app = mount({ controls: c });
+    await waitForFrame(app.frame, (f) => f.includes('›A1'));
+    await app.type('l', (f) => selectedId(f) === 'A2');
+    await app.type('l', (f) => selectedId(f) === 'A3');
+    await app.type('r', (f) => f.includes('Retry not started: no chip in A3: it is loaded when one is inserted'));
+    await app.type('r', (f) => f.includes('retrying A3 now'));
+  });
+
   it('q is refused while a load is in flight, then a second q forces; Q forces at once', async () => {
     const app = mount();
     const c = app.controls as ReturnType<typeof recordingControls>;

@@ -83,6 +83,12 @@ interface SlotRuntime {
   lastResult?: UnitResult;
 }
 
+/** What became of an operator's retry: started now, or why not (shown to the operator). */
+export interface RetryAnswer {
+  started: boolean;
+  message: string;
+}
+
 export class Station extends EventEmitter<{ stopped: [string] }> {
   private slots = new Map<string, SlotRuntime>();
   private phase: StationPhase = 'starting';
@@ -233,7 +239,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       pause: () => this.pause(),
       resume: () => this.resume(),
       abort: () => this.abort('operator abort'),
-      retry: (slotId: string) => this.retry(slotId),
+      retry: (slotId: string): Promise<RetryAnswer> => this.retry(slotId),
       quit: (force: boolean) => {
         this.quit(force);
       },
@@ -264,12 +270,29 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     this.setPhase('aborted', reason);
   }
 
-  retry(slotId: string): void {
+  /**
+   * The operator's retry of one slot: it runs now when the chip is in the slot, or the answer
+   * says why not (and what happens instead). A panel jig loads slots only as a panel.
+   */
+  async retry(slotId: string): Promise<RetryAnswer> {
     const s = this.slots.get(slotId);
-    if (!s || s.busy) return;
-    // Nothing to retry: a pass, or a chip not for this station (it would be skipped again).
-    if (s.lastResult?.outcome === 'installed' || s.lastResult?.outcome === 'skipped') return;
-    this.track(this.runOne(s));
+    const no = (message: string): RetryAnswer => ({ started: false, message });
+    if (!s) return no(`no slot ${slotId} in this station`);
+    if (this.stopRequested) return no('the station is stopping: nothing new starts');
+    if (s.busy) return no(`${slotId} is busy: its unit is still running`);
+    const last = s.lastResult?.outcome;
+    if (last === 'installed' || last === 'skipped') return no(`${slotId}: nothing to retry (its last unit was ${last})`);
+    if (this.config.kind === 'panel-jig' && this.jig.hasBoard) {
+      return no(`${slotId} is not loaded on its own on a panel jig: leave the chip in and start the next panel (every occupied slot is loaded)`);
+    }
+    if (this.paused) return no(`the station is ${this.phase === 'aborted' ? 'aborted' : 'paused'}: press s to go on, then r`);
+    const present = this.jig.hasBoard ? this.jig.presence(slotId) === true : await s.card.present();
+    if (!present) return no(`no chip in ${slotId}: it is loaded when one is inserted`);
+    if (s.busy || this.stopRequested) return no(`${slotId} is busy: its unit is still running`);
+    if (this.cycleController.signal.aborted) this.cycleController = new AbortController();
+    if (!this.contact(s)) return no(`${slotId} is out of service (contact cycle limit)`);
+    void this.track(this.runOne(s));
+    return { started: true, message: `retrying ${slotId} now` };
   }
 
   /** Refuses (returns false) while loads are in flight unless forced. */
@@ -459,7 +482,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       await this.waitWhilePaused();
       if (this.stopRequested) break;
       if (this.cycleController.signal.aborted) this.cycleController = new AbortController();
-      if (this.contact(s)) await this.track(this.runOne(s));
+      // A retry may have started this slot meanwhile: one unit per slot at a time.
+      if (!s.busy && this.contact(s)) await this.track(this.runOne(s));
       present = false; // the next unit is the next insertion
     }
   }
