@@ -266,7 +266,8 @@ export function bridgeConformance(factory: BridgeFactory): void {
       const card = new EchoCard({ ta1: 0x96 });
       const { host } = await setup([card, new EchoCard(), new EchoCard(), new EchoCard()]);
       const info = await host.call({ verb: 'INFO' });
-      expect(info).toMatchObject({ protocol: 1, slots: 4, maxLine: 600, classes: 'ABC' });
+      expect(info).toMatchObject({ protocol: 1, slots: 4, classes: 'ABC' });
+      expect(info.maxLine).toBeGreaterThanOrEqual(600);
       expect([...info.ta1]).toContain(0x96);
       expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ state: 'OFF', busy: false, vcc: 'OFF' });
       const atr = await activate(host, 0);
@@ -328,6 +329,49 @@ export function bridgeConformance(factory: BridgeFactory): void {
       expect(resp(await host.call(tpdu('00C000002C')))).toBe(big.slice(512) + '9000');
       // A card failure during an APDU is reported as for TPDU and ends the activation.
       expect(await host.error(apdu('80DE000000'))).toBe('TIMEOUT');
+      expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ state: 'OFF' });
+    });
+
+    it('APDUS verb (INFO BATCH=n): APDUs in order in one request, stopping at the first answer that is not a bare 9000; count, last answer, summed card time', async () => {
+      const card = new RecordingCard(new EchoCard());
+      const { host } = await setup([card]);
+      const info = await host.call({ verb: 'INFO' });
+      expect(info.batch).toBeGreaterThanOrEqual(2);
+      const n = info.batch!;
+      const batch = (...hex: string[]) => ({ verb: 'APDUS', slot: 0, apdus: hex.map((h) => fromHex(h)) }) as const;
+      expect(await host.error(batch('80E2910001AA'))).toBe('STATE'); // not reset yet
+      await activate(host, 0);
+      const run = async (...hex: string[]) => {
+        const from = card.tpdus.length;
+        const r = await host.call(batch(...hex));
+        return { count: r.count, resp: resp(r), micros: r.micros, tpdus: card.tpdus.slice(from) };
+      };
+      // Two STORE blocks answer a bare 9000, the ECHO answers 6102: followed by GET RESPONSE at the bridge.
+      const three = await run('80E2110002AABB', '80E2910002CCDD', '80EE000002CAFE00');
+      expect(three).toMatchObject({ count: 3, resp: 'CAFE9000', tpdus: ['80E2110002AABB', '80E2910002CCDD', '80EE000002CAFE', '00C0000002'] });
+      // The same TPDUs one by one take the same card time.
+      let sum = 0;
+      for (const t of three.tpdus) sum += (await host.call(tpdu(t))).micros;
+      expect(three.micros).toBe(sum);
+      // An error status stops the sequence: the third APDU never reaches the card.
+      expect(await run('80E2110001AA', '80770000', '80E2910001BB')).toMatchObject({ count: 2, resp: '6D00', tpdus: ['80E2110001AA', '8077000000'] });
+      // Response data stops it too (GET DATA, case 2).
+      expect(await run('80CA000010', '80E2910001BB')).toMatchObject({ count: 1, resp: '000102030405060708090A0B0C0D0E0F9000', tpdus: ['80CA000010'] });
+      // The longest request: n full 255-byte STORE DATA blocks (at most 8), all within INFO LINE.
+      const full = Array.from({ length: Math.min(n, 8) }, (_, i) => '80E2' + (i === Math.min(n, 8) - 1 ? '91' : '11') + i.toString(16).padStart(2, '0').toUpperCase() + 'FF' + '5A'.repeat(255));
+      const line = encodeRequest(0x7ff, batch(...full));
+      expect(line.length).toBeLessThanOrEqual(info.maxLine);
+      expect(await run(...full)).toMatchObject({ count: full.length, resp: '9000' });
+      // Shape checked before anything runs: too many, a malformed one, none at all.
+      const before = card.tpdus.length;
+      expect(await host.error(batch(...Array.from({ length: n + 1 }, () => '80E2110001AA')))).toBe('ARG');
+      expect(await host.error(batch('80E2110001AA', '80E2000003AABB'))).toBe('ARG');
+      host.writeRaw(sealLine('7FFE 0 APDUS')); // no APDU at all (the codec would not encode it)
+      expect(await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && x.frame.id === 0x7ffe)).toMatchObject({ frame: { ok: false, error: 'ARG' } });
+      expect(card.tpdus.length).toBe(before);
+      expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ state: 'READY', busy: false });
+      // A card failure mid-sequence ends the request as for APDU and deactivates the slot.
+      expect(await host.error(batch('80E2110001AA', '80DE000000', '80E2910001BB'))).toBe('TIMEOUT');
       expect(await host.call({ verb: 'STATUS', slot: 0 })).toMatchObject({ state: 'OFF' });
     });
 
@@ -410,6 +454,7 @@ export function bridgeConformance(factory: BridgeFactory): void {
 
     it('rejects bad lines with typed errors', async () => {
       const { host } = await setup([new EchoCard(), new EchoCard()]);
+      const { maxLine } = await host.call({ verb: 'INFO' });
       const good = formatRequest({ id: 0x51, slot: 0, verb: 'INFO', args: [] });
       host.writeRaw(good.replace('INFO', 'INFQ')); // CRC no longer matches
       const crc = await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && !x.frame.ok && x.frame.error === 'CRC');
@@ -423,7 +468,7 @@ export function bridgeConformance(factory: BridgeFactory): void {
       host.writeRaw(formatRequest({ id: 0x54, slot: 0, verb: 'STATUS', args: [] }).replace('\n', '\r\r\n'));
       const twoCr = await host.waitFor((x) => host.log.indexOf(x) >= mark && 'frame' in x && x.frame.kind === 'response');
       expect(twoCr).toMatchObject({ frame: { id: 0, error: 'CRC' } });
-      host.writeRaw('Z'.repeat(1000) + '\n');
+      host.writeRaw('Z'.repeat(maxLine + 400) + '\n');
       expect(await host.waitFor((x) => 'frame' in x && x.frame.kind === 'response' && !x.frame.ok && x.frame.error === 'LINE')).toBeTruthy();
       expect(await host.error({ verb: 'POWER', slot: 5, vcc: 'A' })).toBe('SLOT');
       expect(await host.error(tpdu('80CA000010'))).toBe('STATE'); // not reset yet

@@ -148,9 +148,22 @@ describe('frame codec', () => {
     reqs.forEach((r, i) => expect(decodeRequest(parseRequest(encodeRequest(i + 1, r)))).toEqual(r));
   });
 
+  it('APDUS: one request line carries several APDUs, longer than 600 bytes, within the bridge\'s LINE', () => {
+    const block = (p1: number, n: number) => Uint8Array.of(0x80, 0xe2, p1, n, 0xff, ...new Uint8Array(255).fill(n));
+    const apdus = Array.from({ length: 8 }, (_, i) => block(i === 7 ? 0x91 : 0x11, i));
+    const line = encodeRequest(0xffff, { verb: 'APDUS', slot: 15, apdus });
+    expect(line.length).toBe(4187); // 8 full STORE DATA blocks: the 4200-byte LINE of the firmware and simulator
+    expect(decodeRequest(parseRequest(line, 4200))).toEqual({ verb: 'APDUS', slot: 15, apdus });
+    expect(protocolError(() => parseRequest(line)).wire).toBe('LINE'); // a bridge without APDUS keeps 600
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 APDUS'))))).toMatchObject({ wire: 'ARG', id: 5, slot: 1 });
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 1 APDUS 80E2910001AA 80E2000003AABB')))).wire).toBe('ARG'); // second APDU: Lc 3, 2 follow
+    expect(protocolError(() => decodeRequest(parseRequest(sealLine('5 - APDUS 80E2910001AA')))).wire).toBe('SLOT');
+    expect(() => decodeReply('APDUS', ['0', '9000', '1'])).toThrow(BridgeProtocolError);
+  });
+
   it('round-trips every typed reply and event', () => {
     const replies: { [V in Verb]: ReplyMap[V] } = {
-      INFO: { protocol: 1, firmware: 'fw-1.2', slots: 16, fminHz: 1e6, fmaxHz: 2e7, fdefHz: 4e6, classes: 'BC', ta1: Uint8Array.of(0x11, 0x96), maxLine: 600, apdu: true },
+      INFO: { protocol: 1, firmware: 'fw-1.2', slots: 16, fminHz: 1e6, fmaxHz: 2e7, fdefHz: 4e6, classes: 'BC', ta1: Uint8Array.of(0x11, 0x96), maxLine: 4200, apdu: true, batch: 8 },
       STATUS: { state: 'READY', busy: true, lastId: 0xbeef, vcc: 'B', clockHz: 5e6, ta1: 0x97 },
       POWER: {},
       CLOCK: { hz: 4_000_000 },
@@ -158,6 +171,7 @@ describe('frame codec', () => {
       PPS: { data: buildPps(0x96), micros: 12 },
       TPDU: { data: Uint8Array.of(0x61, 0x10), micros: 960 },
       APDU: { data: new Uint8Array(258), micros: 12345 },
+      APDUS: { count: 7, data: Uint8Array.of(0xbf, 0x37, 0x00, 0x90, 0x00), micros: 87654 },
     };
     for (const verb of Object.keys(replies) as Verb[]) {
       const line = formatOk(9, verb === 'INFO' ? null : 1, encodeReply(verb, replies[verb]));

@@ -93,6 +93,21 @@ describe('bridge simulator: APDU verb timing', () => {
   });
 });
 
+describe('bridge simulator without the APDUS verb (batch 0), as a bridge that predates it', () => {
+  it('leaves BATCH out of INFO, keeps LINE=600 and answers APDUS with ERR VERB', async () => {
+    const bridge = await BridgeSim.start({ slots: 1, cards: [new EchoCard()], timeScale: 0, batch: 0 });
+    cleanup.push(() => bridge.close());
+    const host = await TestHost.open(bridge.path);
+    cleanup.push(() => host.close());
+    const info = await host.call({ verb: 'INFO' });
+    expect(info.batch).toBeUndefined();
+    expect(info.maxLine).toBe(600);
+    await activate(host, 0);
+    expect(await host.error({ verb: 'APDUS', slot: 0, apdus: [fromHex('80E2910001AA')] })).toBe('VERB');
+    expect(resp(await host.call(apdu('80E2910001AA')))).toBe('9000');
+  });
+});
+
 describe('bridge simulator process', () => {
   let proc: SpawnedBridge | undefined;
   afterEach(async () => {

@@ -12,6 +12,11 @@ import { BridgeProtocolError, type WireErrorCode } from './errors.ts';
 
 /** Longest line either side sends or accepts, in bytes, including the final `\n`. */
 export const MAX_LINE = 600;
+/**
+ * Longest request line a bridge with the APDUS verb may accept (its INFO `LINE`); the codec
+ * encodes APDUS lines up to this and the host keeps to the bridge's own LINE.
+ */
+export const MAX_BATCH_LINE = 65535;
 /** Most slots one bridge serves (the slot field is one hex digit). */
 export const MAX_SLOTS = 16;
 
@@ -46,9 +51,9 @@ const TOKEN_RE = /^[\x21-\x29\x2B-\x7E]+$/;
 const SEALED_RE = /^([\s\S]*) \*([0-9A-Fa-f]{4})$/;
 
 /** Appends ` *CRC\n` to a frame body. */
-export function sealLine(body: string): string {
+export function sealLine(body: string, max = MAX_LINE): string {
   const line = `${body} *${crc16Hex(body)}\n`;
-  if (line.length > MAX_LINE) throw new BridgeProtocolError('LINE', `frame of ${line.length} bytes exceeds the ${MAX_LINE}-byte line limit`);
+  if (line.length > max) throw new BridgeProtocolError('LINE', `frame of ${line.length} bytes exceeds the ${max}-byte line limit`);
   return line;
 }
 
@@ -56,10 +61,10 @@ export function sealLine(body: string): string {
  * Checks a received line's length and CRC and returns its body. Accepts the line with or
  * without its `\n`, and ignores one `\r` before it (terminals send CRLF).
  */
-export function unsealLine(line: string): string {
+export function unsealLine(line: string, max = MAX_LINE): string {
   let s = line.endsWith('\n') ? line.slice(0, -1) : line;
   if (s.endsWith('\r')) s = s.slice(0, -1);
-  if (s.length + 1 > MAX_LINE) throw new BridgeProtocolError('LINE', `line of ${s.length + 1} bytes exceeds the ${MAX_LINE}-byte limit`);
+  if (s.length + 1 > max) throw new BridgeProtocolError('LINE', `line of ${s.length + 1} bytes exceeds the ${max}-byte limit`);
   const m = SEALED_RE.exec(s);
   if (!m) throw new BridgeProtocolError('CRC', 'line has no " *XXXX" checksum');
   const body = m[1]!;
@@ -98,10 +103,10 @@ function argsText(args: readonly string[]): string {
   return s;
 }
 
-/** A complete request line (with CRC and `\n`). */
-export function formatRequest(f: RequestFrame): string {
+/** A complete request line (with CRC and `\n`), at most `max` bytes. */
+export function formatRequest(f: RequestFrame, max = MAX_LINE): string {
   if (!WORD_RE.test(f.verb)) throw new BridgeProtocolError('VERB', `verb "${f.verb}" is not 1-12 upper-case letters`);
-  return sealLine(`${idText(f.id)} ${slotText(f.slot)} ${f.verb}${argsText(f.args)}`);
+  return sealLine(`${idText(f.id)} ${slotText(f.slot)} ${f.verb}${argsText(f.args)}`, max);
 }
 
 /** `id` 0 is allowed here: it answers a line whose id could not be read. */
@@ -123,8 +128,8 @@ export function formatEvent(slot: SlotField, name: string, args: readonly string
  * the bridge answers, with `id`/`slot` set when those fields were readable (so they can be
  * echoed; CRC and LINE failures never carry them: an unchecked id must not be trusted).
  */
-export function parseRequest(line: string): RequestFrame {
-  const t = tokens(unsealLine(line));
+export function parseRequest(line: string, max = MAX_LINE): RequestFrame {
+  const t = tokens(unsealLine(line, max));
   const idTok = t[0]!;
   const id = ID_RE.test(idTok) ? parseInt(idTok, 16) : undefined;
   if (id === undefined || id === 0) throw new BridgeProtocolError('SYNTAX', `request id "${idTok}" is not 1-4 hex digits (not 0)`);

@@ -5,7 +5,7 @@
  */
 import { toHex } from '../bytes.ts';
 import { BridgeProtocolError } from './errors.ts';
-import { formatEvent, formatRequest, type EventFrame, type RequestFrame, type SlotField } from './frame.ts';
+import { MAX_BATCH_LINE, formatEvent, formatRequest, type EventFrame, type RequestFrame, type SlotField } from './frame.ts';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -21,10 +21,12 @@ export type BridgeRequest =
   | { verb: 'PPS'; slot: number; pps: Uint8Array }
   | { verb: 'TPDU'; slot: number; tpdu: Uint8Array }
   /** Optional (INFO `APDU=1`): one short command APDU, 61xx / 6Cxx followed up at the bridge. */
-  | { verb: 'APDU'; slot: number; apdu: Uint8Array };
+  | { verb: 'APDU'; slot: number; apdu: Uint8Array }
+  /** Optional (INFO `BATCH=n`): 1..n APDUs run in order, stopping at the first answer that is not a bare 9000. */
+  | { verb: 'APDUS'; slot: number; apdus: readonly Uint8Array[] };
 
 export type Verb = BridgeRequest['verb'];
-export const VERBS: readonly Verb[] = ['INFO', 'STATUS', 'POWER', 'CLOCK', 'RESET', 'PPS', 'TPDU', 'APDU'];
+export const VERBS: readonly Verb[] = ['INFO', 'STATUS', 'POWER', 'CLOCK', 'RESET', 'PPS', 'TPDU', 'APDU', 'APDUS'];
 
 /** Largest T=0 TPDU: 5-byte header + 255 data bytes. */
 export const MAX_TPDU = 260;
@@ -57,6 +59,8 @@ export interface BridgeInfo {
   apdu: boolean;
   /** Total time cap of one TPDU or APDU in ms (INFO key `CAP=`; past it the bridge answers TIMEOUT); absent = not reported. */
   capMs?: number;
+  /** Most APDUs per APDUS request (INFO key `BATCH=`); absent = the bridge has no APDUS verb. */
+  batch?: number;
 }
 
 export type SlotState = 'EMPTY' | 'OFF' | 'ON' | 'READY' | 'FAULT';
@@ -79,6 +83,11 @@ export interface CardReply {
   micros: number;
 }
 
+/** Reply of APDUS: how many APDUs ran, the last one's answer (data then SW1 SW2) and the summed card-contact time. */
+export interface BatchReply extends CardReply {
+  count: number;
+}
+
 export interface ReplyMap {
   INFO: BridgeInfo;
   STATUS: SlotStatus;
@@ -88,6 +97,7 @@ export interface ReplyMap {
   PPS: CardReply;
   TPDU: CardReply;
   APDU: CardReply;
+  APDUS: BatchReply;
 }
 
 export type BridgeEvent = { event: 'CARD'; slot: number; present: boolean } | { event: 'FAULT'; slot: SlotField; code: string };
@@ -161,6 +171,9 @@ export function encodeRequest(id: number, req: BridgeRequest): string {
     case 'APDU':
       args = [hexArg(req.apdu)];
       break;
+    case 'APDUS':
+      // Longer than 600 bytes by design: the caller keeps to the bridge's INFO LINE.
+      return formatRequest({ id, slot, verb: req.verb, args: req.apdus.map(hexArg) }, MAX_BATCH_LINE);
   }
   return formatRequest({ id, slot, verb: req.verb, args });
 }
@@ -213,6 +226,15 @@ export function decodeRequest(f: RequestFrame): BridgeRequest {
       if (!apduShapeOk(apdu)) throw argError('an APDU is a short command APDU of case 1 to 4 (Lc 1..255, no extended length)', where);
       return { verb: 'APDU', slot, apdu };
     }
+    case 'APDUS': {
+      if (f.args.length === 0) throw argError('APDUS takes at least one APDU', where);
+      const apdus = f.args.map((a, i) => {
+        const apdu = parseHex(a, `APDU ${i + 1}`, where);
+        if (!apduShapeOk(apdu)) throw argError(`APDU ${i + 1} is not a short command APDU of case 1 to 4 (Lc 1..255, no extended length)`, where);
+        return apdu;
+      });
+      return { verb: 'APDUS', slot, apdus };
+    }
     default: {
       want(1);
       const tpdu = parseHex(f.args[0], 'TPDU', where);
@@ -244,6 +266,7 @@ export function encodeReply<V extends Verb>(verb: V, r: ReplyMap[V]): string[] {
         `TA1=${hexArg(i.ta1)}`,
         `LINE=${i.maxLine}`,
         ...(i.apdu ? ['APDU=1'] : []),
+        ...(i.batch !== undefined ? [`BATCH=${i.batch}`] : []),
         ...(i.capMs !== undefined ? [`CAP=${i.capMs}`] : []),
       ];
     }
@@ -255,6 +278,10 @@ export function encodeReply<V extends Verb>(verb: V, r: ReplyMap[V]): string[] {
       return [];
     case 'CLOCK':
       return [String((r as { hz: number }).hz)];
+    case 'APDUS': {
+      const b = r as BatchReply;
+      return [String(b.count), hexArg(b.data), micros(b.micros)];
+    }
     default: {
       const c = r as CardReply;
       return [hexArg(c.data), micros(c.micros)];
@@ -306,6 +333,7 @@ export function decodeReply<V extends Verb>(verb: V, args: readonly string[]): R
         maxLine: replyDec(verb, m.get('LINE'), 'LINE'),
         apdu: m.get('APDU') === '1',
         ...(m.has('CAP') ? { capMs: replyDec(verb, m.get('CAP'), 'CAP') } : {}),
+        ...(m.has('BATCH') ? { batch: replyDec(verb, m.get('BATCH'), 'BATCH') } : {}),
       };
       return info as ReplyMap[V];
     }
@@ -326,6 +354,12 @@ export function decodeReply<V extends Verb>(verb: V, args: readonly string[]): R
       return {} as ReplyMap[V];
     case 'CLOCK':
       return { hz: replyDec(verb, args[0], 'frequency') } as ReplyMap[V];
+    case 'APDUS': {
+      const count = replyDec(verb, args[0], 'count');
+      if (count < 1) throw replyError(verb, 'count must be at least 1');
+      const b: BatchReply = { count, data: replyHex(verb, args[1], 'card data'), micros: replyDec(verb, args[2], 'duration') };
+      return b as ReplyMap[V];
+    }
     default: {
       const c: CardReply = { data: replyHex(verb, args[0], 'card data'), micros: replyDec(verb, args[1], 'duration') };
       return c as ReplyMap[V];

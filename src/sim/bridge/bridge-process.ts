@@ -37,6 +37,10 @@ export interface BridgeProcessOptions {
   cardOptions?: unknown;
   /** Clock every slot starts with, Hz. */
   fdefHz?: number;
+  /** APDUs per APDUS request (INFO BATCH=); 0 = a bridge without the APDUS verb. Default: the simulator's. */
+  batch?: number;
+  /** Host link model: pty (as it is) or usb-fs (each line at the next 1 ms frame boundary, each way). */
+  linkModel?: 'pty' | 'usb-fs';
 }
 
 export interface ReadyLine {
@@ -105,6 +109,8 @@ export async function startBridgeProcess(opts: BridgeProcessOptions): Promise<Ru
     cards,
     ...(opts.link !== undefined ? { link: opts.link } : {}),
     ...(opts.fdefHz !== undefined ? { fdefHz: opts.fdefHz } : {}),
+    ...(opts.batch !== undefined ? { batch: opts.batch } : {}),
+    ...(opts.linkModel === 'usb-fs' ? { linkFrameMs: 1 } : {}),
   });
   const ready: ReadyLine = { event: 'ready', path: bridge.path, link: opts.link ?? null, slots: opts.slots, timeScale, pid: process.pid };
 
@@ -167,13 +173,16 @@ export async function startBridgeProcess(opts: BridgeProcessOptions): Promise<Ru
 }
 
 export const BRIDGE_USAGE = `Usage: bridge-main --slots N [--link PATH] [--time-scale X] [--card-module M] [--card-options JSON] [--fdef HZ]
+                   [--batch N] [--link-model pty|usb-fs]
   --slots N            slots served, 1..${MAX_SLOTS} (default 1)
   --link PATH          symlink to the pty, stable across reconnects
   --time-scale X       0 = answer at once, 1 = real card-contact time (default 1)
   --card-module M      euicc (simulated eUICC), echo (test card, the default), or the path
                        of a module exporting createCard({slot, options})
   --card-options JSON  options for every slot, or a JSON array by slot (null = empty slot)
-  --fdef HZ            card clock each slot starts with (default 4000000)`;
+  --fdef HZ            card clock each slot starts with (default 4000000)
+  --batch N            APDUs per APDUS request (INFO BATCH=, default 8); 0 = a bridge without APDUS
+  --link-model M       pty (default) or usb-fs: each line waits for the next 1 ms frame boundary, each way`;
 
 /** Parses the process command line; throws InputError with the usage in its hint. */
 export function parseBridgeArgs(argv: string[]): BridgeProcessOptions {
@@ -188,6 +197,8 @@ export function parseBridgeArgs(argv: string[]): BridgeProcessOptions {
         'card-module': { type: 'string' },
         'card-options': { type: 'string' },
         fdef: { type: 'string' },
+        batch: { type: 'string' },
+        'link-model': { type: 'string' },
       },
       strict: true,
       allowPositionals: false,
@@ -216,6 +227,16 @@ export function parseBridgeArgs(argv: string[]): BridgeProcessOptions {
     const f = Number(v.fdef);
     if (!Number.isInteger(f) || f <= 0) throw new InputError('BRIDGE_ARGS', '--fdef must be a positive integer (Hz)', { hint: BRIDGE_USAGE });
     out.fdefHz = f;
+  }
+  if (v.batch !== undefined) {
+    const b = Number(v.batch);
+    if (!Number.isInteger(b) || b < 0 || b > 16) throw new InputError('BRIDGE_ARGS', '--batch must be 0..16 (0 = no APDUS verb)', { hint: BRIDGE_USAGE });
+    out.batch = b;
+  }
+  if (v['link-model'] !== undefined) {
+    const m = v['link-model'];
+    if (m !== 'pty' && m !== 'usb-fs') throw new InputError('BRIDGE_ARGS', '--link-model must be pty or usb-fs', { hint: BRIDGE_USAGE });
+    out.linkModel = m;
   }
   return out;
 }

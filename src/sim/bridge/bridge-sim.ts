@@ -64,8 +64,20 @@ export interface BridgeSimOptions {
   rstLowClocks?: number;
   /** Offer the APDU verb (INFO `APDU=1`). Default true; false answers it ERR VERB, like a bridge that predates it. */
   apduVerb?: boolean;
+  /**
+   * Offer the APDUS verb with at most this many APDUs per request (INFO `BATCH=n`, and `LINE`
+   * raised to BATCH_LINE). Default DEFAULT_BATCH, as the reference firmware; 0 answers it
+   * ERR VERB and keeps LINE=600, like a bridge that predates it.
+   */
+  batch?: number;
   /** Time source for pacing (tests inject a fake one). */
   clock?: Clock;
+  /**
+   * Host link model: 0 (default) = the pty as it is; F > 0 = a USB-like link that delivers
+   * each line, in each direction, at the next F ms frame boundary (USB full speed: 1 ms
+   * frames). Lines from the host are handled, and lines to the host written, only then.
+   */
+  linkFrameMs?: number;
 }
 
 /** One card exchange as modeled: the numbers behind the `<us>` field of the reply. */
@@ -118,6 +130,13 @@ interface Outcome {
   records?: ExchangeRecord[];
 }
 
+/** Card exchanges and time of the TPDUs an APDU (or an APDUS sequence) ran so far. */
+interface ApduAccount {
+  records: ExchangeRecord[];
+  seconds: number;
+  micros: number;
+}
+
 /** One TPDU run on the contact: the card's answer, or the failure that ended the activation. */
 type TpduRun = { ok: true; response: Uint8Array; seconds: number; record: ExchangeRecord } | { ok: false; outcome: Outcome };
 
@@ -130,6 +149,10 @@ export interface BridgeSimEvents {
   disconnect: [];
   reconnect: [string];
 }
+
+/** APDUs per APDUS request and the request line limit that fits them (8 full STORE DATA blocks), as the reference firmware. */
+export const DEFAULT_BATCH = 8;
+export const BATCH_LINE = 4200;
 
 const DEFAULT_TA1 = Uint8Array.from([0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x18, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97]);
 
@@ -145,6 +168,15 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   private dropCount = 0;
   private overrunNext = false;
   private closing = false;
+  /** Frame link model: what waits for the next frame boundary, each way. */
+  private readonly frameMs: number;
+  private inFrame: Uint8Array[] = [];
+  private outFrame: string[] = [];
+  private frameTimer: (() => void) | undefined;
+  /** Frame link model: delay added to lines, ms, summed each way (for the benchmark). */
+  readonly linkDelay = { inMs: 0, inLines: 0, outMs: 0, outLines: 0 };
+  private inSince: number[] = [];
+  private outSince: number[] = [];
 
   private constructor(
     private readonly opts: BridgeSimOptions,
@@ -153,6 +185,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     super();
     this.timeScale = opts.timeScale ?? 1;
     this.clock = opts.clock ?? realClock;
+    this.frameMs = opts.linkFrameMs ?? 0;
     this.rstLowClocks = opts.rstLowClocks ?? RST_LOW_CLOCKS;
     this.info = {
       protocol: PROTOCOL_VERSION,
@@ -163,8 +196,9 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       fdefHz: opts.fdefHz ?? 4_000_000,
       classes: opts.classes ?? 'ABC',
       ta1: opts.supportedTa1 ?? DEFAULT_TA1,
-      maxLine: MAX_LINE,
+      maxLine: (opts.batch ?? DEFAULT_BATCH) > 0 ? BATCH_LINE : MAX_LINE,
       apdu: opts.apduVerb ?? true,
+      ...((opts.batch ?? DEFAULT_BATCH) > 0 ? { batch: opts.batch ?? DEFAULT_BATCH } : {}),
     };
     this.slots = Array.from({ length: opts.slots }, (_, index) => {
       const card = opts.cards?.[index];
@@ -194,6 +228,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       throw new BridgeSimError('BRIDGE_SIM_SLOTS', `slot count ${opts.slots} is not 1..${MAX_SLOTS}`);
     }
     if (opts.timeScale !== undefined && !(opts.timeScale >= 0)) throw new BridgeSimError('BRIDGE_SIM_SCALE', 'time scale must be >= 0');
+    if (opts.batch !== undefined && !(Number.isInteger(opts.batch) && opts.batch >= 0 && opts.batch <= 16)) throw new BridgeSimError('BRIDGE_SIM_BATCH', `APDUS batch size ${opts.batch} is not 0..16`);
     for (const t of opts.supportedTa1 ?? []) if (!isValidTa1(t)) throw new BridgeSimError('BRIDGE_SIM_TA1', `supported TA1 0x${t.toString(16)} is reserved`);
     return new BridgeSim(opts, await PtyDevice.open(opts.link));
   }
@@ -298,6 +333,12 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     }
     this.corruptCount = 0;
     this.dropCount = 0;
+    this.frameTimer?.();
+    this.frameTimer = undefined;
+    this.inFrame = [];
+    this.outFrame = [];
+    this.inSince = [];
+    this.outSince = [];
     await pty.close();
     this.emit('disconnect');
   }
@@ -312,6 +353,8 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
 
   async close(): Promise<void> {
     this.closing = true;
+    this.frameTimer?.();
+    this.frameTimer = undefined;
     for (const s of this.slots) {
       this.abort(s, null);
       this.deactivate(s);
@@ -328,9 +371,15 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     this.assembler = new LineAssembler(
       (line) => this.onLine(line),
       () => this.send(formatErr(0, null, 'LINE'), false),
+      this.info.maxLine,
     );
     pty.on('data', (d) => {
-      if (this.pty === pty) this.assembler.push(d);
+      if (this.pty !== pty) return;
+      if (this.frameMs > 0) {
+        this.inFrame.push(d);
+        this.inSince.push(this.clock.now());
+        this.armFrame();
+      } else this.assembler.push(d);
     });
     pty.on('close', () => {
       // The pty helper died on its own (not through disconnect()): same as an unplug.
@@ -351,7 +400,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     let id: number;
     try {
       // parseRequest drops the one CR the protocol allows; `line` already lost it, so pass raw.
-      const frame = parseRequest(raw);
+      const frame = parseRequest(raw, this.info.maxLine);
       id = frame.id;
       req = decodeRequest(frame);
     } catch (e) {
@@ -365,8 +414,12 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       this.send(formatOk(id, null, encodeReply('INFO', this.info)), true);
       return;
     }
-    if (req.verb === 'APDU' && !this.info.apdu) {
+    if ((req.verb === 'APDU' && !this.info.apdu) || (req.verb === 'APDUS' && this.info.batch === undefined)) {
       this.send(formatErr(id, req.slot, 'VERB'), true);
+      return;
+    }
+    if (req.verb === 'APDUS' && req.apdus.length > this.info.batch!) {
+      this.send(formatErr(id, req.slot, 'ARG'), true);
       return;
     }
     if (req.slot >= this.slots.length) {
@@ -448,7 +501,34 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       out = corrupt(line);
     }
     this.emit('line', 'tx', out.slice(0, -1));
-    this.pty.write(out);
+    if (this.frameMs > 0) {
+      this.outFrame.push(out);
+      this.outSince.push(this.clock.now());
+      this.armFrame();
+    } else this.pty.write(out);
+  }
+
+  /** Frame link model: one timer to the next frame boundary; then both directions move. */
+  private armFrame(): void {
+    if (this.frameTimer) return;
+    const now = this.clock.now();
+    const boundary = (Math.floor(now / this.frameMs) + 1) * this.frameMs;
+    this.frameTimer = this.clock.schedule(() => {
+      this.frameTimer = undefined;
+      const at = this.clock.now();
+      const ins = this.inFrame;
+      const outs = this.outFrame;
+      for (const t of this.inSince) this.linkDelay.inMs += at - t;
+      for (const t of this.outSince) this.linkDelay.outMs += at - t;
+      this.linkDelay.inLines += this.inSince.length;
+      this.linkDelay.outLines += this.outSince.length;
+      this.inFrame = [];
+      this.outFrame = [];
+      this.inSince = [];
+      this.outSince = [];
+      if (outs.length > 0 && this.pty) this.pty.write(outs.join(''));
+      for (const d of ins) this.assembler.push(d);
+    }, boundary - now);
   }
 
   private sendEvent(line: string): void {
@@ -504,6 +584,8 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
         return this.tpdu(s, id, req.tpdu, err);
       case 'APDU':
         return this.apdu(s, id, req.apdu, err);
+      case 'APDUS':
+        return this.apdus(s, id, req.apdus, err);
       default:
         return err('VERB');
     }
@@ -640,31 +722,59 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     return { line: formatOk(id, s.index, encodeReply('TPDU', { data: run.response, micros: run.seconds * 1e6 })), seconds: run.seconds, records: [run.record] };
   }
 
-  /**
-   * The APDU verb: the command as a T=0 TPDU, the case 2 repeat with P3 = xx after 6Cxx, then
-   * GET RESPONSE (CLA on the command's logical channel) while the card answers 61xx, repeated
-   * with P3 = xx after a 6Cxx, exactly as the host's T0ApduChannel does. Stops, answering the
-   * 61xx, before the data would pass 256 bytes or after MAX_APDU_GET_RESPONSES GET RESPONSEs.
-   * The duration is the sum of the TPDUs' (each rounded to µs as a TPDU answer would be).
-   */
+  /** The APDU verb: one APDU at the bridge (runApdu); the duration is the sum of its TPDUs'. */
   private async apdu(s: Slot, id: number, apdu: Uint8Array, err: (c: WireErrorCode) => Outcome): Promise<Outcome> {
     if (s.state === 'FAULT') return err('FAULT');
     if (!s.card) return err('NOCARD');
     if (s.state !== 'READY') return err('STATE');
     s.ppsAllowed = false;
-    const records: ExchangeRecord[] = [];
-    let seconds = 0;
-    let micros = 0;
+    const acc: ApduAccount = { records: [], seconds: 0, micros: 0 };
+    const r = await this.runApdu(s, id, apdu, acc);
+    if (!(r instanceof Uint8Array)) return r;
+    return { line: formatOk(id, s.index, encodeReply('APDU', { data: r, micros: acc.micros })), seconds: acc.seconds, records: acc.records };
+  }
+
+  /**
+   * The APDUS verb (PROTOCOL.md §4a): each APDU as the APDU verb runs it, in order, stopping
+   * after the first answer that carries data or a status other than 9000.
+   */
+  private async apdus(s: Slot, id: number, apdus: readonly Uint8Array[], err: (c: WireErrorCode) => Outcome): Promise<Outcome> {
+    if (s.state === 'FAULT') return err('FAULT');
+    if (!s.card) return err('NOCARD');
+    if (s.state !== 'READY') return err('STATE');
+    s.ppsAllowed = false;
+    const acc: ApduAccount = { records: [], seconds: 0, micros: 0 };
+    let count = 0;
+    let last: Uint8Array = Uint8Array.of(0x90, 0x00);
+    for (const apdu of apdus) {
+      const r = await this.runApdu(s, id, apdu, acc);
+      if (!(r instanceof Uint8Array)) return r;
+      count++;
+      last = r;
+      if (r.length !== 2 || r[0] !== 0x90 || r[1] !== 0x00) break;
+    }
+    return { line: formatOk(id, s.index, encodeReply('APDUS', { count, data: last, micros: acc.micros })), seconds: acc.seconds, records: acc.records };
+  }
+
+  /**
+   * One APDU at the bridge: the command as a T=0 TPDU, the case 2 repeat with P3 = xx after
+   * 6Cxx, then GET RESPONSE (CLA on the command's logical channel) while the card answers 61xx,
+   * repeated with P3 = xx after a 6Cxx, exactly as the host's T0ApduChannel does. Stops,
+   * answering the 61xx, before the data would pass 256 bytes or after MAX_APDU_GET_RESPONSES
+   * GET RESPONSEs. Adds each TPDU's time to `acc` (µs rounded per TPDU, as a TPDU answer
+   * would be); returns data + SW, or the outcome of the card failure that ended it.
+   */
+  private async runApdu(s: Slot, id: number, apdu: Uint8Array, acc: ApduAccount): Promise<Uint8Array | Outcome> {
     let failed: Outcome | undefined;
     const run = async (tpdu: Uint8Array): Promise<Uint8Array | undefined> => {
       const r = await this.runTpdu(s, id, tpdu);
       if (!r.ok) {
-        failed = { line: r.outcome.line, seconds: seconds + r.outcome.seconds, records };
+        failed = { line: r.outcome.line, seconds: acc.seconds + r.outcome.seconds, records: acc.records };
         return undefined;
       }
-      records.push(r.record);
-      seconds += r.seconds;
-      micros += Math.round(r.seconds * 1e6);
+      acc.records.push(r.record);
+      acc.seconds += r.seconds;
+      acc.micros += Math.round(r.seconds * 1e6);
       return r.response;
     };
     const swOf = (r: Uint8Array) => (r[r.length - 2]! << 8) | r[r.length - 1]!;
@@ -699,8 +809,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       total += g.length - 2;
       sw = gsw;
     }
-    const data = concatBytes(...parts, Uint8Array.of(sw >> 8, sw & 0xff));
-    return { line: formatOk(id, s.index, encodeReply('APDU', { data, micros })), seconds, records };
+    return concatBytes(...parts, Uint8Array.of(sw >> 8, sw & 0xff));
   }
 
   /** One TPDU on the contact (the slot is READY, the card present): the card's answer checked against T=0, and its modeled time. */

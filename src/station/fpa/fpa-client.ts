@@ -12,13 +12,21 @@ import type { FactoryInfo, FactoryResultName, PrepareFactoryLoadRequest } from '
 import { decodePir, type Pir } from '../../core/rsp/pir.ts';
 import { storeDataApdus } from '../../core/rsp/store-data.ts';
 import { classifyStatusWord } from '../../core/rsp/status-word.ts';
-import { swHex, type ApduResponse } from '../../core/apdu.ts';
+import { runApduSequence, swHex, type ApduResponse, type ApduSequenceOptions, type ApduSequenceResult } from '../../core/apdu.ts';
 import { projectEuiccDialect, type EuiccDialect } from './dialect.ts';
 
 export class FpaError extends IfppError {}
 
 export interface ApduTransmitter {
   transmit(apdu: Uint8Array): Promise<ApduResponse>;
+  /**
+   * Optional: runs APDUs in order, stopping after the first answer that carries data or a
+   * status other than 9000 (a bridge with the APDUS verb does it in one exchange per batch).
+   * Without it the client applies the same rule one transmit() at a time.
+   */
+  transmitBatch?(apdus: readonly Uint8Array[], opts?: ApduSequenceOptions): Promise<ApduSequenceResult>;
+  /** Whether transmitBatch carries several APDUs per host exchange now; without it, one each. */
+  batches?(): boolean;
 }
 
 export interface FpaClientOptions {
@@ -85,6 +93,31 @@ export class FpaClient {
     return r;
   }
 
+  /** APDUs in order until one answers more than a bare 9000 (ApduTransmitter.transmitBatch). */
+  private async sendSequence(apdus: readonly Uint8Array[], what: string, opts: ApduSequenceOptions = {}): Promise<ApduSequenceResult> {
+    if (!this.link.transmitBatch) return runApduSequence((a) => this.send(a, what), apdus, opts);
+    const r = await this.link.transmitBatch(apdus, opts);
+    for (let i = 0; i < r.count; i++) {
+      const last = i === r.count - 1;
+      this.opts.onApdu?.({ command: what, sw: last ? r.response.sw : 0x9000, bytesOut: apdus[i]!.length, bytesIn: last ? r.response.data.length + 2 : 2 });
+    }
+    return r;
+  }
+
+  /** Throws on an error status; a warning is refused (before BF23) or handed to the caller. */
+  private judge(r: ApduResponse, what: string, onWarning: WarningPolicy | ((sw: number, block: number) => void), block: number): void {
+    const kind = classifyStatusWord(r.sw);
+    if (kind === 'error') throw this.swError(`${what} (block ${block})`, r.sw);
+    if (kind !== 'warning') return;
+    if (onWarning === 'refuse') {
+      throw new FpaError('FPA_SW_WARNING', `${what} (block ${block}) ended with warning ${swHex(r.sw)}`, {
+        details: { sw: swHex(r.sw) },
+        hint: 'nothing was spent (before the secure channel): the slot may be retried; a chip that keeps warning is set aside',
+      });
+    }
+    onWarning(r.sw, block);
+  }
+
   /** Opens a logical channel if asked, then selects the ISD-R on it. */
   async selectIsdR(): Promise<void> {
     if (this.opts.useLogicalChannel) {
@@ -105,29 +138,21 @@ export class FpaClient {
     this.channel = 0;
   }
 
-  /** One ES10 request: STORE DATA blocks, response data of the last block. */
+  /**
+   * One ES10 request: STORE DATA blocks, response data of the last block. The blocks go out as
+   * one sequence (one host exchange per batch on a bridge with APDUS); a block answering data
+   * before the last one (e.g. an early BF37) ends the call.
+   */
   async es10(payload: Uint8Array, what: string, onWarning: WarningPolicy | ((sw: number, block: number) => void) = 'refuse'): Promise<Uint8Array> {
     const apdus = storeDataApdus(payload, { channel: this.channel, blockSize: this.blockSize, le: this.dialect.storeDataLe });
-    let last: ApduResponse | undefined;
-    for (let i = 0; i < apdus.length; i++) {
-      last = await this.send(apdus[i]!, what);
-      const kind = classifyStatusWord(last.sw);
-      if (kind === 'error') throw this.swError(`${what} (block ${i})`, last.sw);
-      if (kind === 'warning') {
-        if (onWarning === 'refuse') {
-          throw new FpaError('FPA_SW_WARNING', `${what} (block ${i}) ended with warning ${swHex(last.sw)}`, {
-            details: { sw: swHex(last.sw) },
-            hint: 'nothing was spent (before the secure channel): the slot may be retried; a chip that keeps warning is set aside',
-          });
-        }
-        if (typeof onWarning === 'function') onWarning(last.sw, i);
-      }
-      if (i < apdus.length - 1 && last.data.length > 0) {
-        // A chip may answer before the last block only to report a failure (e.g. early BF37).
-        return last.data;
-      }
+    let done = 0;
+    for (;;) {
+      const { count, response } = await this.sendSequence(apdus.slice(done), what);
+      done += count;
+      this.judge(response, what, onWarning, done - 1);
+      // A chip may answer before the last block only to report a failure (e.g. early BF37).
+      if (done === apdus.length || response.data.length > 0) return response.data;
     }
-    return last!.data;
   }
 
   /** The chip's EID; with `verifyCheckDigits` false a damaged EID is still returned (eidPolicy). */
@@ -167,8 +192,11 @@ export class FpaClient {
   }
 
   /**
-   * Pushes a BPP. Each load call is its own ES10 exchange; a non-empty answer before the last
-   * call is the chip's early BF37 and ends the load.
+   * Pushes a BPP. Its load calls go out as one sequence of STORE DATA blocks (one host
+   * exchange per batch on a bridge with APDUS, PROTOCOL.md §4a), BF23 first, after
+   * beforeSecureChannel; a call's last block answers 9000 without data, so the sequence runs on
+   * into the next call. A non-empty answer before the last block of the last call is the chip's
+   * early BF37 and ends the load. The abort signal is checked before every host exchange.
    */
   async loadBpp(bpp: Uint8Array, hooks: LoadHooks = {}): Promise<LoadOutcome> {
     let plan: BppCall[];
@@ -178,32 +206,67 @@ export class FpaClient {
       if (!isIfppError(e)) throw e;
       throw new FpaError('FPA_BPP_MALFORMED', `the BPP is malformed: ${e.message}`, { hint: 'the store should have rejected it at import; re-import the batch' });
     }
+    if (plan.length === 0) throw new FpaError('FPA_EMPTY_BPP', 'the BPP has no load calls');
     const bytesTotal = plan.reduce((n, c) => n + c.bytes.length, 0);
+    // Every block of every call, with the call it belongs to.
+    const apdus: Uint8Array[] = [];
+    const callOf: number[] = [];
+    const blockOf: number[] = [];
+    for (let c = 0; c < plan.length; c++) {
+      const blocks = storeDataApdus(plan[c]!.bytes, { channel: this.channel, blockSize: this.blockSize, le: this.dialect.storeDataLe });
+      blocks.forEach((b, i) => {
+        apdus.push(b);
+        callOf.push(c);
+        blockOf.push(i);
+      });
+    }
     let bytesSent = 0;
+    let callsDone = 0;
     let bf23Sent = false;
     const warnings: string[] = [];
-    for (let i = 0; i < plan.length; i++) {
-      const call = plan[i]!;
+    const whatOf = (c: number) => `LoadBoundProfilePackage ${plan[c]!.kind}`;
+    let done = 0;
+    while (done < apdus.length) {
+      const first = callOf[done]!;
       if (hooks.signal?.aborted) {
-        throw new FpaError('FPA_ABORTED', `load stopped before call ${i + 1} of ${plan.length}: ${String(hooks.signal.reason ?? 'abort')}`);
+        throw new FpaError('FPA_ABORTED', `load stopped before call ${first + 1} of ${plan.length}: ${String(hooks.signal.reason ?? 'abort')}`);
       }
-      if (call.kind === 'bf23') {
+      // The journal rule: nothing of BF23 leaves before beforeSecureChannel has returned, and a
+      // request never carries blocks from before and after that point. A link without batches
+      // gets one call per sequence, as before (progress and the e-stop check after each call).
+      let end = apdus.length;
+      const nextBf23 = plan.findIndex((c, i) => i > first && c.kind === 'bf23');
+      if (nextBf23 > 0) end = callOf.indexOf(nextBf23);
+      if (!this.link.batches?.()) end = Math.min(end, callOf.indexOf(first + 1) < 0 ? apdus.length : callOf.indexOf(first + 1));
+      if (plan[first]!.kind === 'bf23' && blockOf[done] === 0) {
         await hooks.beforeSecureChannel?.();
         bf23Sent = true;
       }
-      const what = `LoadBoundProfilePackage ${call.kind}`;
-      const answer = await this.es10(call.bytes, what, bf23Sent ? (sw, block) => warnings.push(`${what} call ${i + 1} block ${block}: ${swHex(sw)}`) : 'refuse');
-      bytesSent += call.bytes.length;
-      hooks.onProgress?.({ bytesSent, bytesTotal, callsSent: i + 1, callsTotal: plan.length });
-      const isLast = i === plan.length - 1;
-      if (answer.length > 0 || isLast) {
-        if (answer.length === 0) {
+      const from = done;
+      // After an e-stop, a batch ends at the next call boundary (never mid-call).
+      const stopAt = (i: number) => hooks.signal?.aborted === true && blockOf[from + i] === 0;
+      const { count, response } = await this.sendSequence(apdus.slice(done, end), whatOf(first), { stopAt });
+      const at = done + count - 1;
+      done += count;
+      const call = callOf[at]!;
+      const callEnded = done === apdus.length || callOf[done] !== call;
+      this.judge(response, whatOf(call), bf23Sent ? (sw, block) => warnings.push(`${whatOf(call)} call ${call + 1} block ${block}: ${swHex(sw)}`) : 'refuse', blockOf[at]!);
+      const answered = response.data.length > 0;
+      // Calls whose last block has run (and the one a chip answered early) count as sent.
+      const through = callEnded || answered ? call + 1 : call;
+      for (; callsDone < through; callsDone++) {
+        bytesSent += plan[callsDone]!.bytes.length;
+        hooks.onProgress?.({ bytesSent, bytesTotal, callsSent: callsDone + 1, callsTotal: plan.length });
+      }
+      const isLast = done === apdus.length;
+      if (answered || isLast) {
+        if (!answered) {
           throw new FpaError('FPA_NO_PIR', 'the chip accepted the whole BPP but sent no ProfileInstallationResult', {
             hint: 'the unit is in an unknown state; its key is consumed: check the chip and report it',
           });
         }
-        const pir = this.decode('ProfileInstallationResult', async () => answer, decodePir);
-        return { pir: await pir, early: !isLast, bf23Sent, callsSent: i + 1, bytesSent, warnings };
+        const pir = await this.decode('ProfileInstallationResult', async () => response.data, decodePir);
+        return { pir, early: !isLast, bf23Sent, callsSent: callsDone, bytesSent, warnings };
       }
     }
     throw new FpaError('FPA_EMPTY_BPP', 'the BPP has no load calls');

@@ -42,6 +42,7 @@ import {
   encodeRequest,
   type BridgeInfo,
   type BridgeRequest,
+  type BatchReply,
   type CardReply,
   type ReplyMap,
   type ResetKind,
@@ -270,6 +271,14 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     return this.request({ verb: 'APDU', slot, apdu });
   }
 
+  /**
+   * APDUs run in order at the bridge, stopping at the first answer that is not a bare 9000
+   * (PROTOCOL.md §4a); only when `info.batch` (at most that many, within `info.maxLine`).
+   */
+  apdus(slot: number, apdus: readonly Uint8Array[]): Promise<BatchReply> {
+    return this.request({ verb: 'APDUS', slot, apdus });
+  }
+
   /** Sends one request and resolves with its decoded OK answer; rejects with a BridgeError. */
   request<R extends BridgeRequest>(req: R): Promise<ReplyMap[R['verb']]> {
     return new Promise<ReplyMap[R['verb']]>((resolve, reject) => {
@@ -457,6 +466,8 @@ export class BridgeDriver extends EventEmitter<BridgeDriverEvents> {
     let line: string;
     try {
       line = encodeRequest(id, job.req);
+      const max = this.bridgeInfo?.maxLine ?? MAX_LINE;
+      if (line.length > Math.max(MAX_LINE, max)) throw new Error(`the line of ${line.length} bytes exceeds the bridge's LINE=${max}`);
     } catch (e) {
       job.reject(new BridgeError('BRIDGE_ARG', `cannot encode ${job.req.verb}: ${(e as Error).message}`, { port: this.portPath, slot, verb: job.req.verb }, { cause: e }));
       if (slot !== null) this.pump(slot);

@@ -2,13 +2,13 @@
  * One card slot of a bridge: power, activation (cold reset, ATR, PPS to the fastest Fi/Di both
  * card and bridge run), TPDUs, and an APDU channel on top (T0ApduChannel does 61xx / 6Cxx, or
  * hands the whole APDU to the bridge's APDU verb when INFO advertises it: one host round trip
- * instead of one per TPDU).
+ * instead of one per TPDU; and a sequence of APDUs to the APDUS verb when INFO has BATCH=).
  * Logical channels live above this (the FPA client sets CLA bits); CLA passes through as is.
  */
 import { TA1_DEFAULT, buildPps, fiDiFromTa1, parseAtr, type Atr } from '../../core/bridge-protocol/iso7816.ts';
 import type { CardReply, SlotStatus, VccClass } from '../../core/bridge-protocol/verbs.ts';
 import type { ApduResponse } from '../../core/apdu.ts';
-import { T0ApduChannel, type TpduLink } from '../card/t0-apdu.ts';
+import { T0ApduChannel, type BatchLimits, type TpduLink } from '../card/t0-apdu.ts';
 import type { BridgeDriver } from './bridge-driver.ts';
 import { BridgeError } from './errors.ts';
 import { choosePpsTa1 } from './negotiate.ts';
@@ -62,6 +62,9 @@ export interface SlotLinkStats {
   tpdus: number;
   /** APDU requests sent (each runs one or more TPDUs at the bridge). */
   apdus: number;
+  /** APDUS requests sent, and the APDUs they ran (PROTOCOL.md §4a). */
+  batches: number;
+  batchedApdus: number;
   /** Card-contact time reported by the bridge, summed over this activation's TPDUs and APDUs, µs. */
   cardMicros: number;
 }
@@ -70,7 +73,7 @@ export class SlotLink implements TpduLink {
   private current: { activation: Activation; generation: number } | undefined;
   private vcc: VccClass | undefined;
   private apduChannel: T0ApduChannel | undefined;
-  readonly stats: SlotLinkStats = { tpdus: 0, apdus: 0, cardMicros: 0 };
+  readonly stats: SlotLinkStats = { tpdus: 0, apdus: 0, batches: 0, batchedApdus: 0, cardMicros: 0 };
 
   constructor(
     readonly driver: BridgeDriver,
@@ -170,6 +173,8 @@ export class SlotLink implements TpduLink {
     this.current = { activation, generation: this.driver.slotGeneration(this.slot) };
     this.stats.tpdus = 0;
     this.stats.apdus = 0;
+    this.stats.batches = 0;
+    this.stats.batchedApdus = 0;
     this.stats.cardMicros = 0;
     return activation;
   }
@@ -200,6 +205,22 @@ export class SlotLink implements TpduLink {
     this.stats.apdus++;
     this.stats.cardMicros += r.micros;
     return r.data;
+  }
+
+  /** TpduLink: the APDUS limits of the bridge in force (INFO BATCH= and LINE), undefined without the verb. */
+  batchLimits(): BatchLimits | undefined {
+    const info = this.driver.info;
+    return info?.batch !== undefined && info.batch > 0 ? { maxApdus: info.batch, maxLine: info.maxLine } : undefined;
+  }
+
+  /** TpduLink: APDUs run in order by the bridge until one answers more than a bare 9000. */
+  async exchangeBatch(apdus: readonly Uint8Array[]): Promise<{ count: number; data: Uint8Array }> {
+    this.requireActive('APDUS');
+    const r = await this.driver.apdus(this.slot, apdus);
+    this.stats.batches++;
+    this.stats.batchedApdus += r.count;
+    this.stats.cardMicros += r.micros;
+    return { count: r.count, data: r.data };
   }
 
   private requireActive(verb: string): void {

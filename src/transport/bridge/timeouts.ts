@@ -6,6 +6,7 @@
  *   TPDU   line time + contact time of all its characters at the negotiated etu + WWT
  *   APDU   line time + the TPDUs the bridge may run for it: the command (twice for case 2,
  *          6Cxx), and up to MAX_APDU_GET_RESPONSES GET RESPONSEs of 256 bytes (each twice, 6Cxx)
+ *   APDUS  line time + the sum of that bound over its APDUs
  *   RESET  line time + RST low and the 40000-clock ATR limit + the longest ATR at Fd/Dd + one
  *          9600-etu character wait
  *   PPS    line time + request and answer characters at Fd/Dd + the 9600-etu answer wait
@@ -111,6 +112,8 @@ function lineBytes(req: BridgeRequest): number {
       return 20 + 2 * req.tpdu.length + REPLY_OVERHEAD + 2 * tpduReplyBytes(req.tpdu);
     case 'APDU':
       return 20 + 2 * req.apdu.length + REPLY_OVERHEAD + 2 * 258;
+    case 'APDUS':
+      return 20 + req.apdus.reduce((n, a) => n + 1 + 2 * a.length, 0) + REPLY_OVERHEAD + 4 + 2 * 258;
     case 'RESET':
       return 24 + REPLY_OVERHEAD + 2 * MAX_ATR;
     case 'PPS':
@@ -128,6 +131,8 @@ export function requestTimeoutMs(req: BridgeRequest, link: SlotLinkParams, polic
       return policy.factor * (line + tpduBoundSeconds(req.tpdu, link)) * 1000 + policy.slackMs;
     case 'APDU':
       return policy.factor * (line + apduBoundSeconds(req.apdu, link)) * 1000 + policy.slackMs;
+    case 'APDUS':
+      return policy.factor * (line + req.apdus.reduce((t, a) => t + apduBoundSeconds(a, link), 0)) * 1000 + policy.slackMs;
     case 'RESET':
       return policy.factor * (line + resetBoundSeconds(link.clockHz)) * 1000 + policy.slackMs;
     case 'PPS':

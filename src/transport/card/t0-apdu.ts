@@ -4,9 +4,10 @@
  * RESPONSE, and repeats a command with the length a card asks for with 6Cxx. A link that can
  * run a whole APDU at the far end (the bridge's APDU verb, hardware/PROTOCOL.md §4) gets the
  * APDU in one exchange instead; a 61xx it still answers (it stops at 256 bytes) is followed up
- * here as usual.
+ * here as usual. A link that runs a sequence of APDUs at the far end (the APDUS verb, §4a) gets
+ * as many of a sequence as fit one request (transmitBatch).
  */
-import type { ApduResponse } from '../../core/apdu.ts';
+import { runApduSequence, type ApduResponse, type ApduSequenceOptions, type ApduSequenceResult } from '../../core/apdu.ts';
 import { IfppError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
 import { getResponseCla, t0CommandTpdu } from '../../core/bridge-protocol/iso7816.ts';
@@ -23,6 +24,35 @@ export interface TpduLink {
    * returns response data then SW1 SW2, where a final 61xx means more data waits for GET RESPONSE.
    */
   exchangeApdu?(apdu: Uint8Array): Promise<Uint8Array>;
+  /** How many APDUs (and how long a request line) one exchangeBatch may carry now; undefined = no batches. */
+  batchLimits?(): BatchLimits | undefined;
+  /**
+   * Runs APDUs in order at the far end (the bridge's APDUS verb), stopping after the first
+   * answer that is not a bare 9000; returns how many ran and the last one's response data
+   * then SW1 SW2 (a final 61xx: more data waits for GET RESPONSE).
+   */
+  exchangeBatch?(apdus: readonly Uint8Array[]): Promise<{ count: number; data: Uint8Array }>;
+}
+
+export interface BatchLimits {
+  maxApdus: number;
+  /** Longest request line in bytes, `\n` included (INFO LINE). */
+  maxLine: number;
+}
+
+/** Bytes of an APDUS request line: "FFFF F APDUS", " <hex>" per APDU, " *CRC\n" (a 4-digit id assumed). */
+const BATCH_LINE_FIXED = 12 + 7;
+
+/** How many of `apdus` from `from` on fit one batch request. */
+export function batchFit(apdus: readonly Uint8Array[], from: number, limits: BatchLimits): number {
+  let n = 0;
+  let bytes = BATCH_LINE_FIXED;
+  while (from + n < apdus.length && n < limits.maxApdus) {
+    bytes += 1 + 2 * apdus[from + n]!.length;
+    if (bytes > limits.maxLine) break;
+    n++;
+  }
+  return Math.max(1, n);
 }
 
 /** How many GET RESPONSE rounds we follow before calling the card broken (64 kB of data). */
@@ -32,13 +62,8 @@ export class T0ApduChannel {
   constructor(private readonly link: TpduLink) {}
 
   async transmit(apdu: Uint8Array): Promise<ApduResponse> {
-    if (apdu.length < 4) throw new ApduError('APDU_MALFORMED', `APDU of ${apdu.length} bytes is too short`);
+    checkShape(apdu);
     const header = apdu.subarray(0, 4);
-    if (apdu.length > 5) {
-      const lc = apdu[4]!;
-      if (lc === 0) throw new ApduError('APDU_MALFORMED', 'extended-length APDUs are not supported under T=0');
-      if (apdu.length !== 5 + lc && apdu.length !== 6 + lc) throw new ApduError('APDU_MALFORMED', `Lc ${lc} does not match the APDU length ${apdu.length}`);
-    }
     let r: Uint8Array;
     let sw: number;
     if (this.link.exchangeApdu && this.link.canExchangeApdu?.()) {
@@ -54,6 +79,45 @@ export class T0ApduChannel {
         sw = this.swOf(r);
       }
     }
+    return this.followUp(apdu, r);
+  }
+
+  /**
+   * Runs APDUs in order, stopping after the first answer that carries data or a status other
+   * than 9000 (that answer complete: 61xx followed up). With a link that runs batches (the
+   * bridge's APDUS verb) that is one exchange per batch that fits its limits, else one per APDU.
+   */
+  async transmitBatch(apdus: readonly Uint8Array[], opts: ApduSequenceOptions = {}): Promise<ApduSequenceResult> {
+    for (const a of apdus) checkShape(a);
+    const limits = this.link.exchangeBatch ? this.link.batchLimits?.() : undefined;
+    if (!limits || apdus.length === 0) return runApduSequence((a) => this.transmit(a), apdus, opts);
+    let done = 0;
+    for (;;) {
+      if (done > 0 && opts.stopAt?.(done)) return { count: done, response: { data: new Uint8Array(0), sw: 0x9000 } };
+      let n = batchFit(apdus, done, limits);
+      for (let k = 1; k < n; k++) {
+        if (opts.stopAt?.(done + k)) {
+          n = k;
+          break;
+        }
+      }
+      const r = await this.link.exchangeBatch!(apdus.slice(done, done + n));
+      if (r.data.length < 2) throw new ApduError('APDU_NO_STATUS', `card answered ${toHex(apdus[done]!.subarray(0, 4))} without a status word`);
+      if (!(r.count >= 1 && r.count <= n)) throw new ApduError('APDU_BATCH_COUNT', `the bridge says ${r.count} of ${n} APDUs ran`);
+      done += r.count;
+      const bare = r.data.length === 2 && this.swOf(r.data) === 0x9000;
+      if (!bare || r.count < n || done === apdus.length) return { count: done, response: await this.followUp(apdus[done - 1]!, r.data) };
+    }
+  }
+
+  /** Whether transmitBatch runs several APDUs per host exchange now (the bridge in force has APDUS). */
+  batches(): boolean {
+    return this.link.exchangeBatch !== undefined && this.link.batchLimits?.() !== undefined;
+  }
+
+  /** The answer so far (data then SW) completed: GET RESPONSE while the card says 61xx. */
+  private async followUp(apdu: Uint8Array, r: Uint8Array): Promise<ApduResponse> {
+    let sw = this.swOf(r);
     const parts: Uint8Array[] = [r.subarray(0, r.length - 2)];
     for (let n = 0; sw >> 8 === 0x61; n++) {
       if (n >= MAX_CHAINED) throw new ApduError('APDU_RESPONSE_TOO_LONG', 'card keeps announcing more response data (61xx)');
@@ -79,5 +143,14 @@ export class T0ApduChannel {
 
   private swOf(r: Uint8Array): number {
     return (r[r.length - 2]! << 8) | r[r.length - 1]!;
+  }
+}
+
+function checkShape(apdu: Uint8Array): void {
+  if (apdu.length < 4) throw new ApduError('APDU_MALFORMED', `APDU of ${apdu.length} bytes is too short`);
+  if (apdu.length > 5) {
+    const lc = apdu[4]!;
+    if (lc === 0) throw new ApduError('APDU_MALFORMED', 'extended-length APDUs are not supported under T=0');
+    if (apdu.length !== 5 + lc && apdu.length !== 6 + lc) throw new ApduError('APDU_MALFORMED', `Lc ${lc} does not match the APDU length ${apdu.length}`);
   }
 }

@@ -20,6 +20,8 @@ export interface Rack {
   close(): Promise<void>;
   /** The bridge simulator, when the sockets are on one (its fault injection). */
   bridge?: BridgeSim;
+  /** Requests the bridge received, by verb (wire racks only). */
+  readonly verbs?: Map<string, number>;
 }
 
 export interface RackKind {
@@ -45,16 +47,28 @@ export const inProcess: RackKind = {
   },
 };
 
-export const ptyBridge: RackKind = {
-  name: 'bridge simulator on a pty',
-  async create(dir, slots, cards) {
-    const sim = await BridgeSim.start({ slots, link: join(dir, 'bridge0'), timeScale: 0, cards });
-    return {
-      open: (config, bus) => Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } }),
-      insertCard: (ch, card) => sim.insertCard(ch, card),
-      removeCard: (ch) => void sim.removeCard(ch),
-      close: () => sim.close(),
-      bridge: sim,
-    };
-  },
-};
+/** The bridge simulator on a pty; `batch` 0 makes it a bridge without the APDUS verb (INFO without BATCH=). */
+function ptyRack(name: string, batch?: number): RackKind {
+  return {
+    name,
+    async create(dir, slots, cards) {
+      const sim = await BridgeSim.start({ slots, link: join(dir, 'bridge0'), timeScale: 0, cards, ...(batch !== undefined ? { batch } : {}) });
+      const verbs = new Map<string, number>();
+      sim.on('line', (dir, line) => {
+        const verb = dir === 'rx' ? line.split(' ')[2] : undefined;
+        if (verb) verbs.set(verb, (verbs.get(verb) ?? 0) + 1);
+      });
+      return {
+        verbs,
+        open: (config, bus) => Station.open(config, { bus, bridgeOptions: { heartbeatMs: 0 } }),
+        insertCard: (ch, card) => sim.insertCard(ch, card),
+        removeCard: (ch) => void sim.removeCard(ch),
+        close: () => sim.close(),
+        bridge: sim,
+      };
+    },
+  };
+}
+
+export const ptyBridge = ptyRack('bridge simulator on a pty');
+export const ptyBridgeWithoutApdus = ptyRack('bridge simulator on a pty without the APDUS verb (an older bridge)', 0);

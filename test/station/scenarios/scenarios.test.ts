@@ -21,7 +21,7 @@ import { decodePir } from '../../../src/core/rsp/pir.ts';
 import { ecdsaVerify } from '../../../src/core/crypto/ecdsa.ts';
 import { parseCertificate } from '../../../src/core/x509/certificate.ts';
 import { fromHex } from '../../../src/core/bytes.ts';
-import { inProcess, ptyBridge, type Rack, type RackKind } from './racks.ts';
+import { inProcess, ptyBridge, ptyBridgeWithoutApdus, type Rack, type RackKind } from './racks.ts';
 
 type SlotResult = Extract<StationEvent, { type: 'slot.result' }>;
 
@@ -102,6 +102,15 @@ const scenarios: { name: string; run(kind: RackKind): Promise<void> }[] = [
       }
       es.close();
       expect(b.events.filter((e) => e.type === 'slot.state' && e.state === 'loading').length).toBe(12);
+      // On the wire: a bridge with BATCH= gets the STORE DATA blocks in APDUS requests; one without it never sees the verb.
+      const verbs = b.rack.verbs;
+      if (kind === ptyBridgeWithoutApdus) {
+        expect(verbs?.get('APDUS')).toBeUndefined();
+        expect(verbs?.get('APDU')).toBeGreaterThan(12 * 25); // about 29 per unit of this small profile
+      } else if (verbs) {
+        expect(verbs.get('APDUS')).toBeGreaterThan(0);
+        expect((verbs.get('APDU') ?? 0) + (verbs.get('APDUS') ?? 0)).toBeLessThan(12 * 15);
+      }
     },
   },
   {
@@ -236,3 +245,9 @@ for (const kind of [inProcess, ptyBridge]) {
     for (const s of scenarios) it(s.name, () => s.run(kind), 120_000);
   });
 }
+
+// Old bridges keep working: the first scenario (a full run of loads) against a bridge whose INFO has no BATCH=.
+describe(`station scenarios: ${ptyBridgeWithoutApdus.name}`, () => {
+  const s = scenarios[0]!;
+  it(s.name, () => s.run(ptyBridgeWithoutApdus), 120_000);
+});
