@@ -56,8 +56,10 @@ export async function loadBppThroughFirmware(target: BoardTarget, firmware: stri
   const cert = parseCertificate(new Uint8Array(Buffer.from(chip.certEuicc, 'base64')));
   expect(ecdsaVerify('nist', cert.publicKey.point, pir.bf27Raw, pir.signature)).toBe(true);
   expect((await fpa.listProfiles()).ok).toBe(true);
-  // The firmware advertises APDU=1: each APDU is one request (GET RESPONSE runs at the bridge).
-  expect(driver.info?.apdu).toBe(true);
-  expect(slot.stats.apdus).toBeGreaterThan(50);
+  // The firmware advertises APDU=1 and BATCH=8 (LINE=4200): GET RESPONSE runs at the bridge, and
+  // the STORE DATA blocks of the ES10 calls and of the BPP go out up to 8 per APDUS request.
+  expect(driver.info).toMatchObject({ apdu: true, batch: 8, maxLine: 4200 });
+  expect(slot.stats.batchedApdus).toBeGreaterThan(50);
+  expect(slot.stats.apdus + slot.stats.batches).toBeLessThan(25);
   expect(bridge.violations()).toEqual([]);
 }

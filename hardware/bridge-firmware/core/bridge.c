@@ -29,7 +29,8 @@ static void err_line(uint16_t id, int slot, enum wire_err e)
 
 /* ---- tokens ---- */
 
-#define MAX_TOK 8
+/* id, slot, verb and the arguments: APDUS has the most (BATCH_MAX APDUs). */
+#define MAX_TOK (3 + BATCH_MAX)
 
 struct tok {
     const char *s;
@@ -66,7 +67,7 @@ static bool is_word(const struct tok *t)
     return true;
 }
 
-static const char *const VERBS[] = {"INFO", "STATUS", "POWER", "CLOCK", "RESET", "PPS", "TPDU", "APDU"};
+static const char *const VERBS[] = {"INFO", "STATUS", "POWER", "CLOCK", "RESET", "PPS", "TPDU", "APDU", "APDUS"};
 
 /* ---- INFO / STATUS ---- */
 
@@ -83,8 +84,9 @@ static void answer_info(uint16_t id)
     out_kv_dec("FDEF=", c->fdef_hz);
     out_kv_str("CLASSES=", c->classes);
     out_kv_hex("TA1=", c->ta1, c->n_ta1);
-    out_kv_dec("LINE=", LINE_MAX);
+    out_kv_dec("LINE=", LINE_IN_MAX);
     out_kv_dec("APDU=", 1);
+    out_kv_dec("BATCH=", BATCH_MAX);
     out_kv_dec("CAP=", c->op_cap_ms ? c->op_cap_ms : OP_CAP_MS_DEFAULT);
     out_end();
 }
@@ -106,6 +108,12 @@ static void answer_status(uint16_t id, const struct slot *s)
 }
 
 /* ---- requests ---- */
+
+/* Short APDU: case 1 (4 bytes), 2 (5), 3 (5 + Lc), 4 (6 + Lc), Lc 1..255. */
+static bool apdu_shape_ok(const uint8_t *d, size_t len)
+{
+    return len == 4 || len == 5 || (len > 5 && d[4] != 0 && (len == 5u + d[4] || len == 6u + d[4]));
+}
 
 /* Arguments of a slot verb; false = ERR ARG. */
 static bool decode_args(const struct tok *a, size_t nargs)
@@ -140,8 +148,19 @@ static bool decode_args(const struct tok *a, size_t nargs)
     case VERB_APDU:
         if (nargs != 1 || !parse_hex_bytes(a->s, a->n, req.data, APDU_MAX, &len)) return false;
         req.len = (uint16_t)len;
-        /* Short APDU: case 1 (4 bytes), 2 (5), 3 (5 + Lc), 4 (6 + Lc), Lc 1..255. */
-        return len == 4 || len == 5 || (len > 5 && req.data[4] != 0 && (len == 5u + req.data[4] || len == 6u + req.data[4]));
+        return apdu_shape_ok(req.data, len);
+    case VERB_APDUS: {
+        /* 1..BATCH_MAX APDUs, each of the APDU verb's shape (PROTOCOL.md §4a). */
+        if (nargs < 1 || nargs > BATCH_MAX) return false;
+        size_t off = 0;
+        for (size_t i = 0; i < nargs; i++) {
+            if (!parse_hex_bytes(a[i].s, a[i].n, req.batch + off, APDU_MAX, &len) || !apdu_shape_ok(req.batch + off, len)) return false;
+            req.apdu_len[i] = (uint16_t)len;
+            off += len;
+        }
+        req.n_apdus = (uint8_t)nargs;
+        return true;
+    }
     default:
         return false;
     }

@@ -10,8 +10,12 @@
 #if BRIDGE_SLOTS < 1 || BRIDGE_SLOTS > 16
 #error "BRIDGE_SLOTS must be 1..16"
 #endif
-/* Longest line either way, including the LF (PROTOCOL.md §2). */
+/* Longest line the bridge sends, including the LF (PROTOCOL.md §2). */
 #define LINE_MAX 600
+/* APDUS verb (PROTOCOL.md §4a): most APDUs per request (INFO BATCH=) ... */
+#define BATCH_MAX 8
+/* ... and the longest request line, LF included (INFO LINE=): 8 full STORE DATA blocks take 4187 bytes. */
+#define LINE_IN_MAX 4200
 /* T=0 TPDU: 5-byte header + 255 data bytes; the answer: 256 data bytes (+ SW1 SW2 kept apart). */
 #define TPDU_MAX 260
 /* Short command APDU (APDU verb): header, Lc, 255 data bytes, Le. */

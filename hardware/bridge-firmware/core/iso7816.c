@@ -98,14 +98,19 @@ static void answer_ok(struct slot *s)
     done(s);
 }
 
-/* `OK <card bytes> <µs>`: buf[0..n_in), then SW1 SW2 for a TPDU or APDU (whose µs add up its TPDUs). */
+/*
+ * `OK <card bytes> <µs>`: buf[0..n_in), then SW1 SW2 for a TPDU or APDU (whose µs add up its
+ * TPDUs); APDUS puts the number of APDUs that ran first.
+ */
 static void answer_card(struct slot *s)
 {
-    uint32_t us = s->verb == VERB_APDU ? s->apdu_us : hal_micros() - s->t_start;
+    bool apdu = s->verb == VERB_APDU || s->verb == VERB_APDUS;
+    uint32_t us = apdu ? s->apdu_us : hal_micros() - s->t_start;
     out_begin(s->id, s->index, false);
     out_word("OK");
+    if (s->verb == VERB_APDUS) out_dec((uint32_t)s->batch_i + 1u);
     out_hex(s->buf, s->n_in);
-    if (s->verb == VERB_TPDU || s->verb == VERB_APDU) out_hex_more(s->sw, 2);
+    if (s->verb == VERB_TPDU || apdu) out_hex_more(s->sw, 2);
     out_dec(us);
     out_end();
     done(s);
@@ -256,7 +261,7 @@ static void wait_card(struct slot *s)
         return;
     }
     uint32_t wait = wwt_us(s);
-    if (s->verb == VERB_TPDU || s->verb == VERB_APDU) {
+    if (s->verb == VERB_TPDU || s->verb == VERB_APDU || s->verb == VERB_APDUS) {
         uint32_t spent = hal_micros() - s->t_op, cap = op_cap_us();
         if (spent >= cap) {
             card_fail(s, E_TIMEOUT);
@@ -437,6 +442,8 @@ static uint8_t get_response_cla(uint8_t cla) { return (cla & 0x40u) ? (uint8_t)(
  * after a 6Cxx), and answer the data and the last SW. Stops, answering 61xx, before the data
  * would pass APDU_DATA_MAX bytes or after APDU_MAX_GET_RESPONSES; the host continues with TPDU.
  */
+static void apdu_done(struct slot *s);
+
 static void apdu_next(struct slot *s)
 {
     s->apdu_us = sat32((uint64_t)s->apdu_us + (uint32_t)(hal_micros() - s->t_start));
@@ -453,7 +460,7 @@ static void apdu_next(struct slot *s)
         if (s->apdu_base + xx > APDU_DATA_MAX) {
             s->n_in = s->apdu_base;
             s->sw[0] = 0x61; /* the card holds xx bytes: the host fetches them */
-            answer_card(s);
+            apdu_done(s);
             return;
         }
         s->apdu_step = APDU_GR_AGAIN;
@@ -474,7 +481,7 @@ static void apdu_next(struct slot *s)
         t0_run(s, 0);
         return;
     }
-    answer_card(s);
+    apdu_done(s);
 }
 
 /* ISO 7816-3 §10.3.3: NULL, INS, INS xor FF, SW1; anything else breaks the protocol. */
@@ -569,7 +576,7 @@ void engine_rx(struct slot *s, uint8_t raw, bool parity_ok)
     case PH_T0_SW2:
         s->sw[1] = b;
         disarm(s);
-        if (s->verb == VERB_APDU) apdu_next(s);
+        if (s->verb == VERB_APDU || s->verb == VERB_APDUS) apdu_next(s);
         else answer_card(s);
         break;
     default:
@@ -776,18 +783,55 @@ static void start_tpdu(struct slot *s, const struct request *r)
     run_command(s, r->data, r->data + 5, (uint16_t)(r->len - 5));
 }
 
-/* APDU verb: the command as its T=0 TPDU (case 1: P3 = 00; case 4: without Le); apdu_next() goes on. */
-static void start_apdu(struct slot *s, const struct request *r)
+/* One APDU: the command as its T=0 TPDU (case 1: P3 = 00; case 4: without Le); apdu_next() goes on. */
+static void apdu_begin(struct slot *s, const uint8_t *d, uint16_t len)
 {
-    if (!ready_for_command(s)) return;
-    const uint8_t hdr[5] = {r->data[0], r->data[1], r->data[2], r->data[3], r->len >= 5 ? r->data[4] : 0};
-    s->apdu_cla = r->data[0];
-    s->apdu_case2 = r->len == 5;
+    const uint8_t hdr[5] = {d[0], d[1], d[2], d[3], len >= 5 ? d[4] : 0};
+    s->apdu_cla = d[0];
+    s->apdu_case2 = len == 5;
     s->apdu_step = APDU_CMD;
     s->apdu_grs = 0;
     s->apdu_base = 0;
+    run_command(s, hdr, d + 5, len > 5 ? d[4] : 0);
+}
+
+static void start_apdu(struct slot *s, const struct request *r)
+{
+    if (!ready_for_command(s)) return;
     s->apdu_us = 0;
-    run_command(s, hdr, r->data + 5, r->len > 5 ? r->data[4] : 0);
+    apdu_begin(s, r->data, r->len);
+}
+
+/* APDUS verb (PROTOCOL.md §4a): the request's APDUs kept in the slot, run one after the other. */
+static void start_apdus(struct slot *s, const struct request *r)
+{
+    if (!ready_for_command(s)) return;
+    uint16_t off = 0;
+    for (uint8_t i = 0; i < r->n_apdus; i++) {
+        s->batch_len[i] = r->apdu_len[i];
+        for (uint16_t k = 0; k < r->apdu_len[i]; k++) s->batch[off + k] = r->batch[off + k];
+        off = (uint16_t)(off + r->apdu_len[i]);
+    }
+    s->batch_n = r->n_apdus;
+    s->batch_i = 0;
+    s->batch_off = 0;
+    s->apdu_us = 0;
+    apdu_begin(s, s->batch, s->batch_len[0]);
+}
+
+/*
+ * An APDU is complete. APDUS goes on with the next one while the answer is a bare 9000 (no
+ * data); anything else, or the last APDU, is answered.
+ */
+static void apdu_done(struct slot *s)
+{
+    if (s->verb == VERB_APDUS && s->n_in == 0 && s->sw[0] == 0x90 && s->sw[1] == 0x00 && s->batch_i + 1u < s->batch_n) {
+        s->batch_off = (uint16_t)(s->batch_off + s->batch_len[s->batch_i]);
+        s->batch_i++;
+        apdu_begin(s, s->batch + s->batch_off, s->batch_len[s->batch_i]);
+        return;
+    }
+    answer_card(s);
 }
 
 void engine_start(struct slot *s, const struct request *r)
@@ -813,6 +857,9 @@ void engine_start(struct slot *s, const struct request *r)
         break;
     case VERB_APDU:
         start_apdu(s, r);
+        break;
+    case VERB_APDUS:
+        start_apdus(s, r);
         break;
     default:
         answer_err(s, E_VERB);

@@ -38,8 +38,8 @@ void line_feed(struct line_in *in, const uint8_t *data, size_t n, void (*on_line
             continue;
         }
         if (in->overflow || in->overrun) continue;
-        /* LINE_MAX counts the LF, so the content may hold LINE_MAX - 1 bytes. */
-        if (in->len + 1 > LINE_MAX - 1) {
+        /* LINE_IN_MAX counts the LF, so the content may hold LINE_IN_MAX - 1 bytes. */
+        if (in->len + 1 > LINE_IN_MAX - 1) {
             in->overflow = true;
             in->len = 0;
             continue;

@@ -10,12 +10,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
+
 uint16_t crc16_ccitt_false(const uint8_t *data, size_t n);
 
 /* ---- input ---- */
 
 struct line_in {
-    char buf[600];
+    char buf[LINE_IN_MAX];
     size_t len;
     bool overflow;
     bool overrun;   /* bytes of this line were lost before it reached us (HAL buffer full) */

@@ -12,7 +12,7 @@
 
 enum slot_state { ST_EMPTY, ST_OFF, ST_ON, ST_READY, ST_FAULT };
 
-enum verb { VERB_INFO, VERB_STATUS, VERB_POWER, VERB_CLOCK, VERB_RESET, VERB_PPS, VERB_TPDU, VERB_APDU };
+enum verb { VERB_INFO, VERB_STATUS, VERB_POWER, VERB_CLOCK, VERB_RESET, VERB_PPS, VERB_TPDU, VERB_APDU, VERB_APDUS };
 
 /* Wire error codes, in the priority order of PROTOCOL.md §6. */
 enum wire_err {
@@ -30,6 +30,10 @@ struct request {
     uint32_t hz;    /* CLOCK */
     uint16_t len;   /* PPS, TPDU, APDU bytes in data */
     uint8_t data[APDU_MAX];
+    /* APDUS: n_apdus APDUs back to back in batch, apdu_len[i] bytes each */
+    uint8_t n_apdus;
+    uint16_t apdu_len[BATCH_MAX];
+    uint8_t batch[BATCH_MAX * APDU_MAX];
 };
 
 /* Engine phases: what the slot is waiting for. */
@@ -110,10 +114,16 @@ struct slot {
     uint8_t apdu_grs;       /* GET RESPONSEs sent */
     uint16_t apdu_base;     /* response bytes before the current GET RESPONSE */
     uint32_t apdu_us;       /* card-contact time of the TPDUs done */
+
+    /* APDUS verb: the request's APDUs, which one runs, where it starts in batch */
+    uint8_t batch_n, batch_i;
+    uint16_t batch_off;
+    uint16_t batch_len[BATCH_MAX];
+    uint8_t batch[BATCH_MAX * APDU_MAX];
 };
 
 void engine_init(struct slot *s, uint8_t index, bool present, uint32_t clock_hz);
-/* Runs a slot verb (POWER, CLOCK, RESET, PPS, TPDU, APDU); the slot was idle. Answers when done. */
+/* Runs a slot verb (POWER, CLOCK, RESET, PPS, TPDU, APDU, APDUS); the slot was idle. Answers when done. */
 void engine_start(struct slot *s, const struct request *r);
 void engine_rx(struct slot *s, uint8_t raw, bool parity_ok);
 void engine_tx_done(struct slot *s, bool nacked);

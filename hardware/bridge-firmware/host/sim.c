@@ -833,7 +833,7 @@ void sim_send(const char *bytes, size_t n) { bridge_host_rx((const uint8_t *)byt
 
 void sim_request(const char *body)
 {
-    char buf[1200];
+    char buf[4400];
     int n = snprintf(buf, sizeof buf, "%s *%04X\n", body, crc16_ccitt_false((const uint8_t *)body, strlen(body)));
     sim_send(buf, (size_t)n);
 }

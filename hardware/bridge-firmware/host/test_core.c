@@ -51,7 +51,7 @@ static unsigned next_id = 1;
 /* Sends "<id> <rest>" and returns the reply without its id ("<slot> OK ..."). */
 static const char *q(const char *rest)
 {
-    char body[1200];
+    char body[4400];
     snprintf(body, sizeof body, "%X %s", next_id++, rest);
     const char *r = sim_call(body);
     if (!r) return "(no reply)";
@@ -166,15 +166,15 @@ static void test_parser_errors(void)
     struct card_cfg c = card();
     const struct card_cfg *cards[2] = {&c, &c};
     sim_boot(2, cards);
-    char big[1100];
-    memset(big, 'Z', 1000);
-    big[1000] = '\n';
-    sim_send(big, 1001);
+    static char big[4400];
+    memset(big, 'Z', 4300);
+    big[4300] = '\n';
+    sim_send(big, 4301);
     CHECK_EQ_STR(sim_wait_reply("0"), "0 - ERR LINE");
-    /* 599 bytes of content is the most a line may hold. */
-    memset(big, 'Z', 599);
-    big[599] = '\n';
-    sim_send(big, 600);
+    /* 4199 bytes of content is the most a line may hold (INFO LINE=4200, for APDUS). */
+    memset(big, 'Z', 4199);
+    big[4199] = '\n';
+    sim_send(big, 4200);
     CHECK_EQ_STR(sim_wait_reply("0"), "0 - ERR CRC");
     sim_send("5 - INFO\n", 9);
     CHECK_EQ_STR(sim_wait_reply("0"), "0 - ERR CRC");
@@ -184,7 +184,7 @@ static void test_parser_errors(void)
     char line[128];
     snprintf(line, sizeof line, "6 - INFO *%04x\r\n", crc16_ccitt_false((const uint8_t *)"6 - INFO", 8));
     sim_send(line, strlen(line));
-    CHECK_PREFIX(sim_wait_reply("6"), "6 - OK PROTO=1 FW=test-0.1.0 SLOTS=2 FMIN=1000000 FMAX=20000000 FDEF=4000000 CLASSES=ABC TA1=1112131415161891929394959697 LINE=600");
+    CHECK_PREFIX(sim_wait_reply("6"), "6 - OK PROTO=1 FW=test-0.1.0 SLOTS=2 FMIN=1000000 FMAX=20000000 FDEF=4000000 CLASSES=ABC TA1=1112131415161891929394959697 LINE=4200 APDU=1 BATCH=8 CAP=");
     sim_request("7  - INFO");
     CHECK_EQ_STR(sim_wait_reply("0"), "0 - ERR SYNTAX");
     sim_request("0 - INFO");
@@ -637,6 +637,55 @@ static void test_apdu(void)
     CHECK_EQ_STR(q("0 APDU 80CA000010"), "0 ERR STATE");  /* not powered */
 }
 
+/* APDUS (PROTOCOL.md §4a): APDUs in order, stopping at the first answer that is not a bare 9000. */
+static void test_apdus(void)
+{
+    enum proc_style styles[] = {PROC_INS, PROC_MIXED};
+    for (size_t i = 0; i < 2; i++) {
+        struct card_cfg c = card();
+        c.proc = styles[i];
+        c.work_etu = 50;
+        boot1(&c);
+        activate();
+        CHECK(strstr(q("- INFO"), " LINE=4200 APDU=1 BATCH=8 ") != NULL);
+        CHECK_PREFIX(q("0 PPS FF109679"), "0 OK ");
+        /* Two STORE blocks answer 9000, the ECHO 6102: GET RESPONSE at the bridge. */
+        CHECK_PREFIX(q("0 APDUS 80E2110002AABB 80E2910002CCDD 80EE000002CAFE00"), "0 OK 3 CAFE9000 ");
+        CHECK(sim_stats(0)->stored == 4);
+        /* An error status stops the sequence: the third never reaches the card. */
+        CHECK_PREFIX(q("0 APDUS 80E2110001AA 80770000 80E2910001BB"), "0 OK 2 6D00 ");
+        CHECK(sim_stats(0)->stored == 5);
+        /* So does response data. */
+        CHECK_PREFIX(q("0 APDUS 80CA000010 80E2910001BB"), "0 OK 1 000102030405060708090A0B0C0D0E0F9000 ");
+        CHECK(sim_stats(0)->stored == 5);
+        /* The duration is the sum of every TPDU it ran. */
+        unsigned long all = micros(q("0 APDUS 80E2110001AA 80EE000001AB00"));
+        unsigned long t1 = micros(q("0 TPDU 80E2110001AA"));
+        unsigned long t2 = micros(q("0 TPDU 80EE000001AB"));
+        unsigned long t3 = micros(q("0 TPDU 00C0000001"));
+        CHECK(all > 0 && all == t1 + t2 + t3);
+        /* The longest request: 8 full STORE DATA blocks in one line of 4187 bytes. */
+        static char full[4400];
+        size_t o = (size_t)snprintf(full, sizeof full, "0 APDUS");
+        for (int b = 0; b < 8; b++) {
+            o += (size_t)snprintf(full + o, sizeof full - o, " 80E2%s%02XFF", b == 7 ? "91" : "11", b);
+            for (int k = 0; k < 255; k++) o += (size_t)snprintf(full + o, sizeof full - o, "5A");
+        }
+        uint32_t before = sim_stats(0)->stored;
+        CHECK_PREFIX(q(full), "0 OK 8 9000 ");
+        CHECK(sim_stats(0)->stored == before + 8 * 255);
+        /* Shape checked before anything runs. */
+        CHECK_EQ_STR(q("0 APDUS 80E2110001AA 80E2110001AA 80E2110001AA 80E2110001AA 80E2110001AA 80E2110001AA 80E2110001AA 80E2110001AA 80E2110001AA"), "0 ERR ARG");
+        CHECK_EQ_STR(q("0 APDUS 80E2110001AA 80E2000003AABB"), "0 ERR ARG");
+        CHECK_EQ_STR(q("0 APDUS"), "0 ERR ARG");
+        CHECK(sim_stats(0)->stored == before + 8 * 255);
+        no_violations(1);
+    }
+    struct card_cfg c = card();
+    boot1(&c);
+    CHECK_EQ_STR(q("0 APDUS 80CA000010"), "0 ERR STATE"); /* not powered */
+}
+
 static void test_wwt_and_null(void)
 {
     /* WWT at 4 MHz, WI 10, Fi 372: 3571200 clocks = 892.8 ms = 9600 etu. */
@@ -1042,6 +1091,7 @@ int main(void)
     RUN(test_t0_256_and_long_case3);
     RUN(test_t0_bad_procedure_and_errors);
     RUN(test_apdu);
+    RUN(test_apdus);
     RUN(test_wwt_and_null);
     RUN(test_parity_errors);
     RUN(test_no_hang);
