@@ -16,7 +16,8 @@ export function swHex(sw: number): string {
  * What a sequence of APDUs run in order, stopping at the first answer that carries data or a
  * status other than 9000, produced (the bridge's APDUS verb, hardware/PROTOCOL.md §4a, or the
  * same rule applied one APDU at a time): how many ran, and the last one's answer. Every
- * earlier one answered a bare 9000.
+ * earlier one answered a bare 9000. A transmitter may run a prefix only (one host exchange):
+ * a bare 9000 with count below the number given means "go on with the rest".
  */
 export interface ApduSequenceResult {
   count: number;
@@ -28,20 +29,10 @@ export function isBare9000(r: ApduResponse): boolean {
   return r.sw === 0x9000 && r.data.length === 0;
 }
 
-export interface ApduSequenceOptions {
-  /**
-   * Asked before a host exchange would carry APDU i (i >= 1): true ends the sequence before it
-   * (the result then counts i APDUs and carries a bare 9000). The FPA client uses it to stop a
-   * BPP load at the next call boundary after an e-stop.
-   */
-  stopAt?(i: number): boolean;
-}
-
 /** The sequence rule applied one APDU at a time, for links that run one APDU per exchange. */
-export async function runApduSequence(transmit: (apdu: Uint8Array) => Promise<ApduResponse>, apdus: readonly Uint8Array[], opts: ApduSequenceOptions = {}): Promise<ApduSequenceResult> {
+export async function runApduSequence(transmit: (apdu: Uint8Array) => Promise<ApduResponse>, apdus: readonly Uint8Array[]): Promise<ApduSequenceResult> {
   let response: ApduResponse = { data: new Uint8Array(0), sw: 0x9000 };
   for (let i = 0; i < apdus.length; i++) {
-    if (i > 0 && opts.stopAt?.(i)) return { count: i, response };
     response = await transmit(apdus[i]!);
     if (!isBare9000(response)) return { count: i + 1, response };
   }

@@ -108,6 +108,24 @@ describe('bridge simulator without the APDUS verb (batch 0), as a bridge that pr
   });
 });
 
+describe('bridge simulator: APDUS verb timing', () => {
+  it('reports the sum of the modeled times of every TPDU of every APDU it ran', async () => {
+    const { bridge, host } = await setup([new EchoCard({ processingSeconds: 0.0007 })]);
+    await activate(host, 0);
+    const records: { id: number; seconds: number }[] = [];
+    bridge.on('exchange', (r) => records.push(r));
+    const id = host.upcomingId;
+    const r = await host.call({ verb: 'APDUS', slot: 0, apdus: ['80E2110002AABB', '80EE000002CAFE00'].map((h) => fromHex(h)) });
+    expect({ count: r.count, resp: resp(r) }).toEqual({ count: 2, resp: 'CAFE9000' });
+    const ran = records.filter((x) => x.id === id);
+    expect(ran.length).toBe(3); // STORE, ECHO, GET RESPONSE
+    expect(r.micros).toBe(ran.reduce((t, x) => t + Math.round(x.seconds * 1e6), 0));
+    let sum = 0;
+    for (const t of ['80E2110002AABB', '80EE000002CAFE', '00C0000002']) sum += (await host.call(tpdu(t))).micros;
+    expect(r.micros).toBe(sum);
+  });
+});
+
 describe('bridge simulator process', () => {
   let proc: SpawnedBridge | undefined;
   afterEach(async () => {

@@ -12,7 +12,7 @@ import type { FactoryInfo, FactoryResultName, PrepareFactoryLoadRequest } from '
 import { decodePir, type Pir } from '../../core/rsp/pir.ts';
 import { storeDataApdus } from '../../core/rsp/store-data.ts';
 import { classifyStatusWord } from '../../core/rsp/status-word.ts';
-import { runApduSequence, swHex, type ApduResponse, type ApduSequenceOptions, type ApduSequenceResult } from '../../core/apdu.ts';
+import { runApduSequence, swHex, type ApduResponse, type ApduSequenceResult } from '../../core/apdu.ts';
 import { projectEuiccDialect, type EuiccDialect } from './dialect.ts';
 
 export class FpaError extends IfppError {}
@@ -21,10 +21,10 @@ export interface ApduTransmitter {
   transmit(apdu: Uint8Array): Promise<ApduResponse>;
   /**
    * Optional: runs APDUs in order, stopping after the first answer that carries data or a
-   * status other than 9000 (a bridge with the APDUS verb does it in one exchange per batch).
-   * Without it the client applies the same rule one transmit() at a time.
+   * status other than 9000 (a bridge with the APDUS verb: as many as one exchange carries; the
+   * client sends the rest). Without it the client applies the same rule one transmit() at a time.
    */
-  transmitBatch?(apdus: readonly Uint8Array[], opts?: ApduSequenceOptions): Promise<ApduSequenceResult>;
+  transmitBatch?(apdus: readonly Uint8Array[]): Promise<ApduSequenceResult>;
   /** Whether transmitBatch carries several APDUs per host exchange now; without it, one each. */
   batches?(): boolean;
 }
@@ -94,9 +94,9 @@ export class FpaClient {
   }
 
   /** APDUs in order until one answers more than a bare 9000 (ApduTransmitter.transmitBatch). */
-  private async sendSequence(apdus: readonly Uint8Array[], what: string, opts: ApduSequenceOptions = {}): Promise<ApduSequenceResult> {
-    if (!this.link.transmitBatch) return runApduSequence((a) => this.send(a, what), apdus, opts);
-    const r = await this.link.transmitBatch(apdus, opts);
+  private async sendSequence(apdus: readonly Uint8Array[], what: string): Promise<ApduSequenceResult> {
+    if (!this.link.transmitBatch) return runApduSequence((a) => this.send(a, what), apdus);
+    const r = await this.link.transmitBatch(apdus);
     for (let i = 0; i < r.count; i++) {
       const last = i === r.count - 1;
       this.opts.onApdu?.({ command: what, sw: last ? r.response.sw : 0x9000, bytesOut: apdus[i]!.length, bytesIn: last ? r.response.data.length + 2 : 2 });
@@ -196,7 +196,8 @@ export class FpaClient {
    * exchange per batch on a bridge with APDUS, PROTOCOL.md §4a), BF23 first, after
    * beforeSecureChannel; a call's last block answers 9000 without data, so the sequence runs on
    * into the next call. A non-empty answer before the last block of the last call is the chip's
-   * early BF37 and ends the load. The abort signal is checked before every host exchange.
+   * early BF37 and ends the load. The abort signal is checked before every host exchange
+   * (with APDUS that may be inside a call: the station powers the slots off at an e-stop anyway).
    */
   async loadBpp(bpp: Uint8Array, hooks: LoadHooks = {}): Promise<LoadOutcome> {
     let plan: BppCall[];
@@ -228,6 +229,7 @@ export class FpaClient {
     let done = 0;
     while (done < apdus.length) {
       const first = callOf[done]!;
+      // An e-stop ends the load before the next host exchange (the station cuts the slots' power anyway).
       if (hooks.signal?.aborted) {
         throw new FpaError('FPA_ABORTED', `load stopped before call ${first + 1} of ${plan.length}: ${String(hooks.signal.reason ?? 'abort')}`);
       }
@@ -242,10 +244,7 @@ export class FpaClient {
         await hooks.beforeSecureChannel?.();
         bf23Sent = true;
       }
-      const from = done;
-      // After an e-stop, a batch ends at the next call boundary (never mid-call).
-      const stopAt = (i: number) => hooks.signal?.aborted === true && blockOf[from + i] === 0;
-      const { count, response } = await this.sendSequence(apdus.slice(done, end), whatOf(first), { stopAt });
+      const { count, response } = await this.sendSequence(apdus.slice(done, end), whatOf(first));
       const at = done + count - 1;
       done += count;
       const call = callOf[at]!;

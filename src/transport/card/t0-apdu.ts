@@ -7,7 +7,7 @@
  * here as usual. A link that runs a sequence of APDUs at the far end (the APDUS verb, §4a) gets
  * as many of a sequence as fit one request (transmitBatch).
  */
-import { runApduSequence, type ApduResponse, type ApduSequenceOptions, type ApduSequenceResult } from '../../core/apdu.ts';
+import { runApduSequence, type ApduResponse, type ApduSequenceResult } from '../../core/apdu.ts';
 import { IfppError } from '../../core/errors.ts';
 import { concatBytes, toHex } from '../../core/bytes.ts';
 import { getResponseCla, t0CommandTpdu } from '../../core/bridge-protocol/iso7816.ts';
@@ -85,29 +85,20 @@ export class T0ApduChannel {
   /**
    * Runs APDUs in order, stopping after the first answer that carries data or a status other
    * than 9000 (that answer complete: 61xx followed up). With a link that runs batches (the
-   * bridge's APDUS verb) that is one exchange per batch that fits its limits, else one per APDU.
+   * bridge's APDUS verb) this is ONE host exchange, as many APDUs as fit its limits: the result
+   * may count fewer than given with a bare 9000, and the caller sends the rest (so it can report
+   * progress and heed an e-stop between exchanges). Without batches, one APDU per exchange
+   * until the rule stops it.
    */
-  async transmitBatch(apdus: readonly Uint8Array[], opts: ApduSequenceOptions = {}): Promise<ApduSequenceResult> {
+  async transmitBatch(apdus: readonly Uint8Array[]): Promise<ApduSequenceResult> {
     for (const a of apdus) checkShape(a);
     const limits = this.link.exchangeBatch ? this.link.batchLimits?.() : undefined;
-    if (!limits || apdus.length === 0) return runApduSequence((a) => this.transmit(a), apdus, opts);
-    let done = 0;
-    for (;;) {
-      if (done > 0 && opts.stopAt?.(done)) return { count: done, response: { data: new Uint8Array(0), sw: 0x9000 } };
-      let n = batchFit(apdus, done, limits);
-      for (let k = 1; k < n; k++) {
-        if (opts.stopAt?.(done + k)) {
-          n = k;
-          break;
-        }
-      }
-      const r = await this.link.exchangeBatch!(apdus.slice(done, done + n));
-      if (r.data.length < 2) throw new ApduError('APDU_NO_STATUS', `card answered ${toHex(apdus[done]!.subarray(0, 4))} without a status word`);
-      if (!(r.count >= 1 && r.count <= n)) throw new ApduError('APDU_BATCH_COUNT', `the bridge says ${r.count} of ${n} APDUs ran`);
-      done += r.count;
-      const bare = r.data.length === 2 && this.swOf(r.data) === 0x9000;
-      if (!bare || r.count < n || done === apdus.length) return { count: done, response: await this.followUp(apdus[done - 1]!, r.data) };
-    }
+    if (!limits || apdus.length === 0) return runApduSequence((a) => this.transmit(a), apdus);
+    const n = batchFit(apdus, 0, limits);
+    const r = await this.link.exchangeBatch!(apdus.slice(0, n));
+    if (r.data.length < 2) throw new ApduError('APDU_NO_STATUS', `card answered ${toHex(apdus[0]!.subarray(0, 4))} without a status word`);
+    if (!(r.count >= 1 && r.count <= n)) throw new ApduError('APDU_BATCH_COUNT', `the bridge says ${r.count} of ${n} APDUs ran`);
+    return { count: r.count, response: await this.followUp(apdus[r.count - 1]!, r.data) };
   }
 
   /** Whether transmitBatch runs several APDUs per host exchange now (the bridge in force has APDUS). */
