@@ -6,7 +6,8 @@
  *   TPDU   line time + contact time of all its characters at the negotiated etu + WWT
  *   APDU   line time + the TPDUs the bridge may run for it: the command (twice for case 2,
  *          6Cxx), and up to MAX_APDU_GET_RESPONSES GET RESPONSEs of 256 bytes (each twice, 6Cxx)
- *   APDUS  line time + the sum of that bound over its APDUs
+ *   APDUS  line time + every APDU's command TPDU(s), and the GET RESPONSEs once: only the last
+ *          APDU of the sequence can have them (any answer but a bare 9000 ends it)
  *   RESET  line time + RST low and the 40000-clock ATR limit + the longest ATR at Fd/Dd + one
  *          9600-etu character wait
  *   PPS    line time + request and answer characters at Fd/Dd + the 9600-etu answer wait
@@ -97,6 +98,13 @@ export function apduBoundSeconds(apdu: Uint8Array, link: SlotLinkParams): number
   return commandRuns * tpduBoundSeconds(t0CommandTpdu(apdu), link) + 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
 }
 
+/** Longest legitimate duration of an APDUS request (PROTOCOL.md §4a). */
+export function apdusBoundSeconds(apdus: readonly Uint8Array[], link: SlotLinkParams): number {
+  let t = 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
+  for (const a of apdus) t += (a.length === 5 ? 2 : 1) * tpduBoundSeconds(t0CommandTpdu(a), link);
+  return t;
+}
+
 export function resetBoundSeconds(clockHz: number): number {
   return (RST_LOW_CLOCKS + ATR_START_CLOCKS) / clockHz + (CHAR_ETU * MAX_ATR + INITIAL_WAIT_ETU) * etuSeconds(FD, DD, clockHz);
 }
@@ -132,7 +140,7 @@ export function requestTimeoutMs(req: BridgeRequest, link: SlotLinkParams, polic
     case 'APDU':
       return policy.factor * (line + apduBoundSeconds(req.apdu, link)) * 1000 + policy.slackMs;
     case 'APDUS':
-      return policy.factor * (line + req.apdus.reduce((t, a) => t + apduBoundSeconds(a, link), 0)) * 1000 + policy.slackMs;
+      return policy.factor * (line + apdusBoundSeconds(req.apdus, link)) * 1000 + policy.slackMs;
     case 'RESET':
       return policy.factor * (line + resetBoundSeconds(link.clockHz)) * 1000 + policy.slackMs;
     case 'PPS':
