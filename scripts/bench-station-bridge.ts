@@ -116,7 +116,7 @@ for await (const line of rl) {
       reply = { ok: true, slot, prev: { ...prev, lastAnswerAt: prev.lastAnswerAt ? performance.timeOrigin + prev.lastAnswerAt : 0 }, insertedAt };
     } else if (cmd === 'stats') {
       const c = process.cpuUsage(cpu0);
-      reply = { ok: true, cpuMs: (c.user + c.system) / 1000, wallMs: performance.now() - t0, rss: process.memoryUsage.rss() };
+      reply = { ok: true, cpuMs: (c.user + c.system) / 1000, wallMs: performance.now() - t0, rss: process.memoryUsage.rss(), linkDelay: running.bridge.linkDelay };
     } else {
       reply = { ok: false, error: `unknown command ${cmd}` };
     }
