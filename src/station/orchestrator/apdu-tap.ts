@@ -26,8 +26,14 @@ export function describeApdu(apdu: Uint8Array): string {
   return `${name} ${toHex(apdu.subarray(0, 4)).toUpperCase()}${data > 0 ? ` +${data} B` : ''}`;
 }
 
-/** `slot` with every APDU reported through `emit` once answered (sw "----" when the transport failed). */
+/**
+ * `slot` with every APDU reported through `emit` once answered (sw "----" when the transport
+ * failed). A sequence sent in one bridge request (APDUS) is reported APDU by APDU, each with
+ * its share of the request's time; the ones before the last answered 9000.
+ */
 export function tapApdus(slot: UnitSlot, emit: (e: StationEvent) => void, now: () => number = Date.now): UnitSlot {
+  const inner = slot.apdu;
+  const batch = inner.transmitBatch?.bind(inner);
   return {
     id: slot.id,
     activate: () => slot.activate(),
@@ -46,6 +52,25 @@ export function tapApdus(slot: UnitSlot, emit: (e: StationEvent) => void, now: (
           throw e;
         }
       },
+      ...(batch
+        ? {
+            async transmitBatch(apdus: readonly Uint8Array[]) {
+              const t0 = performance.now();
+              try {
+                const r = await batch(apdus);
+                const micros = Math.round(((performance.now() - t0) * 1000) / r.count);
+                for (let i = 0; i < r.count; i++) {
+                  emit({ type: 'slot.apdu', t: now(), slot: slot.id, summary: describeApdu(apdus[i]!), sw: i === r.count - 1 ? swHex(r.response.sw) : '9000', micros });
+                }
+                return r;
+              } catch (e) {
+                emit({ type: 'slot.apdu', t: now(), slot: slot.id, summary: describeApdu(apdus[0]!), sw: '----', micros: Math.round((performance.now() - t0) * 1000) });
+                throw e;
+              }
+            },
+          }
+        : {}),
+      ...(inner.batches ? { batches: () => inner.batches!() } : {}),
     },
   };
 }
