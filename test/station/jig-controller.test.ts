@@ -11,6 +11,7 @@ import { JigBoardError } from '../../src/transport/jig/connect-board.ts';
 import { validateStationConfig } from '../../src/station/config/validate.ts';
 import type { StationConfig } from '../../src/station/config/schema.ts';
 import { JigController, type JigAbort, type JigControllerOptions } from '../../src/station/jig/jig-controller.ts';
+import type { JigClock } from '../../src/station/jig/clock.ts';
 import { NoJig } from '../../src/station/hardware/no-jig.ts';
 import { openStationHardware } from '../../src/station/hardware/open-hardware.ts';
 import { JigError } from '../../src/station/hardware/jig-errors.ts';
@@ -38,11 +39,46 @@ const JIG_SLOTS = ['A1', 'A2', 'A3', 'A4', 'B1', 'B2', 'B3', 'B4'];
 
 const WINDOW_MS = 100;
 
+/**
+ * The jig's clock for these tests: real timers (the board's wire is real), plus skip(ms), which
+ * moves the clock ahead at once and fires what fell due. Time spans under test (the two-hand
+ * window, a reset pulse) are skipped, not slept.
+ */
+class SkipClock implements JigClock {
+  private offset = 0;
+  private readonly timers = new Set<{ at: number; fn: () => void; real: ReturnType<typeof setTimeout> }>();
+  now(): number {
+    return performance.now() + this.offset;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const t = { at: this.now() + ms, fn, real: setTimeout(() => this.fire(t), ms) };
+    this.timers.add(t);
+    return t;
+  }
+  clearTimeout(h: unknown): void {
+    const t = h as { real: ReturnType<typeof setTimeout> };
+    clearTimeout(t.real);
+    this.timers.delete(t as never);
+  }
+  skip(ms: number): void {
+    this.offset += ms;
+    for (const t of [...this.timers]) if (t.at <= this.now()) this.fire(t);
+  }
+  private fire(t: { fn: () => void; real: ReturnType<typeof setTimeout> }): void {
+    if (!this.timers.delete(t as never)) return;
+    clearTimeout(t.real);
+    t.fn();
+  }
+}
+
+const clock = new SkipClock();
+
 const OPTIONS: JigControllerOptions = {
   connect: { queryDelayMs: 20, timeoutMs: 5000, heartbeatMs: 100 },
   debounceMs: 5,
   safetyReleaseMs: 20,
   blinkMs: 40,
+  clock,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -158,10 +194,10 @@ describe('panel jig: two-hand start', () => {
     const started = rig.jig.waitForStart();
     const settled = await settledDuring(started, async () => {
       await hand(rig, START_L, true);
-      await sleep(WINDOW_MS * 3);
+      clock.skip(WINDOW_MS * 3);
       await hand(rig, START_L, false);
       await hand(rig, START_R, true);
-      await sleep(WINDOW_MS * 3);
+      clock.skip(WINDOW_MS * 3);
       await hand(rig, START_R, false);
     });
     expect(settled).toBe(false);
@@ -178,7 +214,7 @@ describe('panel jig: two-hand start', () => {
     rig.jig.on('start-refused', (e) => refusals.push(e));
     const settled = await settledDuring(started, async () => {
       await hand(rig, START_L, true);
-      await sleep(WINDOW_MS * 3);
+      clock.skip(WINDOW_MS * 3);
       const refused = next<JigError>(rig.jig, 'start-refused');
       rig.board.setInput(START_R, 0);
       const err = await refused;
@@ -189,7 +225,7 @@ describe('panel jig: two-hand start', () => {
       // Lifting one hand and pressing it again (the other still held) is no new attempt.
       await hand(rig, START_L, false);
       await hand(rig, START_L, true);
-      await sleep(WINDOW_MS);
+      clock.skip(WINDOW_MS);
     });
     expect(settled).toBe(false);
     expect(refusals).toHaveLength(1);
@@ -297,7 +333,11 @@ describe('panel jig: clamp and slots', () => {
 
     for (const s of JIG_SLOTS) rig.jig.setSlotPower(s, true);
     for (const p of POWER) await rig.board.waitForOutput(p, 1);
-    await rig.jig.pulseReset('B4', 20);
+    // The pulse lasts a minute of the jig's clock: skipped, not waited for.
+    const pulse = rig.jig.pulseReset('B4', 60_000);
+    await untilBoard(rig.board, () => rig.board.writes(RESET[7]).length === 2);
+    clock.skip(60_000);
+    await pulse;
     await untilBoard(rig.board, () => rig.board.writes(RESET[7]).length === 3);
     expect(rig.board.writes(RESET[7]).map((w) => w.value)).toEqual([0, 1, 0]); // setup, pulse
     expect(() => rig.jig.setSlotPower('Z9', true)).toThrow(expect.objectContaining({ code: 'JIG_UNKNOWN_SLOT' }));

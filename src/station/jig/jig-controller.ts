@@ -16,6 +16,7 @@
  * - The board going away counts as a trip ('abort' with reason board-lost, then 'lost'): the
  *   station can no longer drive anything, so units in flight are interrupted.
  */
+import { realClock, type JigClock } from './clock.ts';
 import { EventEmitter } from 'node:events';
 import type { AbortReason, ClampState, Jig, JigAbort, JigEvents, JigStatus, SlotLedMode, TowerMode, WaitOptions } from '../hardware/jig.ts';
 import type { StationConfig, StationKind, GuardType } from '../config/schema.ts';
@@ -43,6 +44,7 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
   private readonly guardType: GuardType | undefined;
   private readonly twoHand: TwoHandStart | undefined;
   private readonly closeTimeoutMs: number;
+  private readonly clock: JigClock;
 
   private abortState: JigAbort | undefined;
   private safetyClearSent = false;
@@ -65,8 +67,10 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
     config: StationConfig | undefined,
     private readonly conn: JigBoardConnection | undefined,
     private readonly io: JigIo | undefined,
+    clock: JigClock = realClock,
   ) {
     super();
+    this.clock = clock;
     const board = config?.board;
     this.slotIds = config ? new Set(config.slots.filter((s) => s.enabled).map((s) => s.id)) : undefined;
     this.guardType = board?.guard?.type;
@@ -93,7 +97,7 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
       await conn.close();
       throw e;
     }
-    const jig = new JigController(config.kind, config, conn, io);
+    const jig = new JigController(config.kind, config, conn, io, options.clock);
     jig.init();
     return jig;
   }
@@ -159,7 +163,7 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
     };
     if (signal?.aborted) onCancel();
     else signal?.addEventListener('abort', onCancel, { once: true });
-    this.twoHand?.begin(io.isActive('start-left') === true, io.isActive('start-right') === true, performance.now());
+    this.twoHand?.begin(io.isActive('start-left') === true, io.isActive('start-right') === true, this.clock.now());
     this.updatePrompt();
     return promise;
   }
@@ -306,7 +310,7 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
     if (!io || !io.hasOutput('reset', slot)) return;
     this.throwIfBlocked();
     io.set('reset', slot, true);
-    await new Promise((r) => setTimeout(r, ms));
+    await new Promise<void>((r) => this.clock.setTimeout(r, ms));
     io.set('reset', slot, false);
   }
 
@@ -558,7 +562,7 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
 
   private waitFor(what: 'clamp' | 'release', timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (what === 'clamp') this.clampWait = undefined;
         else this.releaseWait = undefined;
         reject(
@@ -569,11 +573,11 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
       }, timeoutMs);
       const waiter: Waiter = {
         resolve: () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve();
         },
         reject: (e) => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           reject(e);
         },
       };

@@ -22,6 +22,7 @@
  *   Before each write the input bits are set to what each input's pull-up should be.
  * - SYSTEM_RESET keeps output latches, so the safe state is written pin by pin.
  */
+import { realClock, type JigClock } from './clock.ts';
 import { EventEmitter } from 'node:events';
 import type firmataIo from 'firmata-io';
 import type { JigBoardConnection } from '../../transport/jig/connect-board.ts';
@@ -47,6 +48,8 @@ export interface JigIoOptions {
   blinkMs?: number;
   /** The board must answer the setup barrier within this (default 2000 ms). */
   setupTimeoutMs?: number;
+  /** Time of input changes (default: performance.now). */
+  clock?: JigClock;
 }
 
 export interface JigIoEvents {
@@ -117,6 +120,7 @@ export class JigIo extends EventEmitter<JigIoEvents> {
       safetyReleaseMs: options.safetyReleaseMs ?? 100,
       blinkMs: options.blinkMs ?? 300,
       setupTimeoutMs: options.setupTimeoutMs ?? 2000,
+      clock: options.clock ?? realClock,
     });
     try {
       io.checkPins(plan);
@@ -263,6 +267,7 @@ export class JigIo extends EventEmitter<JigIoEvents> {
       }
       const policy: FilterPolicy = SAFETY_INPUTS.has(b.role) ? { kind: 'safety', releaseMs: this.opts.safetyReleaseMs } : { kind: 'debounce', debounceMs: this.opts.debounceMs };
       const filter = new InputFilter({
+        now: () => this.opts.clock.now(),
         policy,
         activeLow,
         onChange: (active, at) => this.emit('input', { role: b.role, ...(b.slot !== undefined ? { slot: b.slot } : {}), active, at }),
