@@ -747,6 +747,10 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     let count = 0;
     let last: Uint8Array = Uint8Array.of(0x90, 0x00);
     for (const apdu of apdus) {
+      // Let other slots' lines and the host's INFO/STATUS in between: a card model answers
+      // without I/O, so the whole sequence would otherwise run as one task (PROTOCOL.md §3:
+      // INFO and STATUS are answered at once, even while a slot is busy).
+      if (count > 0) await new Promise<void>((res) => setImmediate(res));
       const r = await this.runApdu(s, id, apdu, acc);
       if (!(r instanceof Uint8Array)) return r;
       count++;
