@@ -3,7 +3,8 @@
  * Firmata board on a pty, wired as the example configs in fixtures-config/ say.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startPtyBoard, type PtyBoard } from '../../src/sim/jig/pty-board.ts';
 import { PinMode } from '../../src/sim/jig/firmata-wire.ts';
@@ -568,6 +569,42 @@ describe('panel jig: clamp and slots', () => {
     expect(() => rig.jig.resetAfterAbort()).toThrow(expect.objectContaining({ code: 'JIG_BOARD_LOST' }));
     expect(rig.jig.currentPrompt).toBe(PROMPTS.boardLost);
     expect(rig.jig.status().lost).toBe(true);
+  });
+});
+
+describe('a board that comes back', () => {
+  it('picks a re-plugged board up on the same port: board-back, safety-clear, reset, and the next two-hand start works', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ifpp-jig-replug-'));
+    const link = join(dir, 'jig');
+    const plug = async () => {
+      const pb = await startPtyBoard({ link, links: [{ output: CLAMP, input: CLAMP_CLOSED, delayMs: 30, invert: true }] });
+      pb.board.setInput(ESTOP, 0);
+      pb.board.setInput(GUARD, 0);
+      return pb;
+    };
+    const first = await plug();
+    const jig = await JigController.open(panelJigConfig(link), { ...OPTIONS, reconnectMs: 50 });
+    const rig: Rig = { pb: first, jig };
+    open.push(rig);
+    const lost = next(jig, 'lost');
+    await first.close();
+    await lost;
+    expect(jig.currentPrompt).toBe(PROMPTS.boardLost);
+    // Plugged back in (a new board process behind the same link path).
+    const back = next(jig, 'board-back', () => true, 10_000);
+    const clear = next(jig, 'safety-clear', () => true, 10_000);
+    rig.pb = await plug();
+    await back;
+    await clear;
+    expect(jig.status()).toMatchObject({ lost: false, aborted: { reason: 'board-lost' } });
+    jig.resetAfterAbort();
+    expect(jig.status().aborted).toBeUndefined();
+    await twoHandStart(rig);
+    await jig.clamp();
+    jig.setSlotPower('A1', true);
+    await rig.pb.board.waitForOutput(POWER[0]!, 1);
+    await jig.release();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

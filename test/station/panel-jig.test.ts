@@ -213,4 +213,48 @@ describe('panel jig (in-process jig and slots)', () => {
     expect(summary.byOutcome).toEqual({ installed: 1 });
     expect(events.find((e) => e.type === 'station.warning' && e.code === 'QUIT_REFUSED')).toMatchObject({ message: expect.stringMatching(/quit refused: 1 load\(s\) in flight \(S1\)/) });
   }, 120_000);
+
+  it('a jig board lost while waiting for a start, then plugged back in, is picked up: the next start loads the panel without a restart', async () => {
+    const f = await miniFactory({ chips: 2, keys: 2, perEuicc: 2 });
+    f.close();
+    const stateDir = join(f.dir, 'chips');
+    const cfgPath = join(f.dir, 'station.json');
+    writeFileSync(
+      cfgPath,
+      JSON.stringify({
+        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
+        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
+        bridges: [{ id: 'b0', port: 'bridge0', slots: 2 }],
+        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }, { id: 'S2', bridge: 'b0', channel: 1, row: 1, col: 2 }],
+      }),
+    );
+    const config = await requireConfig(cfgPath);
+    const sim = simHardware(config, { jig: true });
+    const jig = sim.jig!;
+    for (const [i, id] of ['S1', 'S2'].entries()) sim.slots.get(id)!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0));
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => events.push(e));
+    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    // The operator: the first time the station waits for a start, the board is unplugged and
+    // plugged back in; then a start is pressed whenever the station asks for one.
+    let prompts = 0;
+    jig.on('prompt', () => {
+      prompts++;
+      setImmediate(() => {
+        if (prompts === 1) {
+          jig.loseBoard();
+          setImmediate(() => jig.boardBack());
+        } else jig.pressStart();
+      });
+    });
+    const summary = await station.run({ units: 2 });
+    await station.close();
+
+    expect(summary.byOutcome).toEqual({ installed: 2 });
+    const warnings = events.filter((e) => e.type === 'station.warning').map((e) => e.code);
+    expect(warnings).toContain('JIG_BOARD_LOST');
+    expect(warnings).toContain('JIG_BOARD_BACK');
+    expect(jig.status().aborted).toBeUndefined();
+  }, 120_000);
 });

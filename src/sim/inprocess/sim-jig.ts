@@ -72,6 +72,9 @@ export class SimJig extends EventEmitter<JigEvents> implements Jig {
     this.lost = true;
     const error = new JigError('JIG_BOARD_LOST', 'Jig board lost: sim board unplugged', { hint: 'check the USB cable and the board power; the station picks the board up again when it is back' });
     this.trip(error, 'board-lost');
+    const w = this.startWait;
+    this.startWait = undefined;
+    w?.reject(error);
     this.emit('lost', error);
   }
 

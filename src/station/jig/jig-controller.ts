@@ -14,7 +14,12 @@
  * - Slot power needs the clamp confirmed (panel jig with a clamp) or the device present
  *   (socket with a presence input); a device pulled from a powered socket loses power at once.
  * - The board going away counts as a trip ('abort' with reason board-lost, then 'lost'): the
- *   station can no longer drive anything, so units in flight are interrupted.
+ *   station can no longer drive anything, so units in flight are interrupted. The controller
+ *   then reopens the same port every `reconnectMs` until the board answers again (re-plugged,
+ *   power-cycled, restarted), sets its pins up as at open (outputs inactive) and emits
+ *   'board-back'. The trip stays latched: 'safety-clear' follows once the e-stop is released
+ *   and the guard closed, and resetAfterAbort() then works as after any trip, so the station
+ *   carries on without a restart.
  */
 import { realClock, type JigClock } from './clock.ts';
 import { EventEmitter } from 'node:events';
@@ -32,6 +37,8 @@ export type { AbortReason, ClampState, JigAbort, JigEvents as JigControllerEvent
 export interface JigControllerOptions extends JigIoOptions {
   /** Connection tuning (the port and speed come from the config). */
   connect?: Partial<Omit<ConnectBoardOptions, 'path' | 'baudRate'>>;
+  /** After the board is lost, try to reopen its port this often. Default 1000 ms; 0 = never (restart needed). */
+  reconnectMs?: number;
 }
 
 interface Waiter {
@@ -61,12 +68,14 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
   private lostError: JigBoardError | undefined;
   private closing: Promise<void> | undefined;
   private readonly onLost = (e: JigBoardError) => this.boardLost(e);
+  private reconnectTimer: unknown;
 
   private constructor(
     readonly kind: StationKind,
-    config: StationConfig | undefined,
-    private readonly conn: JigBoardConnection | undefined,
-    private readonly io: JigIo | undefined,
+    private readonly config: StationConfig | undefined,
+    private conn: JigBoardConnection | undefined,
+    private io: JigIo | undefined,
+    private readonly options: JigControllerOptions = {},
     clock: JigClock = realClock,
   ) {
     super();
@@ -83,21 +92,9 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
    * the inputs. A config without a board is refused (JIG_NO_BOARD): its station runs on NoJig.
    */
   static async open(config: StationConfig, options: JigControllerOptions = {}): Promise<JigController> {
-    const board = config.board;
-    if (!board) throw new JigError('JIG_NO_BOARD', `station ${config.name} has no board in its configuration`, { hint: 'a station without a board runs on NoJig (see station/hardware/open-hardware.ts)' });
-    const conn = await connectBoard({ ...options.connect, path: board.port, baudRate: board.baudRate, id: options.connect?.id ?? config.name });
-    let io: JigIo;
-    try {
-      io = await JigIo.attach(conn, ioPlan(config), options);
-      if (conn.lostError) {
-        io.dispose();
-        throw conn.lostError; // went away during the set-up, before anyone listened
-      }
-    } catch (e) {
-      await conn.close();
-      throw e;
-    }
-    const jig = new JigController(config.kind, config, conn, io, options.clock);
+    if (!config.board) throw new JigError('JIG_NO_BOARD', `station ${config.name} has no board in its configuration`, { hint: 'a station without a board runs on NoJig (see station/hardware/open-hardware.ts)' });
+    const { conn, io } = await attachBoard(config, options);
+    const jig = new JigController(config.kind, config, conn, io, options, options.clock);
     jig.init();
     return jig;
   }
@@ -354,6 +351,7 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
   }
 
   private async shutdown(): Promise<void> {
+    if (this.reconnectTimer !== undefined) this.clock.clearTimeout(this.reconnectTimer);
     const err = closedError();
     this.startWait?.reject(err);
     this.startWait = undefined;
@@ -375,13 +373,51 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
   // ---- internals ----------------------------------------------------------------------------
 
   private init(): void {
-    const io = this.io!;
-    this.conn!.on('lost', this.onLost);
-    io.on('input', (e) => this.onInput(e));
+    this.listen();
     if (this.estopActive()) {
       // Pressed before the station came up: latched like any e-stop, reset needed.
       this.abortState = { reason: 'estop', error: estopError('The e-stop was pressed when the station started') };
       this.applyTower('fault');
+    }
+    this.updatePrompt();
+  }
+
+  private listen(): void {
+    this.conn!.on('lost', this.onLost);
+    this.io!.on('input', (e) => this.onInput(e));
+  }
+
+  /** After a loss: reopen the board's port until it answers, then carry on (see the module comment). */
+  private scheduleReconnect(): void {
+    const every = this.options.reconnectMs ?? 1000;
+    if (every <= 0 || this.closing || !this.config) return;
+    if (this.reconnectTimer !== undefined) this.clock.clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = this.clock.setTimeout(() => {
+      if (this.closing || !this.lostError) return;
+      attachBoard(this.config!, this.options).then(
+        (b) => this.boardBack(b.conn, b.io),
+        () => this.scheduleReconnect(),
+      );
+    }, every);
+  }
+
+  private boardBack(conn: JigBoardConnection, io: JigIo): void {
+    if (this.closing) {
+      io.dispose();
+      void conn.close();
+      return;
+    }
+    this.conn = conn;
+    this.io = io;
+    this.lostError = undefined;
+    this.listen();
+    // Lamps as the station last set them; the board-lost trip stays latched (tower red).
+    for (const [slot, mode] of this.leds) this.setSlotLeds(slot, mode === 'busy' ? 'off' : mode);
+    if (this.abortState) this.applyTower('fault');
+    this.emit('board-back');
+    if (this.abortState && !this.safetyClearSent && !this.estopActive() && !this.guardOpen()) {
+      this.safetyClearSent = true;
+      this.emit('safety-clear');
     }
     this.updatePrompt();
   }
@@ -546,11 +582,12 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
     this.io?.dispose();
     this.emit('lost', error);
     this.updatePrompt();
+    this.scheduleReconnect();
   }
 
   private lostJigError(cause: unknown = this.lostError): JigError {
     return new JigError('JIG_BOARD_LOST', `Jig board lost: ${this.lostError?.message ?? 'disconnected'}`, {
-      hint: this.lostError?.hint ?? 'check the USB cable and the board power, then restart the station',
+      hint: this.lostError?.hint ?? 'check the USB cable and the board power; the station picks the board up again when it is back',
       cause,
     });
   }
@@ -642,6 +679,23 @@ export class JigController extends EventEmitter<JigEvents> implements Jig {
         hint: `slots: ${[...this.slotIds].join(', ') || '(none)'}`,
       });
     }
+  }
+}
+
+/** Connects to the config's board and sets every pin up (outputs inactive). */
+async function attachBoard(config: StationConfig, options: JigControllerOptions): Promise<{ conn: JigBoardConnection; io: JigIo }> {
+  const board = config.board!;
+  const conn = await connectBoard({ ...options.connect, path: board.port, baudRate: board.baudRate, id: options.connect?.id ?? config.name });
+  try {
+    const io = await JigIo.attach(conn, ioPlan(config), options);
+    if (conn.lostError) {
+      io.dispose();
+      throw conn.lostError; // went away during the set-up, before anyone listened
+    }
+    return { conn, io };
+  } catch (e) {
+    await conn.close();
+    throw e;
   }
 }
 

@@ -11,7 +11,7 @@ export const PROMPTS = {
   clampStuck: 'Clamp did not open: check the valve and air supply before removing the panel',
   clampLost: 'Clamp opened during the run: check air pressure and the panel, then reset the station',
   reset: 'Safety circuit is clear: reset the station to continue',
-  boardLost: 'Jig board disconnected: check its USB cable and power, then restart the station',
+  boardLost: 'Jig board disconnected: check its USB cable and power; the station picks it up again when it is back',
 } as const;
 
 /** What to put right, in the order an operator would do it. */

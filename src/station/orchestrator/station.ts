@@ -208,6 +208,19 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       void this.powerOffAll();
     });
     this.jig.on('lost', (e) => this.emit_({ type: 'station.warning', t: Date.now(), code: e.code, message: e.message }));
+    this.jig.on('board-back', () =>
+      this.emit_({ type: 'station.warning', t: Date.now(), code: 'JIG_BOARD_BACK', message: 'jig board connected again: the station resets once the e-stop is released and the guard closed' }),
+    );
+    // Without panel cycles (sockets) nothing else clears a trip: reset as soon as it is safe.
+    this.jig.on('safety-clear', () => {
+      if (this.config.kind === 'panel-jig') return;
+      try {
+        this.jig.resetAfterAbort();
+        if (this.phase === 'aborted' && !this.paused) this.setPhase('running');
+      } catch {
+        /* the prompt says what is still unsafe */
+      }
+    });
     this.bus.on((e) => {
       if (e.type === 'unit.done') {
         this.unitsDone++;
@@ -397,10 +410,48 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     }
   }
 
+  /**
+   * A latched trip (e-stop, guard, clamp, board lost): tower red, then wait until its cause is
+   * gone (e-stop released, guard closed, board back) and reset the jig.
+   */
+  private async clearTrip(): Promise<void> {
+    const trip = this.jig.status().aborted;
+    if (!trip) return;
+    this.jig.setTower('fault');
+    this.setPhase('aborted', trip.error.message);
+    const safe = () => {
+      const st = this.jig.status();
+      return !st.lost && !st.estopPressed && !st.guardOpen;
+    };
+    if (!safe()) {
+      await new Promise<void>((resolve) => {
+        if (this.stopRequested) return resolve();
+        const done = () => {
+          this.jig.off('safety-clear', done);
+          this.stopController.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        this.jig.on('safety-clear', done);
+        this.stopController.signal.addEventListener('abort', done, { once: true });
+      });
+    }
+    try {
+      this.jig.resetAfterAbort();
+    } catch {
+      // The prompt says what is still unsafe; the next turn waits again (not in a tight loop).
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
   private async panelCycles(): Promise<void> {
     while (!this.stopRequested) {
       await this.waitWhilePaused();
       if (this.stopRequested) break;
+      // A trip while waiting for a start (e-stop, board lost) is cleared before the next one.
+      if (this.jig.status().aborted) {
+        await this.clearTrip();
+        continue;
+      }
       this.jig.setTower('idle');
       this.setPhase('waiting-for-start');
       try {
@@ -444,20 +495,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       this.setPhase('releasing');
       await this.jig.release().catch(() => undefined);
       if (this.jig.status().aborted) {
-        // A safety trip (e-stop, guard, clamp): wait until the operator has cleared its cause.
-        this.jig.setTower('fault');
-        this.setPhase('aborted', this.jig.status().aborted!.error.message);
-        await new Promise<void>((resolve) => {
-          if (this.stopRequested) return resolve();
-          const done = () => resolve();
-          this.jig.once('safety-clear', done);
-          this.stopController.signal.addEventListener('abort', done, { once: true });
-        });
-        try {
-          this.jig.resetAfterAbort();
-        } catch {
-          /* the prompt says what is still unsafe */
-        }
+        // A safety trip (e-stop, guard, clamp, board lost): wait until its cause is cleared.
+        await this.clearTrip();
       } else if (this.cycleController.signal.aborted && !this.stopRequested) {
         this.setPhase('aborted', `${this.abortReason}: press s to go on`);
       }
