@@ -750,7 +750,12 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       // Let other slots' lines and the host's INFO/STATUS in between: a card model answers
       // without I/O, so the whole sequence would otherwise run as one task (PROTOCOL.md §3:
       // INFO and STATUS are answered at once, even while a slot is busy).
-      if (count > 0) await new Promise<void>((res) => setImmediate(res));
+      if (count > 0) {
+        const epoch = s.epoch;
+        await new Promise<void>((res) => setImmediate(res));
+        // Ended meanwhile (card pulled, fault, POWER OFF): never run the rest on whatever is in the slot now.
+        if (s.epoch !== epoch) return err('NOCARD');
+      }
       const r = await this.runApdu(s, id, apdu, acc);
       if (!(r instanceof Uint8Array)) return r;
       count++;
