@@ -93,18 +93,21 @@ export class FastSerialPort implements BindingPortInterface {
     }
   }
 
+  /**
+   * One non-blocking write in place, the common case (a request line fits the tty's buffer).
+   * Whatever does not fit goes to the inner port's own write, which waits for room itself:
+   * waiting on the poller here for 'writable' while reads wait on it for 'readable' stalled a
+   * station for good once APDUS lines (up to 4.2 kB, several slots at once) filled the pty.
+   */
   async write(buffer: Buffer): Promise<void> {
     let off = 0;
-    while (off < buffer.length) {
-      const fd = this.fd();
-      try {
-        off += writeSync(fd, buffer, off, buffer.length - off);
-      } catch (e) {
-        const err = e as NodeJS.ErrnoException;
-        if (!retryable(err)) throw markDisconnect(err);
-        await this.wait('writable');
-      }
+    try {
+      off = writeSync(this.fd(), buffer, 0, buffer.length);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (!retryable(err)) throw markDisconnect(err);
     }
+    if (off < buffer.length) await this.inner.write(buffer.subarray(off));
   }
 
   close(): Promise<void> {
