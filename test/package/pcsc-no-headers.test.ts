@@ -88,7 +88,8 @@ describe.skipIf(why !== undefined)('npm install without the PC/SC headers', () =
     writeFileSync(join(dir, 'station.json'), JSON.stringify(station));
     const v = await ifpp(['validate', 'station.json'], dir);
     expect(v.stdout + v.stderr).toContain('ok: 1 slot on 1 PC/SC reader, socket-programmer');
-    const run = await ifpp(['run', '--config', 'station.json', '--headless'], dir);
+    // --allow-empty: an empty store is refused first (NOTHING_TO_LOAD); the reader is what is tested here.
+    const run = await ifpp(['run', '--config', 'station.json', '--headless', '--allow-empty'], dir);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('PCSC_BINDING_MISSING');
     expect(existsSync(join(dir, 'journal'))).toBe(false);
