@@ -45,7 +45,7 @@ describe.skipIf(!hasTmux)('ifpp run on the simulated station in tmux', () => {
 
   it('shows all slots, counts rise, abort works', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'ifpp-tmux-')), 'w');
-    const w = await buildWorld({ out, slots: 8, units: 48, kind: 'panel-jig', profile: 'synthetic:6000', timeScale: 0.5 });
+    const w = await buildWorld({ out, slots: 8, units: 48, kind: 'panel-jig', profile: 'synthetic:24000', timeScale: 0.5 });
     const config = await requireConfig(w.stationFile);
     const store = BppStore.open(config.store);
     await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
