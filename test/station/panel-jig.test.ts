@@ -17,37 +17,43 @@ import { accountUnits } from '../../src/station/report/accounting.ts';
 import { CSV_COLUMNS, unitCsvValues } from '../../src/station/report/csv.ts';
 import { Station } from '../../src/station/orchestrator/station.ts';
 
+/** A panel-jig station with n slots (S1..Sn) on the in-process jig and slots, a chip of the reel in each. */
+async function openPanel(n: number) {
+  const f = await miniFactory({ chips: n, keys: 2, perEuicc: 2 });
+  f.close();
+  const stateDir = join(f.dir, 'chips');
+  const ids = Array.from({ length: n }, (_, i) => `S${i + 1}`);
+  const cfgPath = join(f.dir, 'station.json');
+  writeFileSync(
+    cfgPath,
+    JSON.stringify({
+      format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
+      // The board's pins as on the simulated jig; nothing connects to its port (the jig is injected).
+      board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
+      bridges: [{ id: 'b0', port: 'bridge0', slots: n }],
+      slots: ids.map((id, i) => ({ id, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
+    }),
+  );
+  const config = await requireConfig(cfgPath);
+  const sim = simHardware(config, { jig: true });
+  const card = (i: number) => euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0);
+  for (const [i, id] of ids.entries()) sim.slots.get(id)!.insertCard(await card(i));
+  const bus = new EventBus();
+  const events: StationEvent[] = [];
+  bus.on((e) => events.push(e));
+  const station = await Station.open(config, { bus, hardware: sim.hardware });
+  return { f, config, sim, jig: sim.jig!, ids, card, bus, events, station };
+}
+
 describe('panel jig (in-process jig and slots)', () => {
   it('an e-stop mid-load interrupts the panel, latches until released, and the next cycle loads it', async () => {
-    const f = await miniFactory({ chips: 2, keys: 2, perEuicc: 2 });
-    f.close();
-    const stateDir = join(f.dir, 'chips');
-    const card = (i: number) => euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0);
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
-        // The board's pins as on the simulated jig; nothing connects to its port (the jig is injected).
-        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 2 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }, { id: 'S2', bridge: 'b0', channel: 1, row: 1, col: 2 }],
-      }),
-    );
-    const config = await requireConfig(cfgPath);
-    const sim = simHardware(config, { jig: true });
-    const jig = sim.jig!;
+    const { config, jig, bus, events, station, sim, card } = await openPanel(2);
     const load = async () => {
       for (const [i, id] of ['S1', 'S2'].entries()) {
         sim.slots.get(id)!.removeCard();
         sim.slots.get(id)!.insertCard(await card(i));
       }
     };
-    await load();
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, hardware: sim.hardware });
 
     // The operator: start each panel; e-stop at the first load progress; release it once the
     // station waits for the safety to clear; then reload the panel and start again.
@@ -100,28 +106,7 @@ describe('panel jig (in-process jig and slots)', () => {
 
   it('a jig board lost mid-cycle interrupts every unit in flight, each naming the lost board', async () => {
     const n = 4;
-    const f = await miniFactory({ chips: n, keys: 2, perEuicc: 2 });
-    f.close();
-    const stateDir = join(f.dir, 'chips');
-    const ids = Array.from({ length: n }, (_, i) => `S${i + 1}`);
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
-        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
-        bridges: [{ id: 'b0', port: 'bridge0', slots: n }],
-        slots: ids.map((id, i) => ({ id, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
-      }),
-    );
-    const config = await requireConfig(cfgPath);
-    const sim = simHardware(config, { jig: true });
-    const jig = sim.jig!;
-    for (const [i, id] of ids.entries()) sim.slots.get(id)!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0));
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    const { config, jig, ids, bus, events, station } = await openPanel(n);
     jig.once('prompt', () => setImmediate(() => jig.pressStart()));
     let lost = false;
     bus.on((e) => {
@@ -142,27 +127,7 @@ describe('panel jig (in-process jig and slots)', () => {
   }, 120_000);
 
   it('q while the jig clamps (no slot busy yet) stops the station: the panel is released unloaded, no unit starts', async () => {
-    const f = await miniFactory({ chips: 2, keys: 2, perEuicc: 2 });
-    f.close();
-    const stateDir = join(f.dir, 'chips');
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
-        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 2 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }, { id: 'S2', bridge: 'b0', channel: 1, row: 1, col: 2 }],
-      }),
-    );
-    const config = await requireConfig(cfgPath);
-    const sim = simHardware(config, { jig: true });
-    const jig = sim.jig!;
-    for (const [i, id] of ['S1', 'S2'].entries()) sim.slots.get(id)!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0));
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    const { config, jig, bus, events, station } = await openPanel(2);
     jig.once('prompt', () => setImmediate(() => jig.pressStart()));
     // The UI's q: it saw no slot busy, so it asks for a plain quit, exactly as the clamp closes.
     let accepted: boolean | undefined;
@@ -183,25 +148,7 @@ describe('panel jig (in-process jig and slots)', () => {
   }, 120_000);
 
   it('a plain quit while a load is in flight is refused and says why (QUIT_REFUSED)', async () => {
-    const f = await miniFactory({ chips: 1, keys: 2, perEuicc: 2 });
-    f.close();
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
-        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-      }),
-    );
-    const config = await requireConfig(cfgPath);
-    const sim = simHardware(config, { jig: true });
-    sim.slots.get('S1')!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[0]!, stateDir: join(f.dir, 'chips') }, 0));
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    const { sim, jig, bus, events, station } = await openPanel(1);
     sim.jig!.once('prompt', () => setImmediate(() => sim.jig!.pressStart()));
     let refused: boolean | undefined;
     bus.on((e) => {
@@ -215,27 +162,7 @@ describe('panel jig (in-process jig and slots)', () => {
   }, 120_000);
 
   it('a jig board lost while waiting for a start, then plugged back in, is picked up: the next start loads the panel without a restart', async () => {
-    const f = await miniFactory({ chips: 2, keys: 2, perEuicc: 2 });
-    f.close();
-    const stateDir = join(f.dir, 'chips');
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
-        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 2 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }, { id: 'S2', bridge: 'b0', channel: 1, row: 1, col: 2 }],
-      }),
-    );
-    const config = await requireConfig(cfgPath);
-    const sim = simHardware(config, { jig: true });
-    const jig = sim.jig!;
-    for (const [i, id] of ['S1', 'S2'].entries()) sim.slots.get(id)!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[i]!, stateDir }, 0));
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    const { jig, events, station } = await openPanel(2);
     // The operator: the first time the station waits for a start, the board is unplugged and
     // plugged back in; then a start is pressed whenever the station asks for one.
     let prompts = 0;
