@@ -31,7 +31,8 @@ export interface MiniFactory {
   store: BppStore;
   euicc: EuiccStore;
   batchDir: string;
-  card(eid: string, slotId?: string): Promise<{ card: SimulatedEuicc; slot: UnitSlot }>;
+  /** The chip `eid` in an in-process slot; its state kept in `stateDir` (default: the factory's chips folder). */
+  card(eid: string, slotId?: string, stateDir?: string): Promise<{ card: SimulatedEuicc; slot: UnitSlot }>;
   close(): void;
 }
 
@@ -63,8 +64,8 @@ export async function miniFactory(o: { chips: number; keys?: number; perEuicc?: 
     store,
     euicc,
     batchDir: batch.dir,
-    async card(eid, slotId = 'S1') {
-      const card = await euiccCardFromReel({ reel: eum.reel, eid, stateDir }, 0);
+    async card(eid, slotId = 'S1', chipsDir = stateDir) {
+      const card = await euiccCardFromReel({ reel: eum.reel, eid, stateDir: chipsDir }, 0);
       const link = { exchange: async (t: Uint8Array) => (await card.transmitTpdu(t)).response };
       const slot: UnitSlot = {
         id: slotId,

@@ -28,7 +28,7 @@ import type {
   UnitStartRecord,
 } from '../../src/station/journal/records.ts';
 import { accountUnits, type Accounting } from '../../src/station/report/accounting.ts';
-import { CSV_COLUMNS, csvField } from '../../src/station/report/csv.ts';
+import { csvField } from '../../src/station/report/csv.ts';
 import { generateReports } from '../../src/station/report/generate.ts';
 import { PLR_FORMAT } from '../../src/station/report/plr.ts';
 import { scanJournal } from '../../src/station/journal/scan.ts';
@@ -40,6 +40,7 @@ import { writeEumWorld } from '../../src/sim/eum/write-eum.ts';
 import { bindBatch } from '../../src/sim/smdpf/bind-batch.ts';
 import { defaultIdentityPaths, loadSmdpfIdentity } from '../../src/sim/smdpf/identity.ts';
 import { loadProfileSource } from '../../src/sim/smdpf/profile-source.ts';
+import { csvObjects } from '../helpers/csv.ts';
 
 const tmp = (p: string) => mkdtempSync(join(tmpdir(), `ifpp-report-${p}-`));
 
@@ -188,37 +189,6 @@ async function session2(s: Scenario): Promise<void> {
   s.loaded.u10 = await load(w, 'u10', 'A4', 4, 'B1', 3, true, 2);
   await w.station('station.stop', { station: 'Line 3', config: '/etc/ifpp/line3.json', reason: 'end of shift' });
   await journal.close();
-}
-
-/** RFC 4180 reader for the assertions (quoted fields, doubled quotes, CRLF). */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let f = '';
-  let i = 0;
-  let quoted = false;
-  while (i < text.length) {
-    const c = text[i]!;
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') (f += '"'), (i += 2);
-      else if (c === '"') (quoted = false), i++;
-      else (f += c), i++;
-    } else if (c === '"') (quoted = true), i++;
-    else if (c === ',') row.push(f), (f = ''), i++;
-    else if (c === '\r' && text[i + 1] === '\n') row.push(f), rows.push(row), (row = []), (f = ''), (i += 2);
-    else (f += c), i++;
-  }
-  expect(f === '' && row.length === 0, 'CSV must end with CRLF').toBe(true);
-  return rows;
-}
-
-function csvObjects(path: string): Array<Record<string, string>> {
-  const [head, ...rows] = parseCsv(readFileSync(path, 'utf8'));
-  expect(head).toEqual([...CSV_COLUMNS]);
-  return rows.map((r) => {
-    expect(r.length).toBe(CSV_COLUMNS.length);
-    return Object.fromEntries(CSV_COLUMNS.map((c, i) => [c, r[i]!]));
-  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
