@@ -9,6 +9,10 @@
  * - core imports nothing outside core; transport never reaches station/ or line/ (drivers know
  *   nothing of orchestration);
  * - sim/ imports from station/ only its config and the hardware seam it implements;
+ * - the orchestrator (its strategies included) builds no hardware: nothing in
+ *   station/orchestrator/ reaches a driver (transport/) or the jig controller (station/jig/) at
+ *   run time, but station.ts through hardware/open-hardware.ts (the default hardware, built only
+ *   when none is injected), and no other file of it imports open-hardware.ts;
  * - no import cycles anywhere in src/ (among imports that load a module at run time).
  *
  * The rules are functions over a source root, so the last tests can show each one failing on a
@@ -44,14 +48,18 @@ function localImports(file: string, runtimeOnly = false): string[] {
   return out;
 }
 
-/** file -> the file that first imported it (for a readable failure path). */
-function closure(entries: string[]): Map<string, string> {
+/**
+ * file -> the file that first imported it (for a readable failure path). `skip(from, dep)`
+ * leaves an import out (not followed).
+ */
+function closure(entries: string[], opts: { runtimeOnly?: boolean; skip?: (from: string, dep: string) => boolean } = {}): Map<string, string> {
   const seen = new Map<string, string>();
   for (const e of entries) seen.set(e, '(entry)');
   const todo = [...entries];
   while (todo.length) {
     const f = todo.pop()!;
-    for (const dep of localImports(f)) {
+    for (const dep of localImports(f, opts.runtimeOnly)) {
+      if (opts.skip?.(f, dep)) continue;
       if (!seen.has(dep)) {
         seen.set(dep, f);
         if (existsSync(dep)) todo.push(dep);
@@ -107,6 +115,18 @@ const rules = {
       for (const dep of localImports(f)) {
         if (under(src, 'station')(dep) && !under(src, 'station/config', 'station/hardware')(dep)) out.push(`${relative(src, f)} -> ${relative(src, dep)}`);
       }
+    }
+    return out;
+  },
+  orchestratorBuildsNoHardware(src: string): string[] {
+    const orchestrator = walk(join(src, 'station', 'orchestrator'));
+    const station = join(src, 'station', 'orchestrator', 'station.ts');
+    const openHardware = join(src, 'station', 'hardware', 'open-hardware.ts');
+    const out = orchestrator.filter((f) => f !== station && localImports(f).includes(openHardware)).map((f) => `${relative(src, f)} -> ${relative(src, openHardware)}`);
+    // Each file on its own, so every one that reaches a driver is named.
+    for (const f of orchestrator) {
+      const seen = closure([f], { runtimeOnly: true, skip: (from, dep) => from === station && dep === openHardware });
+      out.push(...[...seen.keys()].filter(under(src, 'transport', 'station/jig')).map((d) => chain(src, seen, d)));
     }
     return out;
   },
@@ -180,6 +200,10 @@ describe('import graph', () => {
     expect(rules.simUsesOnlyConfigAndSeam(src)).toEqual([]);
   });
 
+  it('the orchestrator and its strategies build no hardware (only station.ts opens the default)', () => {
+    expect(rules.orchestratorBuildsNoHardware(src)).toEqual([]);
+  });
+
   it('no import cycles (run-time imports)', () => {
     expect(rules.noCycles(src)).toEqual([]);
   });
@@ -210,6 +234,11 @@ describe('each rule fails when broken', () => {
   // A cycle of type imports alone is not one at run time.
   put('station/t1.ts', "import type { B } from './t2.ts';\nexport type A = B;\n");
   put('station/t2.ts', "import type { A } from './t1.ts';\nexport type B = number;\n");
+  // A strategy that builds its own bridge driver, and one that opens the default hardware.
+  put('station/orchestrator/strategies/own-bridge.ts', "import type { Slot } from '../../hardware/slot.ts';\nimport { BridgeDriver } from '../../../transport/bridge/bridge-driver.ts';\n");
+  put('station/orchestrator/strategies/own-hardware.ts', "import { openStationHardware } from '../../hardware/open-hardware.ts';\n");
+  put('station/hardware/open-hardware.ts', "import { BridgeDriver } from '../../transport/bridge/bridge-driver.ts';\nexport const openStationHardware = 1;\n");
+  put('transport/bridge/bridge-driver.ts', 'export class BridgeDriver {}\n');
   put('sim/slots.ts', "import { Station } from '../station/orchestrator/station.ts';\nimport type { Slot } from '../station/hardware/slot.ts';\n");
 
   it('derives only the non-simulator commands', () => {
@@ -234,6 +263,14 @@ describe('each rule fails when broken', () => {
 
   it('sim importing more of station than config and the seam', () => {
     expect(rules.simUsesOnlyConfigAndSeam(src)).toEqual(['sim/slots.ts -> station/orchestrator/station.ts']);
+  });
+
+  it('an orchestrator strategy building a driver or opening the default hardware', () => {
+    expect(rules.orchestratorBuildsNoHardware(src).sort()).toEqual([
+      'station/orchestrator/strategies/own-bridge.ts -> transport/bridge/bridge-driver.ts',
+      'station/orchestrator/strategies/own-hardware.ts -> station/hardware/open-hardware.ts',
+      'station/orchestrator/strategies/own-hardware.ts -> station/hardware/open-hardware.ts -> transport/bridge/bridge-driver.ts',
+    ]);
   });
 
   it('a cycle', () => {

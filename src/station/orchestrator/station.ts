@@ -2,25 +2,19 @@
  * The station: stores, journal, bridges, jig and slots, run as one process. It emits the event
  * stream (EventBus) and takes operator controls; it knows nothing of the UI.
  *
- * Flows by kind:
- *  - panel-jig with a board: wait for a valid two-hand start, clamp, load every occupied slot
- *    in parallel, release, repeat. E-stop or guard aborts the cycle at once.
- *  - socket-programmer with a board: every slot on its own, started by its presence sensor.
- *  - no board (bench, benchmarks): every slot on its own, started by the bridge's card-detect.
+ * When units start is the strategy's job (strategies/: panel cycles on a panel jig with a
+ * board, otherwise a loop per socket); the station chooses one and runs it.
  */
 import { EventEmitter } from 'node:events';
-import { isIfppError } from '../../core/errors.ts';
 import { StationError } from './station-error.ts';
 import { refuseToRunBlind } from './stock-check.ts';
-import type { StationConfig, Slot as SlotConfig } from '../config/schema.ts';
+import type { StationConfig } from '../config/schema.ts';
 import { EuiccStore } from '../euicc-data/euicc-store.ts';
 import { EventBus, type StationEvent, type StationPhase } from '../events.ts';
-import type { CardSlot } from '../hardware/card-slot.ts';
 import type { StationHardware } from '../hardware/hardware.ts';
-import type { Jig, SlotLedMode } from '../hardware/jig.ts';
+import type { Jig } from '../hardware/jig.ts';
 import { openStationHardware, type HardwareOptions } from '../hardware/open-hardware.ts';
 import { Journal } from '../journal/journal.ts';
-import type { UnitOutcomeCode } from '../journal/records.ts';
 import { describeSequenceProblem } from '../journal/scan.ts';
 import { journalPath } from '../journal/paths.ts';
 import { BppState } from '../store/bpp-store.ts';
@@ -29,25 +23,16 @@ import { openInventory } from '../inventory/open-inventory.ts';
 import { EuiccTrust } from './euicc-trust.ts';
 import { reconcileJournal } from './reconcile.ts';
 import { PendingChecks } from './chip-seen-again.ts';
-import { runUnit, type UnitPolicy, type UnitResult } from './unit-runner.ts';
-import { tapApdus } from './apdu-tap.ts';
+import type { UnitPolicy, UnitResult } from './unit-runner.ts';
 import { unitPolicyFor } from './unit-policy.ts';
 import { projectEuiccDialect, type EuiccDialect } from '../fpa/dialect.ts';
 import { loadDialect } from '../fpa/dialect-loader.ts';
 import { SlotMetrics } from '../metrics/slot-metrics.ts';
+import { Insertions } from './strategies/insertions.ts';
+import { resultLeds, runSlotUnit, type SlotRuntime } from './strategies/slot-unit.ts';
+import { strategyFor, type StrategyHost } from './strategies/strategy.ts';
 
-export { StationError };
-
-/**
- * The slot's result lamps for a finished unit: pass or fail; a skipped chip (not for this
- * station) lights both, steady, so it is neither taken for a good unit nor set aside as a bad
- * one, and an operator at a socket does not wait on a dark lamp.
- */
-export function resultLeds(outcome: UnitOutcomeCode, opts: { finished?: boolean } = {}): SlotLedMode {
-  // Installed but not finished (finish-failed): both lamps, the unit needs the bench.
-  if (outcome === 'installed') return opts.finished === false ? 'both' : 'pass';
-  return outcome === 'skipped' ? 'both' : 'fail';
-}
+export { StationError, resultLeds };
 
 export interface StationOpenOptions extends HardwareOptions {
   bus?: EventBus;
@@ -76,13 +61,6 @@ export interface RunSummary {
   reason: string;
 }
 
-interface SlotRuntime {
-  cfg: SlotConfig;
-  card: CardSlot;
-  busy: boolean;
-  lastResult?: UnitResult;
-}
-
 /** What became of an operator's retry: started now, or why not (shown to the operator). */
 export interface RetryAnswer {
   started: boolean;
@@ -105,9 +83,8 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   private pending!: PendingChecks;
   /** loading.dialect, loaded at open (a module dialect is imported once). */
   private dialect: EuiccDialect = projectEuiccDialect;
-  /** Count of insertions seen per slot (bridge CARD IN or jig presence), and who waits for the next. */
-  private insertSeq = new Map<string, number>();
-  private insertWaiters = new Map<string, (() => void)[]>();
+  /** Insertions seen per slot (bridge CARD IN or jig presence), and who waits for the next. */
+  private insertions = new Insertions();
   private inFlight = new Set<Promise<unknown>>();
   /** Contact wear, per-slot figures and summaries (set by open). */
   metrics!: SlotMetrics;
@@ -187,14 +164,14 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
       this.slots.set(s.id, { cfg: s, card, busy: false });
       // With a board, presence comes from its inputs; without one, from the slot's card-detect.
       card.on('inserted', () => {
-        if (!this.jig.hasBoard) this.inserted(s.id);
+        if (!this.jig.hasBoard) this.insertions.inserted(s.id);
       });
     }
     for (const src of this.hardware.sources) {
       src.on('disconnected', (e) => this.emit_({ type: 'bridge.disconnected', t: Date.now(), bridge: src.id, reason: e.reason }));
       src.on('connected', (info) => this.emit_({ type: 'bridge.connected', t: Date.now(), bridge: src.id, port: src.port, ...(info.firmware !== undefined ? { firmware: info.firmware } : {}) }));
     }
-    this.jig.on('slot-present', (e) => this.inserted(e.slot));
+    this.jig.on('slot-present', (e) => this.insertions.inserted(e.slot));
     // A unit taken out of its socket takes its result with it: the lamps go dark.
     this.jig.on('slot-removed', (e) => {
       const s = this.slots.get(e.slot);
@@ -326,8 +303,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     this.stopRequested = reason;
     this.stopController.abort(reason);
     this.resume();
-    for (const ws of this.insertWaiters.values()) for (const f of ws) f();
-    this.insertWaiters.clear();
+    this.insertions.wakeAll();
   }
 
   // ------------------------------------------------------------------ running
@@ -340,24 +316,6 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
 
   private async waitWhilePaused(): Promise<void> {
     while (this.paused && !this.stopRequested) await new Promise<void>((r) => this.resumeWaiters.push(r));
-  }
-
-  private inserted(slot: string): void {
-    this.insertSeq.set(slot, (this.insertSeq.get(slot) ?? 0) + 1);
-    const w = this.insertWaiters.get(slot);
-    this.insertWaiters.delete(slot);
-    for (const f of w ?? []) f();
-  }
-
-  /** Resolves once a unit was inserted into `slot` after insertion number `since` (or on stop). */
-  private async waitInsertion(slot: string, since: number): Promise<void> {
-    while (!this.stopRequested && (this.insertSeq.get(slot) ?? 0) <= since) {
-      await new Promise<void>((resolve) => {
-        const list = this.insertWaiters.get(slot) ?? [];
-        list.push(resolve);
-        this.insertWaiters.set(slot, list);
-      });
-    }
   }
 
   /**
@@ -374,157 +332,47 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
   }
 
   /** One unit on one slot, with LEDs, power and the pending-check for chips seen again. */
-  private async runOne(s: SlotRuntime): Promise<UnitResult | undefined> {
-    try {
-      // The jig's interlocks (trip latched, clamp open, empty socket) may refuse the power.
-      this.jig.setSlotPower(s.cfg.id, true);
-    } catch (e) {
-      if (!isIfppError(e)) throw e;
-      this.emit_({ type: 'slot.state', t: Date.now(), slot: s.cfg.id, state: 'interrupted', reason: e.message, code: e.code });
-      return undefined;
-    }
-    s.busy = true;
-    this.jig.setSlotLeds(s.cfg.id, 'busy');
-    try {
-      const r = await runUnit(tapApdus(s.card, (e) => this.emit_(e)), {
+  private runOne(s: SlotRuntime): Promise<UnitResult | undefined> {
+    return runSlotUnit(s, {
+      jig: this.jig,
+      emit: (e) => this.emit_(e),
+      unitDeps: (slot) => ({
         inventory: this.inventory,
         trust: new EuiccTrust(this.euicc),
         journal: this.journal,
         bus: this.bus,
         policy: this.policy(),
         signal: this.cycleController.signal,
-        seen: (eid, fpa) => this.pending.settleFrom(eid, fpa, s.cfg.id),
-      });
-      s.lastResult = r;
-      this.jig.setSlotLeds(s.cfg.id, resultLeds(r.outcome, r));
-      this.emitStock();
-      return r;
-    } finally {
-      await s.card.powerOff().catch(() => undefined);
-      try {
-        this.jig.setSlotPower(s.cfg.id, false);
-      } catch {
-        /* powering down is never refused; a board already lost is reported by the jig */
-      }
-      s.busy = false;
-    }
+        seen: (eid, fpa) => this.pending.settleFrom(eid, fpa, slot.cfg.id),
+      }),
+      afterUnit: () => this.emitStock(),
+    });
   }
 
-  /**
-   * A latched trip (e-stop, guard, clamp, board lost): tower red, then wait until its cause is
-   * gone (e-stop released, guard closed, board back) and reset the jig.
-   */
-  private async clearTrip(): Promise<void> {
-    const trip = this.jig.status().aborted;
-    if (!trip) return;
-    this.jig.setTower('fault');
-    this.setPhase('aborted', trip.error.message);
-    const safe = () => {
-      const st = this.jig.status();
-      return !st.lost && !st.estopPressed && !st.guardOpen;
+  /** What the running strategy may use of the station. */
+  private strategyHost(): StrategyHost {
+    const st = this; // for the getters: they read the station's state when asked
+    return {
+      jig: this.jig,
+      slots: [...this.slots.values()],
+      get stopRequested() {
+        return st.stopRequested;
+      },
+      stopSignal: this.stopController.signal,
+      insertions: this.insertions,
+      get abortReason() {
+        return st.abortReason;
+      },
+      waitWhilePaused: () => this.waitWhilePaused(),
+      newCycle: () => {
+        this.cycleController = new AbortController();
+      },
+      cycleAborted: () => this.cycleController.signal.aborted,
+      setPhase: (phase, reason) => this.setPhase(phase, reason),
+      warn: (code, message) => this.emit_({ type: 'station.warning', t: Date.now(), code, message }),
+      contact: (s) => this.contact(s),
+      runOne: (s) => this.track(this.runOne(s)),
     };
-    if (!safe()) {
-      await new Promise<void>((resolve) => {
-        if (this.stopRequested) return resolve();
-        const done = () => {
-          this.jig.off('safety-clear', done);
-          this.stopController.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        this.jig.on('safety-clear', done);
-        this.stopController.signal.addEventListener('abort', done, { once: true });
-      });
-    }
-    try {
-      this.jig.resetAfterAbort();
-    } catch {
-      // The prompt says what is still unsafe; the next turn waits again (not in a tight loop).
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  private async panelCycles(): Promise<void> {
-    while (!this.stopRequested) {
-      await this.waitWhilePaused();
-      if (this.stopRequested) break;
-      // A trip while waiting for a start (e-stop, board lost) is cleared before the next one.
-      if (this.jig.status().aborted) {
-        await this.clearTrip();
-        continue;
-      }
-      this.jig.setTower('idle');
-      this.setPhase('waiting-for-start');
-      try {
-        await this.jig.waitForStart({ signal: this.stopController.signal });
-      } catch (e) {
-        if (this.stopRequested) break;
-        if (isIfppError(e)) {
-          this.emit_({ type: 'station.warning', t: Date.now(), code: e.code, message: e.message });
-          await new Promise((r) => setTimeout(r, 200));
-          continue;
-        }
-        throw e;
-      }
-      if (this.stopRequested) break;
-      this.cycleController = new AbortController();
-      this.setPhase('clamping');
-      try {
-        await this.jig.clamp();
-      } catch (e) {
-        if (!isIfppError(e)) throw e;
-        this.emit_({ type: 'station.warning', t: Date.now(), code: e.code, message: e.message });
-        this.jig.setTower('attention');
-        continue;
-      }
-      const occupied: SlotRuntime[] = [];
-      for (const s of this.slots.values()) {
-        const p = this.jig.hasBoard ? this.jig.presence(s.cfg.id) : undefined;
-        if (p === false) continue;
-        if (p === undefined && !(await s.card.present())) continue;
-        if (this.contact(s)) occupied.push(s);
-      }
-      if (this.stopRequested) {
-        // Stop asked while the jig clamped (q with no slot busy yet): release the panel unloaded.
-        this.setPhase('releasing');
-        await this.jig.release().catch(() => undefined);
-        break;
-      }
-      this.setPhase('running');
-      this.jig.setTower('running');
-      await Promise.all(occupied.map((s) => this.track(this.runOne(s))));
-      this.setPhase('releasing');
-      await this.jig.release().catch(() => undefined);
-      if (this.jig.status().aborted) {
-        // A safety trip (e-stop, guard, clamp, board lost): wait until its cause is cleared.
-        await this.clearTrip();
-      } else if (this.cycleController.signal.aborted && !this.stopRequested) {
-        this.setPhase('aborted', `${this.abortReason}: press s to go on`);
-      }
-    }
-  }
-
-  /**
-   * Socket programmer or bench: each slot on its own. A unit runs when one is present at start,
-   * then each time a new one is inserted (presence input on a board, card-detect on the bridge):
-   * counting insertions, not polling levels, so a fast swap is never missed.
-   */
-  private async slotLoop(s: SlotRuntime): Promise<void> {
-    const id = s.cfg.id;
-    let seen = this.insertSeq.get(id) ?? 0;
-    let present = this.jig.hasBoard ? this.jig.presence(id) === true : await s.card.present();
-    while (!this.stopRequested) {
-      if (!present) {
-        await this.waitInsertion(id, seen);
-        if (this.stopRequested) break;
-      }
-      seen = this.insertSeq.get(id) ?? 0;
-      await this.waitWhilePaused();
-      if (this.stopRequested) break;
-      if (this.cycleController.signal.aborted) this.cycleController = new AbortController();
-      // A retry may have started this slot meanwhile: one unit per slot at a time.
-      if (!s.busy && this.contact(s)) await this.track(this.runOne(s));
-      present = false; // the next unit is the next insertion
-    }
   }
 
   async run(opts: RunOptions = {}): Promise<RunSummary> {
@@ -550,8 +398,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     await this.journal.append('station.start', { station: c.name, config: c.source.file });
     await this.metrics.start();
     for (const id of this.metrics.outOfService()) if (this.slots.has(id)) this.jig.setSlotLeds(id, 'both');
-    if (c.kind === 'panel-jig' && this.jig.hasBoard) await this.panelCycles();
-    else await Promise.all([...this.slots.values()].map((s) => this.slotLoop(s)));
+    await strategyFor(c, this.jig)(this.strategyHost());
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
     const reason = this.stopRequested ?? 'finished';
     this.metrics.stop();
