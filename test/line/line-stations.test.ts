@@ -5,11 +5,12 @@
  * from the chip itself before it is loaded; `line report` gives one PLR for the batch covering
  * both stations, every PIR verifying with CERT.EUICC.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
+import { checkLine, chipProfiles } from '../helpers/line-check.ts';
 import { BridgeSim } from '../../src/sim/bridge/bridge-sim.ts';
 import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
 import { requireConfig } from '../../src/station/config/load.ts';
@@ -19,15 +20,11 @@ import { openDb } from '../../src/line/db.ts';
 import { migrate } from '../../src/line/schema.ts';
 import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.ts';
 import { PgInventory } from '../../src/line/pg-inventory.ts';
-import { lineReport } from '../../src/line/report.ts';
 import { lineStatus } from '../../src/line/status.ts';
 import { assignChips } from '../../src/line/assign.ts';
 import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
-import { decodePir } from '../../src/core/rsp/pir.ts';
-import { fromHex } from '../../src/core/bytes.ts';
-import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
 
 const why = pgUnavailable();
@@ -129,31 +126,23 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
         ['B', 0, 0],
       ]);
 
-      const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports') });
-      expect(rep.accounting.duplicatesPushed).toEqual([]);
-      expect(rep.accounting.open).toEqual([]);
-      const plrs = rep.plrs.filter((p) => p.batchId === batchId);
-      expect(plrs).toHaveLength(1);
-      const plr = JSON.parse(readFileSync(plrs[0]!.path, 'utf8'));
-      expect(plr.results).toHaveLength(9);
-      expect(new Set(plr.results.map((r: { slot: string }) => r.slot.split('/')[0]))).toEqual(new Set(['A', 'B']));
-      const trust = new EuiccTrust(f.euicc);
-      for (const r of plr.results) {
-        const pir = decodePir(new Uint8Array(Buffer.from(r.pir, 'base64')));
-        expect(verifyPir(pir, trust.certificateFor(r.eid), fromHex(r.transactionId))).toEqual({ ok: true, installed: true });
-      }
+      const { report, results } = await checkLine(db, url, { chips: chipProfiles(stateDir), outDir: join(f.dir, 'line-reports'), trust: new EuiccTrust(f.euicc) });
+      expect(report.plrs.filter((p) => p.batchId !== null).map((p) => p.batchId)).toEqual([batchId]);
+      expect(results).toHaveLength(9);
+      expect(new Set(results.map((r) => r.slot.split('/')[0]))).toEqual(new Set(['A', 'B']));
     } finally {
       await db.end();
     }
   });
 
   it('the database stopped mid-shift: assigned chips keep loading from the local copy, the others wait with a message; the outbox drains when it is back', async () => {
-    const { url, db, batchId } = await freshLine();
+    const { url, db } = await freshLine();
     try {
       const assigned = f.eids.slice(0, 3);
       const unassigned = f.eids[3]!;
       await assignChips(db, url, 'A', assigned);
-      const st = await lineStation('A', url, [...assigned, unassigned], join(f.dir, 'chips-offline'));
+      const stateDir = join(f.dir, 'chips-offline');
+      const st = await lineStation('A', url, [...assigned, unassigned], stateDir);
       pg.kill();
       let summary;
       try {
@@ -176,17 +165,15 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
       expect(installedEids.sort()).toEqual([...assigned].sort());
       expect(rows.filter((r) => r.state === BppState.inFlight)).toEqual([]);
       expect((await lineStatus(db, url)).stations).toEqual([expect.objectContaining({ station: 'A', outboxLag: 0 })]);
-      const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports-offline') });
-      const plr = JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8'));
-      expect(plr.results).toHaveLength(3);
-      expect(rep.accounting.duplicatesPushed).toEqual([]);
+      const { results } = await checkLine(db, url, { chips: chipProfiles(stateDir), outDir: join(f.dir, 'line-reports-offline'), trust: new EuiccTrust(f.euicc) });
+      expect(results.map((r) => r.eid).sort()).toEqual([...assigned].sort());
     } finally {
       await db.end();
     }
   });
 
   it('a station started while the database is down loads its assigned chips from its saved copy, says so, and takes the others once the database is back', async () => {
-    const { url, db, batchId } = await freshLine();
+    const { url, db } = await freshLine();
     try {
       const assigned = f.eids.slice(0, 3);
       const unassigned = f.eids[3]!;
@@ -231,9 +218,8 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
       expect(installedEids.sort()).toEqual([...assigned, unassigned].sort());
       expect(rows.filter((r) => r.state === BppState.inFlight)).toEqual([]);
       expect((await lineStatus(db, url)).stations).toEqual([expect.objectContaining({ station: 'A', outboxLag: 0 })]);
-      const rep = await lineReport(db, url, { outDir: join(f.dir, 'line-reports-offline-start') });
-      expect(JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8')).results).toHaveLength(4);
-      expect(rep.accounting.duplicatesPushed).toEqual([]);
+      const { results } = await checkLine(db, url, { chips: chipProfiles(stateDir), outDir: join(f.dir, 'line-reports-offline-start'), trust: new EuiccTrust(f.euicc) });
+      expect(results.map((r) => r.eid).sort()).toEqual([...assigned, unassigned].sort());
     } finally {
       await db.end();
     }

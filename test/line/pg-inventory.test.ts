@@ -1,7 +1,10 @@
 /**
  * Claim semantics of the line inventory against a real PostgreSQL 15 server and real simulated
  * chips (docs/line-guide.md): stations racing for one EID, an expired lease, a chip moved
- * between stations mid-attempt, and the journal outbox feeding `line report`.
+ * between stations mid-attempt, and the journal outbox feeding `line report`. Each fault test
+ * goes on with the shift (real units on in-process chips, journals, outboxes) and ends with
+ * the shared check (test/helpers/line-check.ts): every chip at most one profile, every BPP in
+ * one final state, `line report` matching the chips.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,22 +14,20 @@ import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.
 import { PgInventory } from '../../src/line/pg-inventory.ts';
 import { JournalOutbox } from '../../src/line/outbox.ts';
 import { assignChips } from '../../src/line/assign.ts';
-import { lineReport } from '../../src/line/report.ts';
 import { lineStatus } from '../../src/line/status.ts';
 import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
-import { toHex, fromHex } from '../../src/core/bytes.ts';
+import { toHex } from '../../src/core/bytes.ts';
 import { FpaClient } from '../../src/station/fpa/fpa-client.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
 import { EventBus } from '../../src/station/events.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
 import { runUnit } from '../../src/station/orchestrator/unit-runner.ts';
-import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
-import { decodePir } from '../../src/core/rsp/pir.ts';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
+import { checkLine, chipProfiles } from '../helpers/line-check.ts';
 import { LocalInventory } from '../../src/station/inventory/local-inventory.ts';
 
 const why = pgUnavailable();
@@ -62,6 +63,33 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
   }
   const allKeys = (eid: string) => f.store.findByEid(eidToBytes(eid)).map((b) => b.otpk);
   const req = (eid: string, unit: string) => ({ eid: eidToBytes(eid), unusedOtpks: allKeys(eid), unit, excluded: new Set<string>(), trustedCis: [] });
+  const policy = { blockSize: 255, useLogicalChannel: false, maxAttemptsPerChip: 2, verifyProfileListed: false };
+
+  /**
+   * The rest of a station's shift after the fault: real units (runUnit) on in-process chips kept
+   * in `chipsDir`, through the station's line inventory, journaled in its own journal, which
+   * its outbox delivers at the end (as a line station's outbox does every second).
+   */
+  function shift(db: Db, url: string, inv: PgInventory, chipsDir: string) {
+    const journalPath = join(mkdtempSync(join(f.dir, `journal-${inv.stationId}-`)), 'journal.ndjson');
+    let opened: Promise<Journal> | undefined;
+    const bus = new EventBus();
+    return {
+      async load(eid: string) {
+        const journal = await (opened ??= Journal.open(journalPath).then((j) => j.journal));
+        const { slot } = await f.card(eid, 'S1', chipsDir);
+        return runUnit(slot, { inventory: inv, trust: new EuiccTrust(f.euicc), journal, bus, signal: new AbortController().signal, policy });
+      },
+      async end() {
+        await (await opened)?.close();
+        return new JournalOutbox(db, url, inv.stationId, journalPath).drain();
+      },
+    };
+  }
+  /** The shared end of every fault test (test/helpers/line-check.ts). */
+  const check = (db: Db, url: string, chipsDir: string) =>
+    checkLine(db, url, { chips: chipProfiles(chipsDir), outDir: mkdtempSync(join(f.dir, 'line-report-')), trust: new EuiccTrust(f.euicc) });
+  const chipsFolder = () => mkdtempSync(join(f.dir, 'chips-'));
 
   it('stations racing for the same EID: one claim wins, the others see an unsettled attempt, never a second BPP', async () => {
     const { url, db } = await line();
@@ -73,6 +101,19 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     }
     const rows = (await db.query('SELECT eid, count(*) FILTER (WHERE state = 1)::int AS n FROM ifpp.bpps GROUP BY eid')).rows;
     expect(rows.map((r) => r.n)).toEqual(f.eids.map(() => 1));
+    // The stations stop there (claimed, nothing journaled) and start again: each gives back the
+    // claims its journal never names (audited), as a line station does at start; then the shift
+    // goes on, each chip loaded at one of the stations.
+    const given = await Promise.all(stations.map((s) => s.releaseOrphans(new Set())));
+    expect(given.reduce((a, b) => a + b, 0)).toBe(f.eids.length);
+    expect((await db.query("SELECT count(*)::int AS n FROM ifpp.audit WHERE action = 'release-unjournaled-claim'")).rows[0].n).toBe(f.eids.length);
+    const chips = chipsFolder();
+    const shifts = stations.map((s) => shift(db, url, s, chips));
+    const outcomes = await Promise.all(f.eids.map((eid, i) => shifts[i % shifts.length]!.load(eid)));
+    expect(outcomes.map((o) => o.outcome)).toEqual(f.eids.map(() => 'installed'));
+    for (const s of shifts) await s.end();
+    const { results } = await check(db, url, chips);
+    expect(results).toHaveLength(f.eids.length);
   });
 
   it('different EIDs claimed at once by many stations: every BPP claimed at most once, each by one unit', async () => {
@@ -121,7 +162,13 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
       await a.settle(c.bpp, BppState.failedBeforeSecureChannel, 'a-1');
       expect(await a.stateOf(c.bpp)).toBe(BppState.failedBeforeSecureChannel);
     }
-    expect((await b.claim(req(eid, 'b-2'))).kind).toBe('claimed');
+    // Settled by its owner, the chip loads at B.
+    const chips = chipsFolder();
+    const atB = shift(db, url, b, chips);
+    expect((await atB.load(eid)).outcome).toBe('installed');
+    await atB.end();
+    const { results } = await check(db, url, chips);
+    expect(results).toEqual([expect.objectContaining({ eid, slot: 'B/S1' })]);
   });
 
   it('a chip moved to another station mid-attempt: the second station reads its key state, settles the attempt (audited) and only then loads', async () => {
@@ -129,7 +176,8 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     const a = await station(url, 'A');
     const b = await station(url, 'B');
     const eid = f.eids[1]!;
-    const { slot } = await f.card(eid, 'B-S1');
+    const chips = chipsFolder();
+    const { slot } = await f.card(eid, 'B-S1', chips);
     // A claims and is stopped before BF23 (the chip is taken out and put into B).
     const first = await a.claim(req(eid, 'a-unit'));
     expect(first.kind).toBe('claimed');
@@ -146,11 +194,15 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     const key = info.oneTimeKeys.find((k) => toHex(k.otpk) === toHex(att.otpk))!;
     expect(key.state).toBe('unused'); // BF23 never reached the chip
     expect(await b.settleMoved(att, { keyUsed: key.state !== 'unused', profileListed: false }, 'b-unit')).toBe('retired');
-    // The retired BPP is never loadable again; B gets the one bound to the other key.
-    const next = await b.claim({ ...req(eid, 'b-unit'), unusedOtpks: unused });
-    expect(next.kind).toBe('claimed');
-    if (next.kind === 'claimed' && first.kind === 'claimed') {
-      expect(next.bpp.position).not.toBe(first.bpp.position);
+    await slot.powerOff();
+    // The retired BPP is never loadable again; B's unit loads the one bound to the other key.
+    const atB = shift(db, url, b, chips);
+    const unit = await atB.load(eid);
+    expect(unit.outcome).toBe('installed');
+    if (first.kind === 'claimed') {
+      const inst = (await db.query('SELECT position FROM ifpp.bpps WHERE state = $1', [BppState.installed])).rows;
+      expect(inst).toHaveLength(1);
+      expect(inst[0].position).not.toBe(first.bpp.position);
       expect(await b.stateOf(first.bpp)).toBe(BppState.failedKeyBurnt);
       // A's late write for its attempt changes nothing.
       await a.settle(first.bpp, BppState.failedBeforeSecureChannel, 'a-unit');
@@ -159,6 +211,9 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     expect(await b.settleMoved(att, { keyUsed: false, profileListed: false }, 'b-unit')).toBe('already-settled');
     const audit = (await db.query("SELECT actor, action, detail FROM ifpp.audit WHERE action = 'settle-moved-chip'")).rows;
     expect(audit).toEqual([expect.objectContaining({ actor: 'station B', detail: expect.objectContaining({ keyUsed: false, previous: { station: 'A', unit: 'a-unit' } }) })]);
+    await atB.end();
+    const { results } = await check(db, url, chips);
+    expect(results).toEqual([expect.objectContaining({ eid, slot: 'B/S1' })]);
   });
 
   it('assigned chips loaded from the local copy: the journal outbox drains in order, applies each state once, and line report gives one PLR whose PIRs verify', async () => {
@@ -171,9 +226,10 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     const { journal } = await Journal.open(journalPath);
     const bus = new EventBus();
     const results = [];
+    const chipsDir = chipsFolder();
     for (const eid of chips) {
-      const { slot } = await f.card(eid, 'S1');
-      results.push(await runUnit(slot, { inventory: new LocalInventory(f.store), trust: new EuiccTrust(f.euicc), journal, bus, signal: new AbortController().signal, policy: { blockSize: 255, useLogicalChannel: false, maxAttemptsPerChip: 2, verifyProfileListed: false } }));
+      const { slot } = await f.card(eid, 'S1', chipsDir);
+      results.push(await runUnit(slot, { inventory: new LocalInventory(f.store), trust: new EuiccTrust(f.euicc), journal, bus, signal: new AbortController().signal, policy }));
     }
     await journal.close();
     expect(results.map((r) => r.outcome)).toEqual(['installed', 'installed', 'installed']);
@@ -193,19 +249,9 @@ describe.skipIf(why !== undefined)('line inventory claims (real PostgreSQL)', ()
     ]);
     expect((await lineStatus(db, url)).stations).toEqual([expect.objectContaining({ station: 'st-1', outboxLag: 0, inFlight: 0 })]);
 
-    const out = join(f.dir, `line-report-${Date.now()}`);
-    const rep = await lineReport(db, url, { outDir: out });
-    expect(rep.accounting.duplicatesPushed).toEqual([]);
-    expect(rep.accounting.open).toEqual([]);
-    expect(rep.plrs).toHaveLength(1);
-    const plr = JSON.parse(readFileSync(rep.plrs[0]!.path, 'utf8'));
-    expect(plr.batchId).toBe(batchId);
-    expect(plr.results).toHaveLength(3);
-    const trust = new EuiccTrust(f.euicc);
-    for (const r of plr.results) {
-      expect(r.slot).toBe('st-1/S1');
-      const pir = decodePir(new Uint8Array(Buffer.from(r.pir, 'base64')));
-      expect(verifyPir(pir, trust.certificateFor(r.eid), fromHex(r.transactionId))).toEqual({ ok: true, installed: true });
-    }
+    const { report, results: plrResults } = await check(db, url, chipsDir);
+    expect(report.plrs.map((p) => p.batchId)).toEqual([batchId]);
+    expect(plrResults).toHaveLength(3);
+    for (const r of plrResults) expect(r.slot).toBe('st-1/S1');
   });
 });
