@@ -2,7 +2,8 @@
  * The direct-I/O serial binding (src/transport/bridge/fast-serial.ts) on a real pty: a binding
  * composed over the platform's, whose ports leave the inner port untouched; reads that find
  * nothing wait on the poller (EAGAIN), writes larger than the pty buffer wait for room, a
- * hung-up line (EOF) never surfaces as a zero-byte read, and a vanished fd is a disconnect.
+ * hung-up line (EOF) never surfaces as a zero-byte read, a read and a write waiting at once
+ * are both woken (the poller watches both directions), and a vanished fd is a disconnect.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { SerialPort } from 'serialport';
@@ -82,6 +83,45 @@ describe('fast serial binding', () => {
     await all;
     expect(Buffer.concat(got).equals(data)).toBe(true);
   });
+
+  it('a read is answered while a write waits for room, and the write goes on while a read waits (the poller watches both)', async () => {
+    const { pty, port, inner } = await openPair();
+    const poller = (inner as unknown as { poller: import('node:events').EventEmitter }).poller;
+    const data = Buffer.from(Array.from({ length: 256 * 1024 }, (_, i) => (i * 13 + (i >> 9)) & 0xff));
+    const got: Buffer[] = [];
+    let n = 0;
+    const arrived = new Promise<void>((res) =>
+      pty.on('data', (d) => {
+        got.push(d);
+        n += d.length;
+        if (n >= data.length) res();
+      }),
+    );
+    pty.pauseReading(); // the device takes nothing for now: the write fills the pty and waits
+    const buf = Buffer.alloc(64);
+    const reading = port.read(buf, 0, 64); // nothing to read: waits for 'readable'
+    let written = false;
+    const writing = port.write(data).then(() => (written = true));
+    // Until the write is waiting for room (a listener on the poller's 'writable').
+    for (let i = 0; i < 10_000 && poller.listenerCount('writable') === 0; i++) await new Promise((r) => setImmediate(r));
+    expect(poller.listenerCount('writable')).toBe(1);
+    // An answer for another slot arrives while our long request waits: it must be read now
+    // (bindings-cpp 13.0.0's poller watched only the last event asked for, so it was not).
+    pty.write('7 OK\n');
+    const r = await reading;
+    expect(buf.subarray(0, r.bytesRead).toString()).toBe('7 OK\n');
+    expect(written).toBe(false);
+    // A new read now waits for 'readable' as well; the device takes the bytes again: the
+    // write must still be told there is room.
+    const reading2 = port.read(buf, 0, 64);
+    pty.resumeReading();
+    await writing;
+    await arrived;
+    expect(Buffer.concat(got).equals(data)).toBe(true);
+    pty.write('8 OK\n');
+    const r2 = await reading2;
+    expect(buf.subarray(0, r2.bytesRead).toString()).toBe('8 OK\n');
+  }, 20_000);
 
   it('a read waiting when the line hangs up fails (the stream takes it as a disconnect), never with zero bytes', async () => {
     const { pty, port } = await openPair();

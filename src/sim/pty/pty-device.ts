@@ -86,6 +86,18 @@ export class PtyDevice extends EventEmitter<PtyDeviceEvents> {
     });
   }
 
+  /**
+   * Stops taking the station's bytes for now (a device whose input buffer is full or that is
+   * busy): what the station writes stays in the pty until `resumeReading`.
+   */
+  pauseReading(): void {
+    this.reader.pause();
+  }
+
+  resumeReading(): void {
+    this.reader.resume();
+  }
+
   write(data: Uint8Array | string): void {
     if (this.closed) return;
     this.pending.push(typeof data === 'string' ? Buffer.from(data, 'latin1') : Buffer.from(data));

@@ -12,9 +12,18 @@
  *
  * Composition, not patching: `FastSerialBinding` wraps another binding (by default the
  * platform's); each port it opens is a `FastSerialPort` that delegates everything but read and
- * write to the inner port, and reads the inner port's `fd` and `poller` (the Unix binding of
+ * write to the inner port, and uses the inner port's `fd` and `poller` (the Unix binding of
  * @serialport/bindings-cpp 13.0.x, pinned in package.json) without changing them. A port
  * without them (Windows, a mock binding) is returned as the inner binding made it.
+ *
+ * Waiting on the poller for both directions at once: bindings-cpp 13.0.0's native
+ * `Poller::poll(events)` remembers the union of what was asked but restarts libuv's watch
+ * with the new event alone, so a wait for 'writable' stops the watch for 'readable' (and the
+ * other way round) until the watched event fires. A long request waiting for room in the tty
+ * then hid every answer, and a read re-arming 'readable' left the write waiting for ever
+ * (the device, having taken the bytes, sends nothing until the line is whole). So every wait
+ * here asks the poller for everything this port is waiting for (`poll(READABLE|WRITABLE)`).
+ * The stock binding's own read and write have the same flaw; they are not used here.
  *
  * Errors keep serialport's shape (EBADF, ENXIO, ... marked `disconnect`; a closed port's
  * read/write `canceled`), so the stream and the bridge driver see a vanished device as before.
@@ -26,8 +35,16 @@ import { SerialPort } from 'serialport';
 /** What the Unix port of @serialport/bindings-cpp exposes beyond the interface (read only here). */
 interface UnixPortFields {
   readonly fd: number | null;
-  readonly poller: { once(event: 'readable' | 'writable', cb: (err: Error | null) => void): unknown };
+  readonly poller: {
+    once(event: 'readable' | 'writable', cb: (err: Error | null) => void): unknown;
+    /** Starts libuv's watch for exactly these events (bit flags of bindings-cpp's EVENTS). */
+    poll(events: number): unknown;
+  };
 }
+
+/** bindings-cpp's EVENTS.UV_READABLE / UV_WRITABLE (libuv's UV_READABLE / UV_WRITABLE). */
+const READABLE = 1;
+const WRITABLE = 2;
 
 type UnixPort = BindingPortInterface & UnixPortFields;
 
@@ -36,7 +53,7 @@ export const EOF_RETRY_MS = 50;
 
 export function hasUnixFd(p: BindingPortInterface): p is UnixPort {
   const x = p as Partial<UnixPortFields>;
-  return typeof x.fd === 'number' && typeof x.poller?.once === 'function';
+  return typeof x.fd === 'number' && typeof x.poller?.once === 'function' && typeof x.poller.poll === 'function';
 }
 
 function retryable(e: NodeJS.ErrnoException): boolean {
@@ -55,6 +72,11 @@ function notOpen(): Error {
 
 /** One open port: read and write in place, the rest by the inner port. */
 export class FastSerialPort implements BindingPortInterface {
+  /** Events this port waits for on the poller now (READABLE, WRITABLE). */
+  private waiting = 0;
+  /** The last read took less than asked: the tty was empty then, so wait before reading again. */
+  private drained = false;
+
   constructor(private readonly inner: UnixPort) {}
 
   get openOptions(): Required<OpenOptions> {
@@ -72,11 +94,30 @@ export class FastSerialPort implements BindingPortInterface {
   }
 
   private wait(event: 'readable' | 'writable'): Promise<void> {
-    return new Promise((resolve, reject) => this.inner.poller.once(event, (err) => (err ? reject(err) : resolve())));
+    const bit = event === 'readable' ? READABLE : WRITABLE;
+    return new Promise((resolve, reject) => {
+      this.waiting |= bit;
+      const poller = this.inner.poller;
+      poller.once(event, (err) => {
+        this.waiting &= ~bit;
+        if (err) reject(err);
+        else resolve();
+      });
+      // once() restarted the watch with `bit` alone: watch the other direction too if it waits.
+      if (this.waiting !== bit) poller.poll(this.waiting);
+    });
   }
 
   async read(buffer: Buffer, offset: number, length: number): Promise<{ buffer: Buffer; bytesRead: number }> {
     if (buffer.length < offset + length) throw new Error('buffer is too small');
+    // A short read emptied the tty: the next read would only find EAGAIN (a system call and a
+    // thrown error per exchange), so it waits for the poller first (level-triggered: bytes that
+    // came meanwhile wake it at once).
+    if (this.drained) {
+      this.drained = false;
+      this.fd();
+      await this.wait('readable');
+    }
     for (;;) {
       const fd = this.fd();
       let n: number;
@@ -88,26 +129,27 @@ export class FastSerialPort implements BindingPortInterface {
         await this.wait('readable');
         continue;
       }
-      if (n > 0) return { bytesRead: n, buffer };
+      if (n > 0) {
+        this.drained = n < length;
+        return { bytesRead: n, buffer };
+      }
       await new Promise((r) => setTimeout(r, EOF_RETRY_MS));
     }
   }
 
-  /**
-   * One non-blocking write in place, the common case (a request line fits the tty's buffer).
-   * Whatever does not fit goes to the inner port's own write, which waits for room itself:
-   * waiting on the poller here for 'writable' while reads wait on it for 'readable' stalled a
-   * station for good once APDUS lines (up to 4.2 kB, several slots at once) filled the pty.
-   */
+  /** Non-blocking writes in place until all is in the tty; when it is full, waits for room. */
   async write(buffer: Buffer): Promise<void> {
     let off = 0;
-    try {
-      off = writeSync(this.fd(), buffer, 0, buffer.length);
-    } catch (e) {
-      const err = e as NodeJS.ErrnoException;
-      if (!retryable(err)) throw markDisconnect(err);
+    while (off < buffer.length) {
+      const fd = this.fd();
+      try {
+        off += writeSync(fd, buffer, off, buffer.length - off);
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        if (!retryable(err)) throw markDisconnect(err);
+        await this.wait('writable');
+      }
     }
-    if (off < buffer.length) await this.inner.write(buffer.subarray(off));
   }
 
   close(): Promise<void> {
