@@ -27,6 +27,7 @@ import {
 import { PtyDevice } from '../pty/pty-device.ts';
 import type { SimCard } from '../card/card-model.ts';
 import { PacedLane, realClock, type Clock } from './scheduler.ts';
+import { FrameLink, type FrameLinkDelay } from './frame-link.ts';
 import {
   RST_LOW_CLOCKS,
   etuSeconds,
@@ -75,7 +76,8 @@ export interface BridgeSimOptions {
   /**
    * Host link model: 0 (default) = the pty as it is; F > 0 = a USB-like link that delivers
    * each line, in each direction, at the next F ms frame boundary (USB full speed: 1 ms
-   * frames). Lines from the host are handled, and lines to the host written, only then.
+   * frames). Lines from the host are handled, and lines to the host written, only then
+   * (frame-link.ts).
    */
   linkFrameMs?: number;
 }
@@ -168,15 +170,8 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
   private dropCount = 0;
   private overrunNext = false;
   private closing = false;
-  /** Frame link model: what waits for the next frame boundary, each way. */
-  private readonly frameMs: number;
-  private inFrame: Uint8Array[] = [];
-  private outFrame: string[] = [];
-  private frameTimer: (() => void) | undefined;
-  /** Frame link model: delay added to lines, ms, summed each way (for the benchmark). */
-  readonly linkDelay = { inMs: 0, inLines: 0, outMs: 0, outLines: 0 };
-  private inSince: number[] = [];
-  private outSince: number[] = [];
+  /** Frame link model (linkFrameMs > 0): what waits for the next frame boundary, each way. */
+  private readonly frames: FrameLink | undefined;
 
   private constructor(
     private readonly opts: BridgeSimOptions,
@@ -185,7 +180,17 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     super();
     this.timeScale = opts.timeScale ?? 1;
     this.clock = opts.clock ?? realClock;
-    this.frameMs = opts.linkFrameMs ?? 0;
+    this.frames =
+      (opts.linkFrameMs ?? 0) > 0
+        ? new FrameLink(
+            opts.linkFrameMs!,
+            {
+              fromHost: (d) => this.assembler.push(d),
+              toHost: (lines) => this.pty?.write(lines),
+            },
+            this.clock,
+          )
+        : undefined;
     this.rstLowClocks = opts.rstLowClocks ?? RST_LOW_CLOCKS;
     this.info = {
       protocol: PROTOCOL_VERSION,
@@ -333,12 +338,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     }
     this.corruptCount = 0;
     this.dropCount = 0;
-    this.frameTimer?.();
-    this.frameTimer = undefined;
-    this.inFrame = [];
-    this.outFrame = [];
-    this.inSince = [];
-    this.outSince = [];
+    this.frames?.reset();
     await pty.close();
     this.emit('disconnect');
   }
@@ -353,8 +353,7 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
 
   async close(): Promise<void> {
     this.closing = true;
-    this.frameTimer?.();
-    this.frameTimer = undefined;
+    this.frames?.reset();
     for (const s of this.slots) {
       this.abort(s, null);
       this.deactivate(s);
@@ -375,11 +374,8 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
     );
     pty.on('data', (d) => {
       if (this.pty !== pty) return;
-      if (this.frameMs > 0) {
-        this.inFrame.push(d);
-        this.inSince.push(this.clock.now());
-        this.armFrame();
-      } else this.assembler.push(d);
+      if (this.frames) this.frames.fromHost(d);
+      else this.assembler.push(d);
     });
     pty.on('close', () => {
       // The pty helper died on its own (not through disconnect()): same as an unplug.
@@ -501,34 +497,13 @@ export class BridgeSim extends EventEmitter<BridgeSimEvents> {
       out = corrupt(line);
     }
     this.emit('line', 'tx', out.slice(0, -1));
-    if (this.frameMs > 0) {
-      this.outFrame.push(out);
-      this.outSince.push(this.clock.now());
-      this.armFrame();
-    } else this.pty.write(out);
+    if (this.frames) this.frames.toHost(out);
+    else this.pty.write(out);
   }
 
-  /** Frame link model: one timer to the next frame boundary; then both directions move. */
-  private armFrame(): void {
-    if (this.frameTimer) return;
-    const now = this.clock.now();
-    const boundary = (Math.floor(now / this.frameMs) + 1) * this.frameMs;
-    this.frameTimer = this.clock.schedule(() => {
-      this.frameTimer = undefined;
-      const at = this.clock.now();
-      const ins = this.inFrame;
-      const outs = this.outFrame;
-      for (const t of this.inSince) this.linkDelay.inMs += at - t;
-      for (const t of this.outSince) this.linkDelay.outMs += at - t;
-      this.linkDelay.inLines += this.inSince.length;
-      this.linkDelay.outLines += this.outSince.length;
-      this.inFrame = [];
-      this.outFrame = [];
-      this.inSince = [];
-      this.outSince = [];
-      if (outs.length > 0 && this.pty) this.pty.write(outs.join(''));
-      for (const d of ins) this.assembler.push(d);
-    }, boundary - now);
+  /** Frame link model: delay added to lines, ms, summed each way (for the benchmark). */
+  get linkDelay(): FrameLinkDelay {
+    return this.frames?.delay ?? { inMs: 0, inLines: 0, outMs: 0, outLines: 0 };
   }
 
   private sendEvent(line: string): void {
