@@ -11,11 +11,14 @@
  *   pir.received               installed (verified success) or failed key burnt
  *   unit.end, unit.reconciled  installed; failed key burnt when bf23.sending was journaled for
  *                              the unit; else loadable again (failed before secure channel)
+ *   unit.recovered, unit.reconciled with a recovered PIR
+ *                              installed (verified success), also from failed key burnt: the
+ *                              chip's signed result outranks a restart that could not ask it
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { JournalRecord } from '../station/journal/journal.ts';
 import { BppState } from '../station/store/bpp-store.ts';
-import { settleClaim } from './settle.ts';
+import { settleClaim, settleRecoveredClaim } from './settle.ts';
 import { dbError, inTransaction, isUnreachable, type Db, type DbClient } from './db.ts';
 
 const CHUNK = 500;
@@ -145,6 +148,9 @@ export class JournalOutbox {
         );
       } else if (r.type === 'pir.received') {
         await settleClaim(c, ref, unit, r.verified === true && r.installed === true ? BppState.installed : BppState.failedKeyBurnt);
+      } else if (r.type === 'unit.recovered' || (r.type === 'unit.reconciled' && r.recovered === true)) {
+        // A PIR recovered from the chip overrides the failed-key-burnt a restart left (settleRecovered).
+        if (r.outcome === 'installed') await settleRecoveredClaim(c, ref, unit);
       } else if (r.type === 'unit.end' || r.type === 'unit.reconciled') {
         if (r.outcome === 'installed') await settleClaim(c, ref, unit, BppState.installed);
         else {

@@ -14,7 +14,7 @@ import type { BppRef, ClaimRequest, ClaimResult, Inventory, InventoryBpp, Invent
 import { dbError, inTransaction, isUnreachable, openDb, redactUrl, type Db } from './db.ts';
 import { LineError } from './errors.ts';
 import { requireSchema } from './schema.ts';
-import { settleClaim } from './settle.ts';
+import { settleClaim, settleRecoveredClaim } from './settle.ts';
 import { AssignedCache } from './assigned-cache.ts';
 
 export interface PgInventoryOptions {
@@ -277,11 +277,21 @@ export class PgInventory implements Inventory {
   }
 
   async findByEid(eid: Uint8Array): Promise<InventoryBpp[]> {
-    const r = await this.q<{ batch_id: string; position: number; otpk: Buffer; transaction_id: Buffer; iccid: Buffer; state: number }>(
-      'SELECT batch_id, position, otpk, transaction_id, iccid, state FROM ifpp.bpps WHERE eid = $1 ORDER BY batch_id, position',
+    const r = await this.q<{ batch_id: string; position: number; otpk: Buffer; transaction_id: Buffer; iccid: Buffer; state: number; claim_unit: string | null; claim_station: string | null }>(
+      'SELECT batch_id, position, otpk, transaction_id, iccid, state, claim_unit, claim_station FROM ifpp.bpps WHERE eid = $1 ORDER BY batch_id, position',
       [Buffer.from(eid)],
     );
-    return r.map((x) => ({ batchId: x.batch_id, position: x.position, eid, otpk: u8(x.otpk), transactionId: u8(x.transaction_id), iccid: u8(x.iccid), state: x.state as BppState }));
+    return r.map((x) => ({
+      batchId: x.batch_id,
+      position: x.position,
+      eid,
+      otpk: u8(x.otpk),
+      transactionId: u8(x.transaction_id),
+      iccid: u8(x.iccid),
+      state: x.state as BppState,
+      claimUnit: x.claim_unit,
+      claimStation: x.claim_station,
+    }));
   }
 
   async claim(req: ClaimRequest): Promise<ClaimResult> {
@@ -362,6 +372,29 @@ export class PgInventory implements Inventory {
       if (isUnreachable(e)) {
         this.setOffline(true, (e as Error).message);
         return;
+      }
+      throw dbError(e, this.o.url);
+    }
+  }
+
+  async settleRecovered(b: BppRef, unit: string, by: string): Promise<boolean> {
+    try {
+      return await inTransaction(this.db, async (c) => {
+        if (!(await settleRecoveredClaim(c, b, unit))) return false;
+        await c.query('INSERT INTO ifpp.audit (actor, action, batch_id, position, detail) VALUES ($1, $2, $3, $4, $5)', [
+          `station ${this.o.stationId}`,
+          'settle-recovered-pir',
+          b.batchId,
+          b.position,
+          JSON.stringify({ by, unit, why: "the chip's install notification for this transaction verified: installed" }),
+        ]);
+        return true;
+      });
+    } catch (e) {
+      // Journaled first: the outbox replays the settlement once the database is back.
+      if (isUnreachable(e)) {
+        this.setOffline(true, (e as Error).message);
+        return false;
       }
       throw dbError(e, this.o.url);
     }

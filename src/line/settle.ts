@@ -23,3 +23,18 @@ export async function settleClaim(q: Queryable, ref: BppRef, unit: string, state
   });
   return (r.rowCount ?? 0) > 0;
 }
+
+/**
+ * A verified PIR read back from the chip proves the attempt `unit` installed this BPP: installed,
+ * from in flight or from the failed-key-burnt a restart left it in (BF23 sent, no result), only
+ * while that attempt still holds it. True when the row changed.
+ */
+export async function settleRecoveredClaim(q: Queryable, ref: BppRef, unit: string): Promise<boolean> {
+  const r = await q.query({
+    name: 'ifpp-settle-recovered',
+    text: `UPDATE ifpp.bpps SET state = ${BppState.installed}, lease_until = NULL, updated_at = now()
+      WHERE batch_id = $1 AND position = $2 AND state IN (${BppState.inFlight}, ${BppState.failedKeyBurnt}) AND claim_unit = $3`,
+    values: [ref.batchId, ref.position, unit],
+  });
+  return (r.rowCount ?? 0) > 0;
+}

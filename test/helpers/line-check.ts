@@ -50,11 +50,10 @@ export interface LineCheck {
 const hex = (b: Buffer): string => Buffer.from(b).toString('hex');
 
 /**
- * The three-part check. `unsettledAllowed`: chips holding a profile whose BPP row stays failed
- * key burnt are named and allowed (the kill test's known gap, issues 16/18); everything else
- * stays strict.
+ * The three-part check, strict: a chip moved after its station was killed past BF23 is settled
+ * installed from its install notification (test/line/line-crash-moved.test.ts), so no allowance.
  */
-export async function checkLine(db: Db, url: string, o: { chips: ChipProfiles; outDir: string; trust: EuiccTrust; unsettledAllowed?: boolean; label?: string }): Promise<LineCheck> {
+export async function checkLine(db: Db, url: string, o: { chips: ChipProfiles; outDir: string; trust: EuiccTrust; label?: string }): Promise<LineCheck> {
   // 1. At most one profile per chip.
   const over = [...o.chips].filter(([, p]) => p.length > 1);
   expect(over, 'chips holding more than one profile').toEqual([]);
@@ -72,17 +71,8 @@ export async function checkLine(db: Db, url: string, o: { chips: ChipProfiles; o
     expect(installed.has(eid), `chip ${eid} has two BPPs installed`).toBe(false);
     installed.set(eid, hex(r.transaction_id));
   }
-  const byTx = new Map(rows.map((r) => [hex(r.transaction_id), r.state]));
   const unsettled = [...onChips].filter(([eid, tx]) => installed.get(eid) !== tx);
-  if (o.unsettledAllowed && unsettled.length > 0) {
-    // Known gap (issues 16/18): a chip moved after its station was killed past BF23 holds the
-    // profile, its BPP row stays failed key burnt; the safety half stays strict.
-    console.info(`${o.label ?? 'line check'}: holding a profile, not settled installed (known gap): ${unsettled.map(([e]) => e).join(', ')}`);
-    for (const [eid, tx] of unsettled) {
-      expect(installed.has(eid), `chip ${eid}`).toBe(false);
-      expect(byTx.get(tx), `BPP of chip ${eid}'s profile`).toBe(BppState.failedKeyBurnt);
-    }
-  } else expect(unsettled.map(([e]) => e), 'chips whose profile is not their installed BPP').toEqual([]);
+  expect(unsettled.map(([e]) => e), 'chips whose profile is not their installed BPP').toEqual([]);
   for (const [eid, tx] of installed) expect(onChips.get(eid), `installed BPP of chip ${eid} is the profile it holds`).toBe(tx);
   const settled = new Map([...onChips].filter(([eid]) => installed.has(eid)));
 

@@ -29,10 +29,10 @@ const why = pgUnavailable();
 if (why) console.warn(`sim line tests skipped: ${why}`);
 
 /** The shared three-part check (test/helpers/line-check.ts), with the chips' state files and the eUICC data of the world. */
-async function checkWorld(db: Db, url: string, worldDir: string, outDir: string, opts: { unsettledAllowed?: boolean } = {}) {
+async function checkWorld(db: Db, url: string, worldDir: string, outDir: string) {
   const euicc = EuiccStore.open(join(worldDir, 'line', 'st-1', 'store'));
   try {
-    return await checkLine(db, url, { chips: chipProfiles(join(worldDir, 'chips')), outDir, trust: new EuiccTrust(euicc), label: 'line kill -9', ...opts });
+    return await checkLine(db, url, { chips: chipProfiles(join(worldDir, 'chips')), outDir, trust: new EuiccTrust(euicc), label: 'line kill -9' });
   } finally {
     euicc.close();
   }
@@ -121,7 +121,7 @@ describe.skipIf(why !== undefined)('simulated line on a real PostgreSQL server',
       expect(r.restarts).toBe(kills);
       expect(r.installed + r.failed.length).toBe(16);
       expect(existsSync(join(w.dir, 'line', 'st-1', 'journal'))).toBe(true);
-      const { profiles } = await checkWorld(db, url, w.dir, join(tmp, 'reports-kill'), { unsettledAllowed: true });
+      const { profiles } = await checkWorld(db, url, w.dir, join(tmp, 'reports-kill'));
       expect([...profiles.values()].filter((p) => p.length === 1)).toHaveLength(r.installed);
     } finally {
       await db.end();

@@ -42,7 +42,7 @@ export async function reprovision(config: StationConfig, slot: UnitSlot, meta: {
     const trust = new EuiccTrust(euicc);
     const policy = unitPolicyFor(config, dialect);
     // A unit a stop left unknown on this chip is settled from the chip first (its PIR recovered).
-    const pending = new PendingChecks(rec.pending, { journal, inventory, trust, bus, endOfProduction: policy.endOfProduction });
+    const pending = new PendingChecks(rec.pending, { journal, inventory, trust, bus, endOfProduction: policy.endOfProduction }, rec.unfinished);
     const r = await runUnit(slot, { inventory, trust, journal, bus, policy, signal: new AbortController().signal, seen: (eid, fpa) => pending.settleFrom(eid, fpa, `bench reader "${meta.reader}"`) });
     await journal.append('bench.repair', { unit: r.unit, eid: r.eid, reader: meta.reader, outcome: r.outcome });
     await journal.append('station.stop', { station: `${config.name} (bench)`, config: config.source.file, reason: 'bench reprovision done' });

@@ -15,19 +15,19 @@ import { Journal } from '../journal/journal.ts';
 import { journalPath } from '../journal/paths.ts';
 import { PendingChecks, type SeenAgainResult } from '../orchestrator/chip-seen-again.ts';
 import { EuiccTrust } from '../orchestrator/euicc-trust.ts';
-import { pendingChecks } from '../orchestrator/reconcile.ts';
+import { pendingChecks, unfinishedInstalls } from '../orchestrator/reconcile.ts';
 import { unitPolicyFor } from '../orchestrator/unit-policy.ts';
 
 export async function settleOnBench(config: StationConfig, fpa: FpaClient, eid: string, where: string): Promise<SeenAgainResult[]> {
-  const pending = pendingChecks((await Journal.read(journalPath(config))).records);
-  if (!pending.some((p) => p.eid === eid)) return [];
+  const records = (await Journal.read(journalPath(config))).records;
+  if (!pendingChecks(records).some((p) => p.eid === eid) && !unfinishedInstalls(records).some((u) => u.eid === eid)) return [];
   const { journal, existing } = await Journal.open(journalPath(config));
   try {
     const inventory = await openInventory(config, { journalPath: journal.path, existing: existing.records });
     const euicc = EuiccStore.open(config.store);
     try {
       const policy = unitPolicyFor(config, await loadDialect(config.loading.dialect));
-      const checks = new PendingChecks(pendingChecks(existing.records), { journal, inventory, trust: new EuiccTrust(euicc), endOfProduction: policy.endOfProduction });
+      const checks = new PendingChecks(pendingChecks(existing.records), { journal, inventory, trust: new EuiccTrust(euicc), endOfProduction: policy.endOfProduction }, unfinishedInstalls(existing.records));
       return await checks.settleFrom(eid, fpa, where);
     } finally {
       euicc.close();

@@ -15,6 +15,10 @@ export interface InventoryBpp {
   /** BCD as in the metadata; FF-filled when unknown. */
   iccid: Uint8Array;
   state: BppState;
+  /** The unit attempt that holds or spent it, when the inventory knows (the line's database does). */
+  claimUnit?: string | null;
+  /** The station of that attempt (line only). */
+  claimStation?: string | null;
 }
 
 export type BppRef = Pick<InventoryBpp, 'batchId' | 'position'>;
@@ -79,6 +83,13 @@ export interface Inventory {
    * from its key states, `profileListed` from its profile list. Returns what the row became.
    */
   settleMoved(a: UnsettledAttempt, chip: { keyUsed: boolean; profileListed: boolean }, by: string): Promise<'installed' | 'retired' | 'already-settled'>;
+  /**
+   * The chip proved that attempt `unit` installed this BPP (a verified PIR read back from its
+   * notification list): installed, whether the row is still in flight for that attempt or a
+   * restart retired it as failed-key-burnt (BF23 sent, no result). Nothing else is overwritten.
+   * True when the row changed. `by` names who settled it (audit).
+   */
+  settleRecovered(b: BppRef, unit: string, by: string): Promise<boolean>;
   /** Notices (the line database gone or back); one given before the listener came is delivered to it. */
   onNotice?(fn: (n: InventoryNotice) => void): void;
   /** Counts per state, per batch (the UI's "BPPs left"). */

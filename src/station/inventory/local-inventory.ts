@@ -49,6 +49,14 @@ export class LocalInventory implements Inventory {
     return this.store.setStateDurable(b, state);
   }
 
+  /** One station: its own journal names the attempt, so only the state is checked. */
+  async settleRecovered(b: BppRef): Promise<boolean> {
+    const s = await this.stateOf(b);
+    if (s !== BppState.inFlight && s !== BppState.failedKeyBurnt) return false;
+    await this.store.setStateDurable(b, BppState.installed);
+    return true;
+  }
+
   async settleMoved(): Promise<'already-settled'> {
     return 'already-settled';
   }

@@ -141,6 +141,33 @@ export interface UnitReconciledRecord {
   recovered?: boolean;
 }
 
+/**
+ * A chip seen here proved, with the signed result still in its notification list, how an
+ * attempt this journal does not hold ended: another station's on a line (killed after BF23,
+ * the chip then moved here). `unit` is that attempt (its station in `station`); `slot` is where
+ * the chip was seen. Checked as a live PIR; the line report settles that attempt with it
+ * (report/accounting.ts), and an installed one is settled installed in the shared inventory.
+ */
+export interface UnitRecoveredRecord {
+  type: 'unit.recovered';
+  unit: string;
+  station?: string;
+  slot: string;
+  eid: string;
+  batchId: string;
+  position: number;
+  transactionId: string;
+  outcome: UnitOutcomeCode;
+  how: string;
+  /** The BF37 read back from the chip's notification list (hex). */
+  pir: string;
+  verified: boolean;
+  verifyCode?: string;
+  installed: boolean;
+  bppCommandId?: string;
+  errorReason?: string;
+}
+
 export interface StationRecord {
   type: 'station.start' | 'station.stop';
   station: string;
@@ -181,4 +208,5 @@ export type StationJournalRecord =
   | UnitEndRecord
   | UnitFinishedRecord
   | UnitReconciledRecord
+  | UnitRecoveredRecord
   | StationRecord;

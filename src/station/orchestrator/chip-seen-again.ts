@@ -10,14 +10,13 @@ import { fromHex } from '../../core/bytes.ts';
 import { isIfppError } from '../../core/errors.ts';
 import type { Certificate } from '../../core/x509/certificate.ts';
 import type { EventBus } from '../events.ts';
-import { finishChip } from '../fpa/finish-chip.ts';
 import type { FpaClient } from '../fpa/fpa-client.ts';
 import type { Inventory } from '../inventory/inventory.ts';
 import type { Journal } from '../journal/journal.ts';
-import { JournalError } from '../journal/errors.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
 import type { EuiccTrust } from './euicc-trust.ts';
-import { settlePending, type PendingCheck } from './reconcile.ts';
+import { finishSettled } from './finish-settled.ts';
+import { settlePending, type PendingCheck, type UnfinishedInstall } from './reconcile.ts';
 import { recoverPir } from './recover-pir.ts';
 
 export interface SeenAgainDeps {
@@ -41,6 +40,8 @@ export class PendingChecks {
   constructor(
     private pending: PendingCheck[],
     private readonly deps: SeenAgainDeps,
+    /** Units settled installed at a restart (their PIR journaled before the stop), not finished yet. */
+    private unfinished: UnfinishedInstall[] = [],
   ) {}
 
   get size(): number {
@@ -58,7 +59,7 @@ export class PendingChecks {
    */
   async settleFrom(eid: string, fpa: FpaClient, where: string): Promise<SeenAgainResult[]> {
     const mine = this.pending.filter((p) => p.eid === eid);
-    if (mine.length === 0) return [];
+    if (mine.length === 0) return this.finishUnfinished(eid, fpa, where);
     let cert: Certificate;
     try {
       cert = this.deps.trust.certificateFor(eid);
@@ -88,22 +89,26 @@ export class PendingChecks {
       this.warn(`${where}: unit ${p.unit.slice(0, 8)} left by a stop on chip ${eid}: ${r.outcome} (${r.how})`);
       results.push({ unit: p.unit, ...r });
     }
-    const installed = results.filter((r) => r.outcome === 'installed');
-    const steps = this.deps.endOfProduction;
-    if (installed.length > 0 && steps && (steps.deleteUnusedKeys || steps.closeFpaServices)) {
-      const base = { unit: installed[0]!.unit, slot: where, eid, deleteUnusedKeys: steps.deleteUnusedKeys, closeFpaServices: steps.closeFpaServices };
-      try {
-        const f = await finishChip(fpa, { deleteUnusedKeys: steps.deleteUnusedKeys, closeFpaServices: steps.closeFpaServices });
-        await this.deps.journal.append('unit.finished', { ...base, ok: true, keysDeleted: f.keysDeleted, fpaClosed: f.fpaClosed });
-        installed[0]!.finished = true;
-      } catch (e) {
-        if (!isIfppError(e) || e instanceof JournalError) throw e;
-        await this.deps.journal.append('unit.finished', { ...base, ok: false, code: e.code, reason: e.message });
-        installed[0]!.finished = false;
-        this.warn(`${where}: chip ${eid} is installed but not finished (${e.code}: ${e.message}); finish it on the bench (ifpp bench finish)`);
-      }
+    const installed = results.find((r) => r.outcome === 'installed');
+    if (installed) {
+      const f = await finishSettled(fpa, this.deps.endOfProduction, this.deps.journal, { unit: installed.unit, slot: where, eid }, this.deps.bus);
+      if (f !== undefined) installed.finished = f;
     }
     return results;
+  }
+
+  /**
+   * A unit settled installed at a restart from its journaled PIR missed its finish stage: the
+   * chip is finished now (its PIR was journaled and verified before the stop). Once per unit.
+   */
+  private async finishUnfinished(eid: string, fpa: FpaClient, where: string): Promise<SeenAgainResult[]> {
+    const u = this.unfinished.find((x) => x.eid === eid);
+    if (!u || !this.deps.endOfProduction) return [];
+    this.unfinished = this.unfinished.filter((x) => x !== u);
+    const finished = await finishSettled(fpa, this.deps.endOfProduction, this.deps.journal, { unit: u.unit, slot: where, eid }, this.deps.bus);
+    if (finished === undefined) return [];
+    this.warn(`${where}: unit ${u.unit.slice(0, 8)} on chip ${eid}, settled installed at a restart, ${finished ? 'finished now (spare keys deleted)' : 'could not be finished'}`);
+    return [{ unit: u.unit, outcome: 'installed', how: 'settled installed at a restart; finished when seen again', finished }];
   }
 
   private warn(message: string): void {

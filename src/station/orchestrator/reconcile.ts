@@ -15,8 +15,7 @@ import type { FactoryInfo } from '../../core/rsp/factory.ts';
 import type { Journal, JournalRecord } from '../journal/journal.ts';
 import { accountUnits, type UnitAccount } from '../report/accounting.ts';
 import type { UnitOutcomeCode } from '../journal/records.ts';
-import { BppCommandId, ErrorReason } from '../../core/rsp/pir.ts';
-import type { RecoveredPir } from './recover-pir.ts';
+import { provesInstall, recoveredPirFields, type RecoveredPir } from './recover-pir.ts';
 import { BppState } from '../store/bpp-store.ts';
 import type { BppRef, Inventory } from '../inventory/inventory.ts';
 
@@ -30,10 +29,18 @@ export interface PendingCheck {
   transactionId: string;
 }
 
+/** A unit settled installed at a restart from its journaled PIR: its chip still needs the finish stage. */
+export interface UnfinishedInstall {
+  unit: string;
+  eid: string;
+}
+
 export interface ReconcileSummary {
   settled: { unit: string; outcome: UnitOutcomeCode; how: string }[];
   /** Attempts stopped after BF23 without a result: settle when the chip is seen again. */
   pending: PendingCheck[];
+  /** Installed units settled at a restart (this one or an earlier one) whose chip was never finished. */
+  unfinished: UnfinishedInstall[];
 }
 
 /** The chip question an attempt left unknown after BF23 waits on (undefined without the data to ask). */
@@ -50,12 +57,32 @@ export function pendingChecks(records: Iterable<JournalRecord>): PendingCheck[] 
   return accountUnits(records).units.flatMap((a) => (a.status === 'unknown' && a.settledBy === 'reconciled' ? (pendingCheckOf(a) ?? []) : []));
 }
 
+/**
+ * Units settled installed by a restart (from their journaled PIR) with no unit.finished since:
+ * their chip skipped the finish stage, and gets it when seen again (chip-seen-again.ts). A PIR
+ * recovered from the chip is finished right where it is recovered; it is listed here too when
+ * that finish was never journaled.
+ */
+export function unfinishedInstalls(records: Iterable<JournalRecord>): UnfinishedInstall[] {
+  return accountUnits(records).units.flatMap((a) => (unfinishedInstall(a) ?? []));
+}
+
+function unfinishedInstall(a: UnitAccount): UnfinishedInstall | undefined {
+  return a.status === 'installed' && a.settledBy === 'reconciled' && a.finished === undefined && a.eid ? { unit: a.unit, eid: a.eid } : undefined;
+}
+
 /** Settles open attempts at start-up; returns what it did and the chips to ask later. */
 export async function reconcileJournal(records: readonly JournalRecord[], journal: Journal, inventory: Inventory): Promise<ReconcileSummary> {
   const settled: ReconcileSummary['settled'] = [];
   const pending: PendingCheck[] = [];
+  const unfinished: UnfinishedInstall[] = [];
   for (const a of accountUnits(records).units) {
     const ref = a.batchId !== undefined && a.position !== undefined ? { batchId: a.batchId, position: a.position } : undefined;
+    const u = unfinishedInstall(a);
+    if (u) {
+      unfinished.push(u);
+      continue;
+    }
     if (a.status === 'unknown' && a.settledBy === 'reconciled') {
       // Settled as unknown by an earlier start; still waiting for the chip.
       const p = pendingCheckOf(a);
@@ -70,6 +97,8 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
       outcome = ok ? 'installed' : 'failed-key-burnt';
       how = 'the signed result was received before the stop';
       await settle(inventory, ref, ok ? BppState.installed : BppState.failedKeyBurnt, a.unit);
+      // Its finish stage never ran: the chip is finished when it is seen (still in its socket, or later).
+      if (ok && a.eid) unfinished.push({ unit: a.unit, eid: a.eid });
     } else if (a.bf23Sent && ref) {
       outcome = 'unknown';
       how = 'stopped after BF23 was sent, before a result: BPP retired; the chip will be asked for its signed result and key state when seen again';
@@ -94,7 +123,7 @@ export async function reconcileJournal(records: readonly JournalRecord[], journa
     });
     settled.push({ unit: a.unit, outcome, how });
   }
-  return { settled, pending };
+  return { settled, pending, unfinished };
 }
 
 /** What the chip said when it was seen again (asked by the station, or on the repair bench). */
@@ -125,26 +154,17 @@ export async function settlePending(p: PendingCheck, chip: ChipAnswers, journal:
   const ref = { batchId: p.batchId, position: p.position };
   const r = chip.recovered;
   if (r) {
-    const fr = r.pir.finalResult;
-    const installed = r.verdict.ok && fr.kind === 'success';
+    const installed = provesInstall(r);
     const outcome: UnitOutcomeCode = installed ? 'installed' : 'failed-key-burnt';
     const how = !r.verdict.ok
       ? `chip seen again: its signed result (notification #${r.seqNumber}) does not verify (${r.verdict.code})`
       : installed
         ? `chip seen again: signed result recovered from its notification list (#${r.seqNumber}) and verified`
         : `chip seen again: its signed result (notification #${r.seqNumber}) reports an error`;
-    await journal.append('unit.reconciled', {
-      ...base,
-      outcome,
-      how,
-      pir: toHex(r.pir.raw),
-      verified: r.verdict.ok,
-      ...(r.verdict.ok ? {} : { verifyCode: r.verdict.code }),
-      installed: fr.kind === 'success',
-      ...(fr.kind === 'error' ? { bppCommandId: BppCommandId.describe(fr.bppCommandId), errorReason: ErrorReason.describe(fr.errorReason) } : {}),
-      recovered: true,
-    });
-    await settle(inventory, ref, installed ? BppState.installed : BppState.failedKeyBurnt, p.unit);
+    await journal.append('unit.reconciled', { ...base, outcome, how, ...recoveredPirFields(r), recovered: true });
+    // A restart retired the BPP (failed-key-burnt) when it could not ask: the PIR overrides that.
+    if (installed) await inventory.settleRecovered(ref, p.unit, p.unit);
+    else await settle(inventory, ref, BppState.failedKeyBurnt, p.unit);
     return { outcome, how };
   }
   let outcome: UnitOutcomeCode;

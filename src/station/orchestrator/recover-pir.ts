@@ -10,9 +10,9 @@
  * Limit: a chip whose notification was already removed (an LPA sent it, `ifpp bench
  * notifications remove`) has nothing left to prove the install; the unit stays `unknown`.
  */
-import { bytesEqual } from '../../core/bytes.ts';
+import { bytesEqual, toHex } from '../../core/bytes.ts';
 import type { Pir } from '../../core/rsp/pir.ts';
-import { NotificationEvent } from '../../core/rsp/pir.ts';
+import { BppCommandId, ErrorReason, NotificationEvent } from '../../core/rsp/pir.ts';
 import type { Certificate } from '../../core/x509/certificate.ts';
 import type { FpaClient } from '../fpa/fpa-client.ts';
 import { verifyPir, type PirVerdict } from '../fpa/verify-pir.ts';
@@ -38,4 +38,21 @@ export async function recoverPir(fpa: FpaClient, transactionId: Uint8Array, cert
     return { pir: n.pir, seqNumber: n.pir.notificationMetadata.seqNumber, verdict: verifyPir(n.pir, certEuicc, transactionId) };
   }
   return undefined;
+}
+
+/** The journal fields of a recovered PIR (unit.reconciled, unit.recovered), as pir.received has them. */
+export function recoveredPirFields(r: RecoveredPir) {
+  const fr = r.pir.finalResult;
+  return {
+    pir: toHex(r.pir.raw),
+    verified: r.verdict.ok,
+    ...(r.verdict.ok ? {} : { verifyCode: r.verdict.code }),
+    installed: fr.kind === 'success',
+    ...(fr.kind === 'error' ? { bppCommandId: BppCommandId.describe(fr.bppCommandId), errorReason: ErrorReason.describe(fr.errorReason) } : {}),
+  };
+}
+
+/** Whether a recovered PIR proves the install (verifies, success). */
+export function provesInstall(r: RecoveredPir): boolean {
+  return r.verdict.ok && r.pir.finalResult.kind === 'success';
 }

@@ -126,7 +126,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
         trust: new EuiccTrust(euicc),
         bus,
         endOfProduction: unitPolicyFor(config, dialect).endOfProduction,
-      });
+      }, rec.unfinished);
       for (const p of existing.sequenceProblems) {
         bus.emit({ type: 'station.warning', t: Date.now(), code: 'JOURNAL_SEQUENCE', message: `journal ${describeSequenceProblem(p)}; new records continue above the highest seq` });
       }

@@ -201,6 +201,8 @@ export class UnitAccountant {
   private readonly pushes = new Map<string, DuplicatePush>();
   private readonly anomalies: JournalAnomaly[] = [];
   private readonly stations: string[] = [];
+  /** unit.recovered / unit.finished for attempts not (yet) read: see applyLater. */
+  private readonly later: JournalRecord[] = [];
   private records = 0;
   private lastSeq: number | undefined;
 
@@ -215,11 +217,14 @@ export class UnitAccountant {
     if (typeof r.type !== 'string') return;
     if (r.type === 'unit.finished') {
       const u = this.current.get(str(r, 'unit') ?? '');
-      if (u) {
-        u.finished = r.ok === true;
-        const code = str(r, 'code');
-        if (code !== undefined) u.finishCode = code;
-      }
+      if (u) this.finished(u, r);
+      // Another station's unit (finished where its chip was recovered): applied once every journal is read.
+      else this.later.push(r);
+      return;
+    }
+    if (r.type === 'unit.recovered') {
+      // Names an attempt of another station's journal, which a line report may read after this one.
+      this.later.push(r);
       return;
     }
     if (r.type === 'bench.repair') {
@@ -372,7 +377,39 @@ export class UnitAccountant {
     this.anomalies.push({ seq: r.seq, unit, code, message });
   }
 
+  private finished(u: UnitAccount, r: JournalRecord): void {
+    u.finished = r.ok === true;
+    const code = str(r, 'code');
+    if (code !== undefined) u.finishCode = code;
+  }
+
+  /**
+   * unit.recovered (and the unit.finished after it) settle an attempt from another station's
+   * journal: an attempt still open, or left `unknown` by its station's restart, takes the
+   * recovered outcome and PIR; one already settled otherwise is left as it is. An attempt in no
+   * journal read (a single station's report) is not this report's.
+   */
+  private applyLater(): void {
+    for (const r of this.later.splice(0)) {
+      const u = this.current.get(str(r, 'unit') ?? '');
+      if (!u) continue;
+      if (r.type === 'unit.finished') {
+        this.finished(u, r);
+        continue;
+      }
+      if (!(u.status === 'open' || (u.status === 'unknown' && u.settledBy === 'reconciled'))) continue;
+      const outcome = str(r, 'outcome');
+      if (outcome === undefined || !(OUTCOME_CODES as readonly string[]).includes(outcome)) continue;
+      u.status = outcome as UnitOutcomeCode;
+      u.settledBy = 'reconciled';
+      u.ended = r.at;
+      this.set(u, 'reconciledHow', str(r, 'how'));
+      if (typeof r.pir === 'string') u.pir = { ...pirEvidence(r), recovered: true };
+    }
+  }
+
   result(): Accounting {
+    this.applyLater();
     const byOutcome = emptyCounts();
     for (const u of this.units) byOutcome[u.status]++;
     return {

@@ -6,6 +6,8 @@
  *   - the chip itself (GetProfilesInfo): it lists the ICCID of one of the BPPs bound to it, even
  *     when this store never saw that load (another line, a restored store).
  * A chip with no BPP of ours bound to it cannot hold one of our profiles: it is not asked.
+ * A held profile whose BPP is not installed in the inventory (another station's attempt, killed
+ * after BF23) is first settled from the chip's signed result (recover-held.ts).
  */
 import { eidToBytes } from '../../../core/rsp/eid.ts';
 import { iccidFromBytes } from '../../../core/rsp/iccid.ts';
@@ -13,6 +15,7 @@ import type { FpaClient } from '../../fpa/fpa-client.ts';
 import { BppState } from '../../store/bpp-store.ts';
 import type { UnitRun } from './context.ts';
 import { UnitFailure } from './failure.ts';
+import { recoverHeld } from './recover-held.ts';
 
 export const ALREADY_PROVISIONED_CODE = 'ALREADY_PROVISIONED';
 
@@ -48,7 +51,9 @@ export async function refuseIfAlreadyProvisioned(run: UnitRun, fpa: FpaClient, e
   const held = list.profiles.find((p) => p.iccid !== undefined && ours.has(p.iccid));
   if (held) {
     const b = ours.get(held.iccid!)!;
-    throw done(eid, `the chip holds ICCID ${held.iccid} of BPP ${b.batchId}#${b.position}`, held.iccid);
+    // Another attempt left its row unsettled (a station killed after BF23): the chip's signed result settles it.
+    const recovered = await recoverHeld(run, fpa, eid, b);
+    throw done(eid, `the chip holds ICCID ${held.iccid} of BPP ${b.batchId}#${b.position}${recovered ? `; ${recovered}` : ''}`, held.iccid);
   }
 }
 

@@ -1,0 +1,170 @@
+/**
+ * A line station killed past BF23 (the chip answered with its PIR; the station died before it
+ * was journaled), its chip then seen at another station or back at its own: the chip's install
+ * notification settles the attempt `installed` (recovered) in the shared inventory and in the
+ * line's Profile Loading Report, with a PIR that verifies, and the chip is finished. Real
+ * PostgreSQL 15, real stations on in-process slots; the "kill" stops station A's journal at
+ * pir.received (everything before it is on disk, nothing after), deterministically.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
+import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
+import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
+import { simHardware } from '../../src/sim/inprocess/sim-hardware.ts';
+import { requireConfig } from '../../src/station/config/load.ts';
+import type { StationConfig } from '../../src/station/config/schema.ts';
+import { Station } from '../../src/station/orchestrator/station.ts';
+import { EventBus, type StationEvent } from '../../src/station/events.ts';
+import { openDb } from '../../src/line/db.ts';
+import { migrate } from '../../src/line/schema.ts';
+import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.ts';
+import { PgInventory } from '../../src/line/pg-inventory.ts';
+import { lineReport } from '../../src/line/report.ts';
+import { bppChecks } from '../../src/station/store/bpp-checks.ts';
+import { BppState } from '../../src/station/store/bpp-store.ts';
+import { Journal } from '../../src/station/journal/journal.ts';
+import { journalPath } from '../../src/station/journal/paths.ts';
+import { runUnit } from '../../src/station/orchestrator/unit-runner.ts';
+import { unitPolicyFor } from '../../src/station/orchestrator/unit-policy.ts';
+import { loadDialect } from '../../src/station/fpa/dialect-loader.ts';
+import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
+import { decodePir } from '../../src/core/rsp/pir.ts';
+import { fromHex } from '../../src/core/bytes.ts';
+import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
+
+const why = pgUnavailable();
+if (why) console.warn(`line crash tests skipped: ${why}`);
+
+type Where = 'B after A restarted' | 'B while A is down' | 'A again after its restart';
+
+describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, seen again anywhere on the line, settles the attempt from its signed result', () => {
+  let pg: PgCluster;
+  let f: MiniFactory;
+  beforeAll(async () => {
+    pg = startPgCluster();
+    f = await miniFactory({ chips: 3, keys: 2, perEuicc: 2 });
+  });
+  afterAll(() => {
+    f?.close();
+    pg?.stop();
+  });
+
+  async function stationConfig(name: string, url: string, dir: string): Promise<StationConfig> {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'station.json'),
+      JSON.stringify({
+        name,
+        kind: 'socket-programmer',
+        store: 'store',
+        journal: 'journal',
+        reports: 'reports',
+        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
+        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
+        inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
+      }),
+    );
+    return requireConfig(join(dir, 'station.json'));
+  }
+
+  /** Station A loads the chip; its journal stops at pir.received, as a kill -9 there leaves it. */
+  async function killedPastBf23(config: StationConfig, url: string, eid: string, stateDir: string): Promise<void> {
+    const { journal } = await Journal.open(journalPath(config));
+    const inventory = await PgInventory.open({ url, stationId: config.name, heartbeatSeconds: 0 });
+    const card = await euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0);
+    const sim = simHardware(config);
+    sim.slots.get('S1')!.insertCard(card);
+    let died!: () => void;
+    const dead = new Promise<void>((r) => (died = r));
+    const append = journal.append.bind(journal);
+    let killed = false;
+    journal.append = ((type, fields) => {
+      if (type === 'pir.received') killed = true;
+      if (!killed) return append(type, fields);
+      died();
+      return new Promise(() => undefined); // the process is gone: nothing more reaches the disk
+    }) as typeof journal.append;
+    const policy = unitPolicyFor(config, await loadDialect(config.loading.dialect));
+    void runUnit(sim.slots.get('S1')!, { inventory, trust: new EuiccTrust(f.euicc), journal, bus: new EventBus(), policy, signal: new AbortController().signal });
+    await dead;
+    await journal.close();
+    await inventory.close();
+  }
+
+  /** The station started on the line (restart reconciliation), with `eid` in its socket or none; runs its units and stops. */
+  async function startStation(config: StationConfig, eid: string | undefined, stateDir: string): Promise<{ events: StationEvent[]; byOutcome: Record<string, number> }> {
+    const bus = new EventBus();
+    const events: StationEvent[] = [];
+    bus.on((e) => void events.push(e));
+    const sim = simHardware(config);
+    if (eid) sim.slots.get('S1')!.insertCard(await euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0));
+    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    try {
+      const summary = eid ? await station.run({ units: 1 }) : { byOutcome: {} };
+      return { events, byOutcome: summary.byOutcome };
+    } finally {
+      await station.close();
+    }
+  }
+
+  it.each<[Where, number]>([
+    ['B after A restarted', 0],
+    ['B while A is down', 1],
+    ['A again after its restart', 2],
+  ])('seen at %s: installed (recovered) in the inventory and the PLR, PIR verified, chip finished', async (where, chip) => {
+    const url = await pg.freshDb();
+    const db = openDb(url);
+    try {
+      await migrate(db, url);
+      const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
+      await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
+      const eid = f.eids[chip]!;
+      const stateDir = join(f.dir, `chips-moved-${chip}`);
+      const base = join(f.dir, `line-moved-${chip}`);
+      const a = await stationConfig('A', url, join(base, 'A'));
+      const b = await stationConfig('B', url, join(base, 'B'));
+
+      await killedPastBf23(a, url, eid, stateDir);
+      const rowOf = async () =>
+        (await db.query<{ state: number; claim_station: string; claim_unit: string }>("SELECT state, claim_station, claim_unit FROM ifpp.bpps WHERE eid = $1 AND state <> 0 AND state <> 4", [Buffer.from(eid, 'hex')])).rows;
+      const [claimed] = await rowOf();
+      expect(claimed).toMatchObject({ state: BppState.inFlight, claim_station: 'A' });
+
+      let seen: { events: StationEvent[]; byOutcome: Record<string, number> };
+      if (where === 'B while A is down') {
+        seen = await startStation(b, eid, stateDir);
+        await startStation(a, undefined, stateDir);
+      } else {
+        await startStation(a, undefined, stateDir); // the restart: BF23 sent, no result -> retired, unknown
+        expect((await rowOf())[0]!.state).toBe(BppState.failedKeyBurnt);
+        seen = await startStation(where === 'A again after its restart' ? a : b, eid, stateDir);
+      }
+      // Nothing loaded again: the chip already holds the profile (its earlier attempt's).
+      expect(seen.byOutcome).toEqual({ 'already-provisioned': 1 });
+
+      // The row that attempt claimed is installed, still naming it; nothing in flight.
+      expect(await rowOf()).toEqual([{ state: BppState.installed, claim_station: 'A', claim_unit: claimed!.claim_unit }]);
+      const chipState = JSON.parse(readFileSync(join(stateDir, `${eid}.json`), 'utf8')) as { profiles: unknown[]; keys: { state: string }[] };
+      expect(chipState.profiles).toHaveLength(1);
+      // Finished after the settlement: no spare key left.
+      expect(chipState.keys.filter((k) => k.state === 'unused')).toEqual([]);
+
+      const rep = await lineReport(db, url, { outDir: join(base, 'reports') });
+      expect(rep.accounting.anomalies).toEqual([]);
+      expect(rep.accounting.open).toEqual([]);
+      const unit = rep.accounting.units.find((u) => u.unit === claimed!.claim_unit)!;
+      expect(unit).toMatchObject({ status: 'installed', finished: true, pir: { recovered: true, verified: true, installed: true } });
+      const plr = JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8')) as {
+        results: { unit: string; eid: string; pir: string; transactionId: string; outcome: string; recovered?: boolean; pirVerifiedByStation: boolean }[];
+      };
+      const r = plr.results.find((x) => x.unit === claimed!.claim_unit)!;
+      expect(r).toMatchObject({ eid, outcome: 'installed', recovered: true, pirVerifiedByStation: true });
+      const trust = new EuiccTrust(f.euicc);
+      expect(verifyPir(decodePir(new Uint8Array(Buffer.from(r.pir, 'base64'))), trust.certificateFor(eid), fromHex(r.transactionId))).toEqual({ ok: true, installed: true });
+    } finally {
+      await db.end();
+    }
+  });
+});
