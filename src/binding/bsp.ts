@@ -11,8 +11,11 @@
  * PPK-ENC/PPK-MAC with the delivered initial MCV and restarts the counter at 1: a Protected
  * Profile Package made once with PPKs cannot know how many segments preceded it (pySim,
  * sysmocom's BSP code and a third-party SM-DP+ trace agree; see test/binding/bsp.test.ts).
+ *
+ * AES and CMAC run on node:crypto (aes.ts), byte for byte what @noble/ciphers gives (the
+ * tests keep it as the reference).
  */
-import { cbc, cmac, ecb } from '@noble/ciphers/aes.js';
+import { AesCmac, aesCbcDecrypt, aesCbcEncrypt, aesEcbEncrypt } from './aes.ts';
 import { x963Kdf } from '../core/crypto/kdf.ts';
 import { IfppError } from '../core/errors.ts';
 import { bytesEqualCt, concatBytes, uintBytes } from '../core/bytes.ts';
@@ -101,14 +104,14 @@ interface SegmentParts {
 /** One BSP channel. Not reusable across BPPs; one instance per direction of use. */
 export class BspSession {
   #sEnc: Uint8Array;
-  #sMac: Uint8Array;
+  #mac: AesCmac;
   #mcv: Uint8Array;
   #counter = 1;
 
   constructor(keys: BspKeys) {
     checkKeys(keys.sEnc, keys.sMac, keys.initialMcv);
     this.#sEnc = keys.sEnc.slice();
-    this.#sMac = keys.sMac.slice();
+    this.#mac = new AesCmac(keys.sMac);
     this.#mcv = keys.initialMcv.slice();
   }
 
@@ -133,7 +136,7 @@ export class BspSession {
   replaceSessionKeys(ppkEnc: Uint8Array, ppkMac: Uint8Array, initialMcv: Uint8Array): void {
     checkKeys(ppkEnc, ppkMac, initialMcv);
     this.#sEnc = ppkEnc.slice();
-    this.#sMac = ppkMac.slice();
+    this.#mac = new AesCmac(ppkMac);
     this.#mcv = initialMcv.slice();
     this.#counter = 1;
   }
@@ -142,7 +145,7 @@ export class BspSession {
   protect(tag: number, plaintext: Uint8Array): Uint8Array[] {
     checkTag(tag);
     return chunks(plaintext, BSP_MAX_ENCRYPTED_PLAINTEXT).map((chunk) => {
-      const ciphertext = cbc(this.#sEnc, this.#icv(this.#counter), { disablePadding: true }).encrypt(pad(chunk));
+      const ciphertext = aesCbcEncrypt(this.#sEnc, this.#icv(this.#counter), pad(chunk));
       return this.#seal(tag, ciphertext);
     });
   }
@@ -166,7 +169,7 @@ export class BspSession {
       });
     }
     const fullMac = this.#verify(parts, expectedTag);
-    const padded = cbc(this.#sEnc, this.#icv(this.#counter), { disablePadding: true }).decrypt(parts.body);
+    const padded = aesCbcDecrypt(this.#sEnc, this.#icv(this.#counter), parts.body);
     const plaintext = unpad(padded, expectedTag);
     this.#mcv = fullMac;
     this.#counter++;
@@ -185,7 +188,7 @@ export class BspSession {
   /** tag | length | body | MAC[0..8]; advances chain and counter. */
   #seal(tag: number, body: Uint8Array): Uint8Array {
     const header = encodeHeader(tag, body.length + BSP_MAC_LENGTH);
-    const fullMac = cmac(concatBytes(this.#mcv, header, body), this.#sMac);
+    const fullMac = this.#mac.mac(concatBytes(this.#mcv, header, body));
     this.#mcv = fullMac;
     this.#counter++;
     return concatBytes(header, body, fullMac.subarray(0, BSP_MAC_LENGTH));
@@ -193,7 +196,7 @@ export class BspSession {
 
   /** Returns the full CMAC to chain on if the segment's MAC matches; throws otherwise. */
   #verify(parts: SegmentParts, tag: number): Uint8Array {
-    const fullMac = cmac(concatBytes(this.#mcv, parts.header, parts.body), this.#sMac);
+    const fullMac = this.#mac.mac(concatBytes(this.#mcv, parts.header, parts.body));
     if (!bytesEqualCt(fullMac.subarray(0, BSP_MAC_LENGTH), parts.mac)) {
       throw new BspError('BSP_MAC_MISMATCH', `MAC of segment ${hex(tag)} #${this.#counter} does not verify`, {
         hint: 'wrong session keys (EID, host id or one-time key), altered data, or segments out of order',
@@ -204,7 +207,7 @@ export class BspSession {
   }
 
   #icv(counter: number): Uint8Array {
-    return ecb(this.#sEnc, { disablePadding: true }).encrypt(uintBytes(counter, BLOCK));
+    return aesEcbEncrypt(this.#sEnc, uintBytes(counter, BLOCK));
   }
 }
 
