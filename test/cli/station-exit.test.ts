@@ -35,9 +35,11 @@ async function openUnits(world: string): Promise<string[]> {
 const worldDir = () => join(mkdtempSync(join(tmpdir(), 'ifpp-exit-')), 'world');
 
 describe('exit codes of ifpp run and ifpp sim station', () => {
-  it('0 when every unit settled, 1 for an error, 2 for bad usage', async () => {
+  // One world for both: the first run is the exit-0 case, the second finds it used up.
+  it('0 when every unit settled (and a second run on the used-up world archives the first, whose report stays reachable), 1 for an error, 2 for bad usage', async () => {
     const world = worldDir();
-    const ok = await ifpp(['sim', 'station', '--headless', '--world', world, '--slots', '4', '--units', '4', '--time-scale', '0']);
+    const args = ['sim', 'station', '--headless', '--world', world, '--slots', '4', '--units', '4', '--time-scale', '0'];
+    const ok = await ifpp(args);
     expect(ok.code, ok.stderr).toBe(0);
     expect(ok.stderr).toContain('station stopped (all simulated units were fed): 4 units: 4 installed');
     expect(ok.stderr).toContain(`reports: node bin/ifpp.js report --config ${join(world, 'station.json')}`);
@@ -45,6 +47,20 @@ describe('exit codes of ifpp run and ifpp sim station', () => {
     const missing = await ifpp(['run', '--config', join(world, 'no-such.json')]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('CONFIG_NOT_FOUND');
+
+    const second = await ifpp(args);
+    expect(second.code, second.stderr).toBe(0);
+    const moved = /moved it, with the station's store, journal and reports, to (\S+)/.exec(second.stderr);
+    expect(moved, second.stderr).not.toBeNull();
+    const archive = moved![1]!;
+    expect(second.stderr).toContain(`its report: node bin/ifpp.js report --config ${join(archive, 'station.json')}`);
+    const r = await ifpp(['report', '--config', join(archive, 'station.json'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { units: number; open: string[] };
+    expect(report.units).toBe(4);
+    expect(report.open).toEqual([]);
+    // The new world has its own, fresh journal.
+    expect(second.stderr).toContain('4 units: 4 installed');
   });
 
   it.skipIf(!hasScript)('3 after a forced quit interrupted units in flight', async () => {
@@ -82,25 +98,5 @@ describe('exit codes of ifpp run and ifpp sim station', () => {
     } finally {
       p.kill();
     }
-  });
-
-  it("a second sim station on a used-up world archives the first one, whose report stays reachable", async () => {
-    const world = worldDir();
-    const args = ['sim', 'station', '--headless', '--world', world, '--slots', '4', '--units', '4', '--time-scale', '0'];
-    const first = await ifpp(args);
-    expect(first.code, first.stderr).toBe(0);
-    const second = await ifpp(args);
-    expect(second.code, second.stderr).toBe(0);
-    const moved = /moved it, with the station's store, journal and reports, to (\S+)/.exec(second.stderr);
-    expect(moved, second.stderr).not.toBeNull();
-    const archive = moved![1]!;
-    expect(second.stderr).toContain(`its report: node bin/ifpp.js report --config ${join(archive, 'station.json')}`);
-    const r = await ifpp(['report', '--config', join(archive, 'station.json'), '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const report = JSON.parse(r.stdout) as { units: number; open: string[] };
-    expect(report.units).toBe(4);
-    expect(report.open).toEqual([]);
-    // The new world has its own, fresh journal.
-    expect(second.stderr).toContain('4 units: 4 installed');
   });
 });

@@ -52,7 +52,9 @@ describe('kill -9 at random points', () => {
     await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
     store.close();
     await importEuiccData(config.store, join(w.dir, w.world.files.euiccData), 'sim');
-    const world = await startWorld(w.dir, { timeScale: 0.2 });
+    // Each restarted station waits for a start press; the operator presses again after 1 s
+  // (default 3 s, a person's patience), so the kills come sooner and the wait is not what is tested.
+  const world = await startWorld(w.dir, { timeScale: 0.2, operator: { repressMs: 1000 } });
     console.info(`kill9: kill delays from seed ${SEED} (replay with IFPP_KILL9_SEED=${SEED})`);
     const random = mulberry32(SEED);
     try {
