@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+import SlowFirstSequencer from './test/sequencer.ts';
 
 export default defineConfig({
   resolve: {
@@ -14,5 +15,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests open real ptys and child processes; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // Known-slow files first, so no long file starts last (test/sequencer.ts).
+    sequence: { sequencer: SlowFirstSequencer },
   },
 });
