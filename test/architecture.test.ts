@@ -13,7 +13,8 @@
  *   station/orchestrator/ reaches a driver (transport/) or the jig controller (station/jig/) at
  *   run time, but station.ts through hardware/open-hardware.ts (the default hardware, built only
  *   when none is injected), and no other file of it imports open-hardware.ts;
- * - no import cycles anywhere in src/ (among imports that load a module at run time).
+ * - no import cycles anywhere in src/ (among imports that load a module at run time);
+ * - docs/architecture.md's tree lists every folder of src/ (and none that is gone).
  *
  * The rules are functions over a source root, so the last tests can show each one failing on a
  * small tree that breaks it.
@@ -206,6 +207,29 @@ describe('import graph', () => {
 
   it('no import cycles (run-time imports)', () => {
     expect(rules.noCycles(src)).toEqual([]);
+  });
+
+  it('docs/architecture.md lists every folder of src/, and no folder that is gone', () => {
+    // The tree at the top of the doc: a folder line is "<2 spaces per level>name/ description"
+    // (a description's own continuation lines are indented further).
+    const doc = readFileSync(join(root, 'docs', 'architecture.md'), 'utf8');
+    const tree = /```\n(src\/[\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    const listed: string[] = [];
+    const stack: string[] = [];
+    for (const line of tree.split('\n')) {
+      const m = /^( *)([\w.-]+)\/(?: |$)/.exec(line);
+      if (!m || m[1]!.length > 12) continue;
+      const depth = m[1]!.length / 2;
+      stack.length = depth;
+      stack.push(m[2]!);
+      listed.push(stack.join('/'));
+    }
+    const folders = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .flatMap((d) => [join(dir, d.name), ...folders(join(dir, d.name))]);
+    const actual = ['src', ...folders(src).map((d) => relative(root, d))].sort();
+    expect(listed.sort()).toEqual(actual);
   });
 
   it('the checker follows dynamic imports (sim unbind, loaded lazily by main.ts, reaches binding/)', () => {
