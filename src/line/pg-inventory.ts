@@ -120,11 +120,19 @@ export class PgInventory implements Inventory {
       await this.heartbeat();
       await this.refresh();
       await this.cache?.refresh(this.db, this.o.stationId, this.manifests);
+      for (const fn of this.roundHooks) await fn();
     } catch (e) {
       if (isUnreachable(e)) this.setOffline(true, (e as Error).message);
       throw e;
     }
     this.setOffline(false);
+  }
+
+  private roundHooks: Array<() => Promise<void>> = [];
+
+  /** Runs `fn` at every heartbeat round that reaches the database (after the start's). */
+  onHeartbeat(fn: () => Promise<void>): void {
+    this.roundHooks.push(fn);
   }
 
   private reconnecting: Promise<void> | undefined;
@@ -164,7 +172,8 @@ export class PgInventory implements Inventory {
     for (const n of this.backlog.splice(0)) fn(n);
   }
 
-  private notice(n: InventoryNotice): void {
+  /** Tells the station's operator (a station.warning), or keeps it until the station listens. */
+  notice(n: InventoryNotice): void {
     if (this.noticeFns.length === 0) this.backlog.push(n);
     for (const f of this.noticeFns) f(n);
   }

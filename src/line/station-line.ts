@@ -14,7 +14,7 @@ import type { InventoryConfig } from '../station/config/schema.ts';
 import { importEuiccData } from '../station/euicc-data/euicc-store.ts';
 import type { Inventory } from '../station/inventory/inventory.ts';
 import type { JournalRecord } from '../station/journal/journal.ts';
-import { dbError, type Db } from './db.ts';
+import { dbError, isUnreachable, type Db } from './db.ts';
 import { JournalOutbox } from './outbox.ts';
 import { PgInventory } from './pg-inventory.ts';
 
@@ -35,14 +35,39 @@ export async function openLineInventory(cfg: Extract<InventoryConfig, { kind: 'p
     cacheDir: join(ctx.storeDir, 'line-assigned'),
     offlineStart: true,
   });
+  // eUICC data the line holds and the store lacks: at start (or when the database first
+  // answers), then at every heartbeat (a lot imported mid-shift), one copy at a time.
+  let started = false;
+  let copying: Promise<void> = Promise.resolve();
+  const copyNew = () =>
+    (copying = copying
+      .catch(() => undefined)
+      .then(async () => {
+        for (const c of await copyEuiccData(inv.database, cfg.url, ctx.storeDir)) {
+          if (started) inv.notice({ code: 'LINE_EUICC_DATA', message: `copied eUICC data "${c.name}" (${c.count} chips) from the line database: its chips can be loaded` });
+        }
+      }));
   try {
     inv.noteJournaled(ctx.existing.flatMap((r) => (r.type === 'bpp.chosen' && typeof r.batchId === 'string' && typeof r.position === 'number' ? [`${r.batchId}/${r.position}`] : [])));
     const units = new Set(ctx.existing.flatMap((r) => (typeof r.unit === 'string' ? [r.unit] : [])));
     // Now, or (started without the database) when it first answers; claims of this run are never orphans.
     await inv.whenOnline(async () => {
-      await copyEuiccData(inv.database, cfg.url, ctx.storeDir);
+      await copyNew();
       await inv.releaseOrphans(new Set([...units, ...inv.unitsThisRun]));
     });
+    let told = '';
+    inv.onHeartbeat(async () => {
+      try {
+        await copyNew();
+      } catch (e) {
+        // The database going away is the heartbeat's to report; a copy that fails is the operator's to know (once).
+        if (isUnreachable(e)) throw e;
+        const message = `could not copy the line's eUICC data into this station's store: ${(e as Error).message}`;
+        if (message !== told) inv.notice({ code: 'LINE_EUICC_DATA_FAILED', message });
+        told = message;
+      }
+    });
+    started = true;
   } catch (e) {
     await inv.close();
     throw e;
@@ -57,14 +82,15 @@ export async function openLineInventory(cfg: Extract<InventoryConfig, { kind: 'p
   return inv;
 }
 
-/** eUICC data sets the line holds that the station's store lacks, imported with the local importer. */
-async function copyEuiccData(db: Db, url: string, storeDir: string): Promise<void> {
+/** eUICC data sets the line holds that the station's store lacks, imported with the local importer; returns those copied. */
+async function copyEuiccData(db: Db, url: string, storeDir: string): Promise<{ name: string; count: number }[]> {
   let sets: { name: string; info: Record<string, unknown> }[];
   try {
     sets = (await db.query<{ name: string; info: Record<string, unknown> }>('SELECT name, info FROM ifpp.euicc_sets ORDER BY name')).rows;
   } catch (e) {
     throw dbError(e, url);
   }
+  const copied: { name: string; count: number }[] = [];
   for (const s of sets) {
     if (existsSync(join(storeDir, 'euicc', s.name))) continue;
     const work = mkdtempSync(join(tmpdir(), 'ifpp-line-euicc-copy-'));
@@ -76,8 +102,10 @@ async function copyEuiccData(db: Db, url: string, storeDir: string): Promise<voi
       const file = join(work, `${s.name}.ndjson`);
       writeFileSync(file, lines.join('\n') + '\n');
       await importEuiccData(storeDir, file, s.name);
+      copied.push({ name: s.name, count: rows.length });
     } finally {
       rmSync(work, { recursive: true, force: true });
     }
   }
+  return copied;
 }

@@ -5,7 +5,7 @@
  * from the chip itself before it is loaded; `line report` gives one PLR for the batch covering
  * both stations, every PIR verifying with CERT.EUICC.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
@@ -42,14 +42,26 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     pg?.stop();
   });
 
-  /** A fresh line database with the batch and the eUICC data imported. */
-  async function freshLine() {
+  /** A fresh line database with the batch and the eUICC data (default: the factory's) imported. */
+  async function freshLine(euiccData = f.euiccData) {
     const url = await pg.freshDb();
     const db = openDb(url);
     await migrate(db, url);
     const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
-    await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
+    await importEuiccDataToLine(db, url, euiccData, 'lot-1');
     return { url, db, batchId };
+  }
+
+  /** The factory's eUICC data split in two files: without the chips `late`, and with only them (a lot imported later). */
+  function splitEuiccData(late: string[]): { early: string; later: string } {
+    const [header, ...chips] = readFileSync(f.euiccData, 'utf8').trim().split('\n');
+    const isLate = (l: string) => late.includes((JSON.parse(l) as { eid: string }).eid);
+    const write = (name: string, lines: string[]) => {
+      const file = join(f.dir, `${name}-${Date.now()}.ndjson`);
+      writeFileSync(file, [header, ...lines].join('\n') + '\n');
+      return file;
+    };
+    return { early: write('euicc-early', chips.filter((l) => !isLate(l))), later: write('euicc-later', chips.filter(isLate)) };
   }
 
   /** A station on the line with one simulated bridge holding these chips (fresh chip state in `stateDir`). */
@@ -172,8 +184,11 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     }
   });
 
-  it('a station started while the database is down loads its assigned chips from its saved copy, says so, and takes the others once the database is back', async () => {
-    const { url, db } = await freshLine();
+  it('a station started while the database is down loads its assigned chips from its saved copy, says so, and takes the others once the database is back, with eUICC data imported into the line meanwhile', async () => {
+    // The last chip's eUICC data reaches the line only after the station started (another lot).
+    const late = f.eids[4]!;
+    const { early, later } = splitEuiccData([late]);
+    const { url, db } = await freshLine(early);
     try {
       const assigned = f.eids.slice(0, 3);
       const unassigned = f.eids[3]!;
@@ -187,39 +202,52 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
       pg.kill();
       let st;
       try {
-        st = await lineStation('A', url, [...assigned, unassigned], stateDir, first.dir);
+        st = await lineStation('A', url, [...assigned, unassigned, late], stateDir, first.dir);
       } catch (e) {
         pg.start();
         throw e;
       }
       expect(st.events).toContainEqual(expect.objectContaining({ type: 'station.warning', code: 'LINE_OFFLINE', message: expect.stringContaining('loading only the 3 chips whose BPPs are assigned to this station') }));
-      // The unassigned chip waits with its code; then the database comes back and the chip is put in again.
+      // The unassigned chip waits with its code, the late lot's chip is unknown; then the database
+      // comes back, the late lot is imported into the line, the station copies it (its notice),
+      // and both chips are put in again.
+      const copied = new Promise<void>((res) =>
+        st.station.bus.on((e) => {
+          if (e.type === 'station.warning' && e.code === 'LINE_EUICC_DATA' && e.message.includes('"lot-2"')) res();
+        }),
+      );
+      let waiting = 2;
+      let back: Promise<void> | undefined;
       st.station.bus.on((e) => {
-        if (e.type === 'unit.done' && e.eid === unassigned && e.outcome === 'no-bpp') {
+        if (e.type === 'unit.done' && (e.eid === unassigned || e.eid === late) && e.outcome === 'no-bpp' && --waiting === 0) {
           pg.start();
-          const ch = 3;
-          const card = st.sim.removeCard(ch)!;
-          st.sim.insertCard(ch, card);
+          back = (async () => {
+            await importEuiccDataToLine(db, url, later, 'lot-2');
+            await copied;
+            for (const ch of [3, 4]) st.sim.insertCard(ch, st.sim.removeCard(ch)!);
+          })();
         }
       });
       let summary;
       try {
-        summary = (await st.run(5)).summary;
+        summary = (await st.run(7)).summary;
       } finally {
         if (!pg.running()) pg.start();
       }
-      expect(summary.byOutcome).toEqual({ installed: 4, 'no-bpp': 1 });
+      await back;
+      expect(summary.byOutcome).toEqual({ installed: 5, 'no-bpp': 2 });
       expect(st.events.find((e) => e.type === 'slot.result' && e.eid === unassigned)).toMatchObject({ code: 'INVENTORY_UNAVAILABLE' });
+      expect(st.events.find((e) => e.type === 'slot.result' && e.eid === late)).toMatchObject({ code: 'EUICC_UNKNOWN' });
       expect(st.events).toContainEqual(expect.objectContaining({ type: 'station.warning', code: 'LINE_DB_BACK' }));
 
       // Everything the station did offline reached the database; the report matches the chips.
       const rows = (await db.query('SELECT eid, state FROM ifpp.bpps ORDER BY eid, position')).rows;
       const installedEids = rows.filter((r) => r.state === BppState.installed).map((r) => Buffer.from(r.eid).toString('hex'));
-      expect(installedEids.sort()).toEqual([...assigned, unassigned].sort());
+      expect(installedEids.sort()).toEqual([...assigned, unassigned, late].sort());
       expect(rows.filter((r) => r.state === BppState.inFlight)).toEqual([]);
       expect((await lineStatus(db, url)).stations).toEqual([expect.objectContaining({ station: 'A', outboxLag: 0 })]);
       const { results } = await checkLine(db, url, { chips: chipProfiles(stateDir), outDir: join(f.dir, 'line-reports-offline-start'), trust: new EuiccTrust(f.euicc) });
-      expect(results.map((r) => r.eid).sort()).toEqual([...assigned, unassigned].sort());
+      expect(results.map((r) => r.eid).sort()).toEqual([...assigned, unassigned, late].sort());
     } finally {
       await db.end();
     }

@@ -47,6 +47,32 @@ describe('station eUICC data store', () => {
     await expect(importEuiccData(join(dir, 'store'), file, 'lot-1')).rejects.toMatchObject({ code: 'EUICC_DATA_EXISTS' });
   });
 
+  it('a store opened with lookForNew finds chips of a data set imported after it was opened (a line station copying a new lot); a plain store does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ifpp-euicc-new-'));
+    const ci = createCi({ curve: 'nist' });
+    const eum = issueEum({ ci, curve: 'nist' });
+    const b64 = (d: Uint8Array) => Buffer.from(d).toString('base64');
+    const header = JSON.stringify({ format: 'ifpp-euicc-data/1', eum: 'Test EUM', eumCertificate: b64(eum.der), ciCertificate: b64(ci.der), curve: 'nist', count: 1 });
+    const lot = async (name: string, n: number) => {
+      const eid = makeEid('89049032' + String(n).padStart(22, '0'));
+      const file = join(dir, `${name}.ndjson`);
+      writeFileSync(file, [header, JSON.stringify({ eid, certEuicc: b64(issueEuicc({ eum, eid, curve: 'nist' }).der), otpks: [] })].join('\n') + '\n');
+      await importEuiccData(join(dir, 'store'), file, name);
+      return eid;
+    };
+    const first = await lot('lot-1', 1);
+    const station = EuiccStore.open(join(dir, 'store'), { lookForNew: true });
+    const plain = EuiccStore.open(join(dir, 'store'));
+    const later = await lot('lot-2', 2);
+    expect(station.lookup(first)?.source).toBe('lot-1');
+    expect(station.lookup(later)?.source).toBe('lot-2');
+    expect(station.names).toEqual(['lot-1', 'lot-2']);
+    expect(plain.lookup(later)).toBeUndefined();
+    station.close();
+    plain.close();
+    expect(station.lookup(later)).toBeUndefined(); // closed: nothing is opened again
+  });
+
   describe('hostile or conflicting files', () => {
     const ci = createCi({ curve: 'nist' });
     const eum = issueEum({ ci, curve: 'nist' });

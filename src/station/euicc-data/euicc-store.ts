@@ -315,20 +315,40 @@ export interface EuiccRecord {
 
 export class EuiccStore {
   private sets: EuiccDataSet[] = [];
+  private closed = false;
 
-  /** With `readOnly` nothing is created: a missing store reads as empty (ifpp probe). */
-  static open(storeDir: string, opts: { readOnly?: boolean } = {}): EuiccStore {
-    const s = new EuiccStore();
-    const root = join(storeDir, 'euicc');
-    if (opts.readOnly && !existsSync(root)) return s;
-    if (!opts.readOnly) mkdirSync(root, { recursive: true, mode: DIR_MODE });
-    for (const name of readdirSync(root).sort()) {
-      if (name.endsWith('.importing')) continue;
-      const dir = join(root, name);
-      if (!existsSync(join(dir, 'header.json'))) continue;
-      s.sets.push(new EuiccDataSet(dir, JSON.parse(readFileSync(join(dir, 'header.json'), 'utf8')) as EuiccDataInfo));
-    }
+  private constructor(
+    private readonly root: string,
+    private readonly lookForNew: boolean,
+  ) {}
+
+  /**
+   * With `readOnly` nothing is created: a missing store reads as empty (ifpp probe). With
+   * `lookForNew`, a lookup that finds nothing looks for data sets imported since (the station:
+   * a line station copies the line's new eUICC data into its store while it runs).
+   */
+  static open(storeDir: string, opts: { readOnly?: boolean; lookForNew?: boolean } = {}): EuiccStore {
+    const s = new EuiccStore(join(storeDir, 'euicc'), opts.lookForNew ?? false);
+    if (opts.readOnly && !existsSync(s.root)) return s;
+    if (!opts.readOnly) mkdirSync(s.root, { recursive: true, mode: DIR_MODE });
+    s.openNewSets();
     return s;
+  }
+
+  /** Opens data sets imported into the folder since (a set appears whole: its import renames a finished folder into place). True when there was one. */
+  private openNewSets(): boolean {
+    if (this.closed || !existsSync(this.root)) return false;
+    const known = new Set(this.sets.map((x) => x.info.name));
+    let added = false;
+    for (const name of readdirSync(this.root).sort()) {
+      if (name.endsWith('.importing') || known.has(name)) continue;
+      const dir = join(this.root, name);
+      if (!existsSync(join(dir, 'header.json'))) continue;
+      this.sets.push(new EuiccDataSet(dir, JSON.parse(readFileSync(join(dir, 'header.json'), 'utf8')) as EuiccDataInfo));
+      added = true;
+    }
+    if (added) this.sets.sort((a, b) => (a.info.name < b.info.name ? -1 : a.info.name > b.info.name ? 1 : 0));
+    return added;
   }
 
   get names(): string[] {
@@ -360,6 +380,11 @@ export class EuiccStore {
 
   /** CERT.EUICC and the EUM/CI certificates for `eid`, or undefined when no data names it. */
   lookup(eid: string): EuiccRecord | undefined {
+    // A station's miss is rare (a chip of no imported lot) and costs one readdir.
+    return this.find(eid) ?? (this.lookForNew && this.openNewSets() ? this.find(eid) : undefined);
+  }
+
+  private find(eid: string): EuiccRecord | undefined {
     const key = eidToBytes(eid);
     for (const s of this.sets) {
       const cert = s.certFor(key);
@@ -377,6 +402,7 @@ export class EuiccStore {
   }
 
   close(): void {
+    this.closed = true;
     for (const s of this.sets) s.close();
     this.sets = [];
   }

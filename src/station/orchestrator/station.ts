@@ -114,7 +114,7 @@ export class Station extends EventEmitter<{ stopped: [string] }> {
     try {
       inventory ??= await openInventory(config, { journalPath: journal.path, existing: existing.records });
       // After the inventory: a line station copies the line's eUICC data into its store first.
-      euicc = EuiccStore.open(config.store);
+      euicc = EuiccStore.open(config.store, { lookForNew: true });
       if (opts.requireStock) refuseToRunBlind(config, inventory, euicc);
       const rec = await reconcileJournal(existing.records, journal, inventory);
       hardware ??= await openStationHardware(config, opts);
