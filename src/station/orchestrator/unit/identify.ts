@@ -8,8 +8,7 @@ import { FpaClient } from '../../fpa/fpa-client.ts';
 import { handled, type Attempt, type UnitRun } from './context.ts';
 import { UnitFailure, codeOf, messageOf } from './failure.ts';
 import { refuseIfAlreadyProvisioned } from './already-provisioned.ts';
-
-export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+import { onItsOwnTurn, type Settled } from './cpu-turns.ts';
 
 export interface Identified {
   fpa: FpaClient;
@@ -38,7 +37,7 @@ export async function identify(run: UnitRun, attempt: Attempt): Promise<Identifi
     // A unit an earlier stop left unknown on this chip is settled first (its PIR recovered).
     await run.deps.seen?.(eid, fpa);
     const known = eid;
-    certCheck = whileCardWorks(() => trust.certificateFor(known));
+    certCheck = onItsOwnTurn(() => trust.certificateFor(known));
     await refuseIfAlreadyProvisioned(run, fpa, eid);
     // EUICCInfo2 once per unit: which CI keys the chip trusts, to prefer batches it accepts.
     if (run.trustedCis === undefined) run.trustedCis = (await fpa.getEuiccInfo2()).euiccCiPKIdListForVerification;
@@ -59,22 +58,4 @@ export async function identify(run: UnitRun, attempt: Attempt): Promise<Identifi
   bus.emit({ type: 'slot.identified', t: run.now(), slot: run.slot.id, eid, unusedKeys: unused.length });
   run.emitState('identified');
   return { fpa, eid, unused, keys: keys.oneTimeKeys, certCheck };
-}
-
-/**
- * Runs CPU-bound work (CERT.EUICC parse and chain check: milliseconds) on the next turn of the
- * event loop, i.e. after the exchange just started has gone out, so it overlaps the card's own
- * processing time instead of adding to the unit's. Never rejects: the caller decides when a
- * failure counts.
- */
-function whileCardWorks<T>(work: () => T): Promise<Settled<T>> {
-  return new Promise((resolve) =>
-    setImmediate(() => {
-      try {
-        resolve({ ok: true, value: work() });
-      } catch (error) {
-        resolve({ ok: false, error });
-      }
-    }),
-  );
 }
