@@ -30,7 +30,7 @@ import { runUnit } from '../../src/station/orchestrator/unit-runner.ts';
 import { unitPolicyFor } from '../../src/station/orchestrator/unit-policy.ts';
 import { loadDialect } from '../../src/station/fpa/dialect-loader.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
-import { decodePir } from '../../src/core/rsp/pir.ts';
+import { decodePir, NotificationEvent } from '../../src/core/rsp/pir.ts';
 import { fromHex } from '../../src/core/bytes.ts';
 import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
 
@@ -146,10 +146,17 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
 
       // The row that attempt claimed is installed, still naming it; nothing in flight.
       expect(await rowOf()).toEqual([{ state: BppState.installed, claim_station: 'A', claim_unit: claimed!.claim_unit }]);
-      const chipState = JSON.parse(readFileSync(join(stateDir, `${eid}.json`), 'utf8')) as { profiles: unknown[]; keys: { state: string }[] };
+      const chipState = JSON.parse(readFileSync(join(stateDir, `${eid}.json`), 'utf8')) as { profiles: unknown[]; keys: { state: string }[]; notifications?: { event: number }[] };
       expect(chipState.profiles).toHaveLength(1);
-      // Finished after the settlement: no spare key left.
+      // Finished, and only after the recovered PIR was journaled: no spare key left; the install
+      // notification stays on the chip (docs/protocol.md, "Finishing a chip").
       expect(chipState.keys.filter((k) => k.state === 'unused')).toEqual([]);
+      expect(chipState.notifications?.map((n) => n.event)).toEqual([NotificationEvent.notificationInstall]);
+      const settling = where === 'A again after its restart' ? 'A' : 'B';
+      const order = (
+        await db.query<{ type: string }>("SELECT type FROM ifpp.journal WHERE station_id = $1 AND unit = $2 AND type IN ('unit.reconciled', 'unit.recovered', 'unit.finished') ORDER BY seq", [settling, claimed!.claim_unit])
+      ).rows.map((r) => r.type);
+      expect(order).toEqual(settling === 'A' ? ['unit.reconciled', 'unit.reconciled', 'unit.finished'] : ['unit.recovered', 'unit.finished']);
 
       const rep = await lineReport(db, url, { outDir: join(base, 'reports') });
       expect(rep.accounting.anomalies).toEqual([]);

@@ -26,6 +26,7 @@ import { runUnit } from '../../src/station/orchestrator/unit-runner.ts';
 import { unitPolicyFor } from '../../src/station/orchestrator/unit-policy.ts';
 import { accountUnits } from '../../src/station/report/accounting.ts';
 import { BppStore } from '../../src/station/store/bpp-store.ts';
+import { NotificationEvent } from '../../src/core/rsp/pir.ts';
 
 let factory: { dir: string; eids: string[] };
 beforeAll(async () => {
@@ -113,6 +114,8 @@ describe('a unit settled installed at a restart from its journaled PIR gets its 
     expect(state.profiles).toHaveLength(1);
     expect(state.keys.filter((k) => k.state === 'unused')).toEqual([]);
     expect(state.fpaServices).toBe('closed');
+    // Finishing leaves the install notification on the chip (docs/protocol.md): still the signed proof.
+    expect(state.notifications?.map((n) => n.event)).toEqual([NotificationEvent.notificationInstall]);
     expect(events.find((e) => e.type === 'slot.result')).toMatchObject({ outcome: 'already-provisioned' });
 
     const { records } = await Journal.read(journalPath(w.config));
