@@ -1,13 +1,13 @@
 /**
  * The simulated line against a real PostgreSQL 15 server: `ifpp sim line` with three station
- * processes installs every chip of the reel (failed chips moved between stations) and `line
+ * processes installs every chip of the reel (failed chips moved between stations) and `ifpp line
  * report` gives one PLR for the batch across the three stations, every PIR verifying; and
  * station processes killed with SIGKILL at random moments of their loads (seed logged) while
  * the line goes on. Each run ends with every chip holding at most one profile, no BPP left in
  * flight, and the report matching the chips.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -68,6 +68,16 @@ describe.skipIf(why !== undefined)('simulated line on a real PostgreSQL server',
       expect(results).toHaveLength(48);
       expect([...profiles.values()].filter((p) => p.length === 1)).toHaveLength(48);
       expect(new Set(results.map((x) => x.slot.split('/')[0]))).toEqual(new Set(['st-1', 'st-2', 'st-3']));
+      // The command itself: one PLR for the batch with the same results.
+      const cli = spawnSync(process.execPath, [IFPP, 'line', 'report', '--db', url, '--out', join(tmp, 'reports-ifpp'), '--json'], { encoding: 'utf8', timeout: 60_000 });
+      expect(cli.stderr).toBe('');
+      expect(cli.status).toBe(0);
+      const summary = JSON.parse(cli.stdout) as { reports: { batchId: string | null; path: string }[]; open: string[]; duplicatesPushed: unknown[]; lagging: unknown[] };
+      expect(summary).toMatchObject({ open: [], duplicatesPushed: [], lagging: [] });
+      const cliPlrs = summary.reports.filter((p) => p.batchId !== null);
+      expect(cliPlrs).toHaveLength(1);
+      const byEid = (rs: { eid: string; transactionId: string; slot: string }[]) => rs.map((x) => `${x.eid} ${x.transactionId} ${x.slot}`).sort();
+      expect(byEid((JSON.parse(readFileSync(cliPlrs[0]!.path, 'utf8')) as { results: { eid: string; transactionId: string; slot: string }[] }).results)).toEqual(byEid(results));
     } finally {
       await db.end();
     }
