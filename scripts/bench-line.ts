@@ -8,12 +8,15 @@
  *
  *   npm run bench:line -- [--stations 1,2,4,8] [--slots 16] [--claims 40] [--pace 1500] [--paced-claims 8]
  *                         [--whole-stations 4] [--whole-slots 4] [--whole-units 24] [--big 1000000] [--write]
+ *   npm run bench:line -- --quick       every part at small sizes (a readiness check, under a minute)
  *
  * Also: the same claims at a station's own pace (each slot waits about a unit's card time
  * between claims: the latency a running line sees, not a saturation test), and whole
  * stations (`ifpp sim line`'s station processes, card time included): one station on its local
- * store against N stations on the line database (the throughput ratio). `--whole-stations 0`,
- * `--pace 0` or `--big 0` leave a part out. Needs `npm run build` (the stations run dist/).
+ * store against N stations on the line database (the throughput ratio). `--stations 0`,
+ * `--whole-stations 0`, `--pace 0` or `--big 0` leave a part out (the ratio alone:
+ * `--stations 0 --pace 0 --big 0`). Options given with --quick override its sizes. Each part's
+ * wall time goes to stderr. Needs `npm run build` (the stations run dist/).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -28,21 +31,21 @@ import { benchEid, benchOtpk } from './bench-line-data.ts';
 import { writeDocBlock } from './bench-station-doc.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const { values } = parseArgs({
+const FULL = { stations: '1,2,4,8', slots: '16', claims: '40', big: '1000000', pace: '1500', 'paced-claims': '8', 'whole-stations': '4', 'whole-slots': '4', 'whole-units': '24' };
+const QUICK: typeof FULL = { stations: '1,2', slots: '16', claims: '5', big: '20000', pace: '200', 'paced-claims': '2', 'whole-stations': '2', 'whole-slots': '4', 'whole-units': '4' };
+const { values: given } = parseArgs({
   options: {
-    stations: { type: 'string', default: '1,2,4,8' },
-    slots: { type: 'string', default: '16' },
-    claims: { type: 'string', default: '40' },
-    big: { type: 'string', default: '1000000' },
-    pace: { type: 'string', default: '1500' },
-    'paced-claims': { type: 'string', default: '8' },
-    'whole-stations': { type: 'string', default: '4' },
-    'whole-slots': { type: 'string', default: '4' },
-    'whole-units': { type: 'string', default: '24' },
+    ...(Object.fromEntries(Object.keys(FULL).map((k) => [k, { type: 'string' }])) as Record<keyof typeof FULL, { type: 'string' }>),
+    quick: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
   },
 });
-const stationCounts = values.stations.split(',').map(Number);
+const values = { ...(given.quick ? QUICK : FULL), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as typeof FULL & { write: boolean; quick: boolean };
+if (values.quick && values.write) {
+  process.stderr.write('bench:line: --quick is a readiness check; its figures are not written to docs/performance.md (leave out --write or --quick)\n');
+  process.exit(2);
+}
+const stationCounts = values.stations.split(',').map(Number).filter((n) => n > 0);
 const slots = Number(values.slots);
 const claims = Number(values.claims);
 const big = Number(values.big);
@@ -216,6 +219,14 @@ async function wholeStationRatio(pgc: ReturnType<typeof startPgCluster>) {
   }
 }
 
+const started = performance.now();
+let partStart = started;
+/** Wall time of the part just finished, to stderr (kept out of the figures). */
+const took = (part: string) => {
+  const now = performance.now();
+  process.stderr.write(`bench:line: ${part} took ${((now - partStart) / 1000).toFixed(0)} s\n`);
+  partStart = now;
+};
 const cluster = startPgCluster();
 const lines: string[] = [];
 const out = (s: string) => {
@@ -227,8 +238,9 @@ try {
   out(`- Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, PostgreSQL 15 (throwaway cluster on a unix socket; fsync off, synchronous_commit on), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the start`);
   out(`- ${slots} slots per station, ${claims} claims per slot; each claim is one ifpp.claim_bpp call (EID lock, unsettled check, SKIP LOCKED pick, update), then one settlement`);
   out('');
-  out('| stations | claims | claim p50 ms | claim p99 ms | settle p99 ms | claims/s | server CPU s | server CPU per claim ms | local store claim+in-flight p99 ms | local N stations claims/s | ratio |');
-  out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+  took('server start');
+  if (stationCounts.length) out('| stations | claims | claim p50 ms | claim p99 ms | settle p99 ms | claims/s | server CPU s | server CPU per claim ms | local store claim+in-flight p99 ms | local N stations claims/s | ratio |');
+  if (stationCounts.length) out('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   const url = await cluster.freshDb();
   const db = openDb(url);
   await migrate(db, url);
@@ -248,7 +260,8 @@ try {
     out(`| ${n} | ${total} | ${f2(pct(claimMs, 50))} | ${f2(pct(claimMs, 99))} | ${f2(pct(settleMs, 99))} | ${rate.toFixed(0)} | ${cpu.toFixed(1)} | ${f2((cpu * 1000) / total)} | ${f2(local.p99)} | ${local.perSecond.toFixed(0)} | ${(rate / local.perSecond).toFixed(2)} |`);
     from += total;
   }
-  if (pace > 0 && pacedClaims > 0) {
+  if (stationCounts.length) took(`claims at full speed (${stationCounts.join(', ')} stations, with the local-store baseline)`);
+  if (pace > 0 && pacedClaims > 0 && stationCounts.length) {
     out('');
     out(`Claims at a station's own pace: each slot claims, settles, then waits 0.5–1.5 × ${pace} ms (a unit's card time) before its next claim; ${pacedClaims} claims per slot.`);
     out('');
@@ -265,6 +278,7 @@ try {
       out(`| ${n} | ${n * slots} | ${total} | ${((n * slots * 1000) / pace).toFixed(0)} | ${f2(pct(claimMs, 50))} | ${f2(pct(claimMs, 99))} | ${f2(Math.max(...claimMs))} | ${f2((cpu * 1000) / total)} |`);
       from += total;
     }
+    took('claims at a station\'s pace');
   }
   if (wholeStations > 0) {
     out('');
@@ -275,7 +289,7 @@ try {
     out('| --- | --- | --- | --- | --- | --- |');
     out(`| local store | 1 | ${w.local.units} | ${f2(w.local.s)} | ${f2(w.local.units / w.local.s)} | |`);
     out(`| line (PostgreSQL) | ${wholeStations} | ${w.line.units} | ${f2(w.line.s)} | ${f2(w.line.units / w.line.s)} | ${f2(w.line.units / w.line.s / ((wholeStations * w.local.units) / w.local.s))} of ${wholeStations} × one station |`);
-    out(`- CPU during the line run (user+system, all processes of the machine, from /proc/stat): ${w.line.busy.toFixed(0)} % of the ${cpus().length} cores; during the single-station run ${w.local.busy.toFixed(0)} %`);
+    out(`- CPU during the line run (user+system, all processes of the machine, from /proc/stat): ${w.line.busy.toFixed(0)} % of the ${cpus().length} cores; during the single-station run ${w.local.busy.toFixed(0)} %`);    took(`whole stations (1 local, ${wholeStations} on the line)`);
   }
   if (big > 0) {
     out('');
@@ -289,10 +303,12 @@ try {
     out(`- ${big.toLocaleString('en')} BPPs (metadata only: ${big / 2} EIDs × 2 keys, no BPP bytes): loaded in ${secs.toFixed(1)} s (${(big / secs).toFixed(0)} rows/s, the importer's unnest statement in chunks of 4000 rows), table + indexes ${size}`);
     out(`- claims at ${big.toLocaleString('en')}: one station × ${slots} slots × ${claims}: p50 ${f2(pct(r.claimMs, 50))} ms, p99 ${f2(pct(r.claimMs, 99))} ms`);
     await db2.end();
+    took(`${big.toLocaleString('en')}-BPP inventory`);
   }
   await db.end();
 } finally {
   cluster.stop();
+  process.stderr.write(`bench:line: whole run ${((performance.now() - started) / 1000).toFixed(0)} s\n`);
 }
 if (values.write) {
   const doc = writeDocBlock(ROOT, 'bench-line', `Produced by \`npm run bench:line\`.\n\n${lines.map((l) => l.replace(/^- /, '')).join('\n')}`);
