@@ -15,6 +15,9 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Tests open real ptys and child processes; two cores, so keep parallelism modest.
     maxWorkers: 2,
+    // Simulator child processes (bridges, jig boards, line stations) run from the dist/ that
+    // globalSetup just built instead of compiling src/ through tsx at every start (src/sim/node-entry.ts).
+    env: { IFPP_SIM_CHILDREN: 'dist' },
     // Known-slow files first, so no long file starts last (test/sequencer.ts).
     sequence: { sequencer: SlowFirstSequencer },
   },

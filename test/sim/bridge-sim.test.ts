@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -131,12 +131,17 @@ describe('bridge simulator process', () => {
   afterEach(async () => {
     await proc?.stop();
     proc = undefined;
+    vi.unstubAllEnvs();
   });
 
   it('starts with tsx, prints the ready line, serves APDUs and takes control commands', async () => {
+    // The suite runs simulator children from dist/ (IFPP_SIM_CHILDREN, vitest.config.ts); this
+    // one runs from source through tsx, as under `npm run` scripts.
+    vi.stubEnv('IFPP_SIM_CHILDREN', '');
     const link = tempLink();
     proc = await spawnBridgeProcess(['--slots', '3', '--link', link, '--time-scale', '0', '--card-options', '[{"ta1":150},null,{"data":"C0FFEE"}]']);
     expect(proc.ready).toMatchObject({ event: 'ready', link, slots: 3, timeScale: 0 });
+    expect(proc.child.spawnargs.slice(1, 4)).toEqual(['--import', expect.stringContaining('tsx'), expect.stringMatching(/src\/sim\/bridge\/bridge-main\.ts$/)]);
     const host = await TestHost.open(link);
     cleanup.push(() => host.close());
     expect(await host.call({ verb: 'STATUS', slot: 1 })).toMatchObject({ state: 'EMPTY' });

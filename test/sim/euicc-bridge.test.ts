@@ -23,6 +23,7 @@ import { decodePir } from '../../src/core/rsp/pir.ts';
 import { parseCertificate } from '../../src/core/x509/certificate.ts';
 import { BridgeSim } from '../../src/sim/bridge/bridge-sim.ts';
 import { spawnBridgeProcess, type SpawnedBridge } from '../../src/sim/bridge/bridge-process.ts';
+import { moduleFile } from '../../src/sim/node-entry.ts';
 import type { SimCard, TpduResult } from '../../src/sim/card/card-model.ts';
 import type { ReelChip } from '../../src/sim/eum/formats.ts';
 import { T0CardClient } from '../../src/sim/euicc/card-client.ts';
@@ -30,6 +31,9 @@ import type { ChipState } from '../../src/sim/euicc/chip-state.ts';
 import { SimulatedEuicc } from '../../src/sim/euicc/euicc-card.ts';
 import { makeTestChips, type TestChips } from '../../src/sim/euicc/test-chips.ts';
 import { syntheticUpp } from '../../src/sim/profiles/upp.ts';
+
+// A card module named by its path, as the child runs it (dist/ in the suite: node-entry.ts).
+const CARD_FACTORY = moduleFile('../../src/sim/euicc/card-factory.ts', import.meta.url);
 
 class BridgeError extends IfppError {}
 
@@ -217,7 +221,7 @@ describe('bridge process with the eUICC card factory', () => {
     writeFileSync(reel, [t.header, ...t.chips].map((x) => JSON.stringify(x)).join('\n') + '\n');
     const stateDir = join(dir, 'chips');
     const link = join(dir, 'bridge0');
-    const args = ['--slots', '2', '--link', link, '--time-scale', '0', '--card-module', 'src/sim/euicc/card-factory.ts', '--card-options', JSON.stringify({ reel, stateDir, eids: [t.chips[1]!.eid, t.chips[0]!.eid] })];
+    const args = ['--slots', '2', '--link', link, '--time-scale', '0', '--card-module', CARD_FACTORY, '--card-options', JSON.stringify({ reel, stateDir, eids: [t.chips[1]!.eid, t.chips[0]!.eid] })];
 
     proc = await spawnBridgeProcess(args);
     let host = await Host.open(link);
@@ -249,7 +253,7 @@ describe('bridge process with the eUICC card factory', () => {
     const reel = join(dir, 'reel.ndjson');
     writeFileSync(reel, [t.header, ...t.chips].map((x) => JSON.stringify(x)).join('\n') + '\n');
     const link = join(dir, 'bridge0');
-    proc = await spawnBridgeProcess(['--slots', '1', '--link', link, '--time-scale', '0', '--card-module', 'src/sim/euicc/card-factory.ts', '--card-options', JSON.stringify({ reel })]);
+    proc = await spawnBridgeProcess(['--slots', '1', '--link', link, '--time-scale', '0', '--card-module', CARD_FACTORY, '--card-options', JSON.stringify({ reel })]);
     const host = await Host.open(link);
     cleanup.push(() => host.close());
     const { client } = await activate(host, 0);

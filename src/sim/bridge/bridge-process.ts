@@ -250,11 +250,11 @@ export interface SpawnedBridge {
   stop(): Promise<void>;
 }
 
-const MAIN = moduleFile('./bridge-main.ts', import.meta.url);
-
 /** Spawns bridge-main with `args` and waits for its ready line. */
 export function spawnBridgeProcess(args: string[], readyTimeoutMs = 20_000): Promise<SpawnedBridge> {
-  const child = spawn(process.execPath, [...nodeArgs(MAIN), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Resolved per spawn: IFPP_SIM_CHILDREN (node-entry.ts) may differ between callers.
+  const main = moduleFile('./bridge-main.ts', import.meta.url);
+  const child = spawn(process.execPath, [...nodeArgs(main), ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const waiters: ((l: string) => void)[] = [];
   let buf = '';
