@@ -16,7 +16,8 @@ import type { CurveName } from '../../core/crypto/curves.ts';
 import { uncompressPublicKey } from '../../core/crypto/ecdh.ts';
 import { isIfppError } from '../../core/errors.ts';
 import type { DeleteOneTimeKeysRequest, FactoryDialect, FactoryResultName, PrepareFactoryLoadRequest } from '../../core/rsp/factory.ts';
-import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
+import type { Certificate } from '../../core/x509/certificate.ts';
+import { parseCertificateCached } from './certificate-cache.ts';
 import { verifyChain, type ChainFailure } from '../../core/x509/chain.ts';
 import type { ChipState } from './chip-state.ts';
 import type { ChipIdentity } from './identity.ts';
@@ -68,8 +69,8 @@ export function prepareFactoryLoad(identity: ChipIdentity, state: ChipState, req
   let leaf: Certificate;
   let intermediates: Certificate[];
   try {
-    leaf = parseCertificate(req.dpPbCertificate);
-    intermediates = (req.otherCertsInChain ?? []).map((c) => parseCertificate(c));
+    leaf = parseCertificateCached(req.dpPbCertificate);
+    intermediates = (req.otherCertsInChain ?? []).map((c) => parseCertificateCached(c));
   } catch (e) {
     if (!isIfppError(e)) throw e;
     return { result: 'invalidCertificate', certFailure: e.message };

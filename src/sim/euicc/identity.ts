@@ -10,6 +10,7 @@ import { publicKeyFromSecret } from '../../core/crypto/ecdh.ts';
 import { isIfppError } from '../../core/errors.ts';
 import { parseEid } from '../../core/rsp/eid.ts';
 import { parseCertificate, type Certificate } from '../../core/x509/certificate.ts';
+import { parseCertificateCached } from './certificate-cache.ts';
 import type { ReelChip, ReelHeader } from '../eum/formats.ts';
 import { EuiccConfigError } from './errors.ts';
 
@@ -65,22 +66,6 @@ function wrap<T>(what: string, f: () => T): T {
 }
 
 /**
- * Every chip of a reel trusts the same few CI certificates: parse each once per process (a
- * bridge simulator makes a chip per insertion, and asn1js parsing was a tenth of its CPU).
- */
-const anchorCache = new Map<string, Certificate>();
-
-function parseTrustAnchor(der: Uint8Array): Certificate {
-  const key = Buffer.from(der).toString('base64');
-  let cert = anchorCache.get(key);
-  if (!cert) {
-    cert = parseCertificate(der);
-    if (anchorCache.size < 64) anchorCache.set(key, cert);
-  }
-  return cert;
-}
-
-/**
  * Decodes and checks a reel record. `extraCiCertificates` adds trust anchors beyond the reel's
  * CI (real chips often trust several CI keys, e.g. one per curve).
  */
@@ -105,7 +90,7 @@ export function chipIdentityFromReel(chip: ReelChip, header: ReelHeaderLike, ext
   if (new Set(otks.map((k) => k.pkHex)).size !== otks.length) throw new EuiccConfigError('EUICC_BAD_REEL', `${where}: a one-time key appears twice`);
   const euiccInfo2 = b64(chip.euiccInfo2, `${where} euiccInfo2`);
   const trustAnchors = [b64(header.ciCertificate, 'reel ciCertificate'), ...extraCiCertificates].map((der, i) =>
-    wrap(i === 0 ? 'reel ciCertificate' : `extra CI certificate ${i - 1}`, () => parseTrustAnchor(der)),
+    wrap(i === 0 ? 'reel ciCertificate' : `extra CI certificate ${i - 1}`, () => parseCertificateCached(der)),
   );
   const atr = chip.atr !== undefined ? hex(chip.atr, `${where} atr`) : undefined;
   const eumCertificate = header.eumCertificate !== undefined ? b64(header.eumCertificate, 'reel eumCertificate') : undefined;
