@@ -345,7 +345,7 @@ export class PgInventory implements Inventory {
     if (rows[0]!.kind === 'unsettled') {
       return {
         kind: 'unsettled',
-        attempts: rows.map((r) => ({ batchId: r.batch_id, position: r.pos, otpk: u8(r.otpk), iccid: u8(r.iccid), station: r.claim_station, unit: r.claim_unit })),
+        attempts: rows.map((r) => ({ batchId: r.batch_id, position: r.pos, otpk: u8(r.otpk), transactionId: u8(r.transaction_id), iccid: u8(r.iccid), station: r.claim_station, unit: r.claim_unit })),
       };
     }
     const r = rows[0]!;

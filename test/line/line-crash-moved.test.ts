@@ -37,21 +37,21 @@ import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
 const why = pgUnavailable();
 if (why) console.warn(`line crash tests skipped: ${why}`);
 
-type Where = 'B after A restarted' | 'B while A is down' | 'A again after its restart';
+type Where = 'B after A restarted' | 'B while A is down' | 'A again after its restart' | 'B (alreadyProvisioned "load") while A is down';
 
 describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, seen again anywhere on the line, settles the attempt from its signed result', () => {
   let pg: PgCluster;
   let f: MiniFactory;
   beforeAll(async () => {
     pg = startPgCluster();
-    f = await miniFactory({ chips: 3, keys: 2, perEuicc: 2 });
+    f = await miniFactory({ chips: 4, keys: 2, perEuicc: 2 });
   });
   afterAll(() => {
     f?.close();
     pg?.stop();
   });
 
-  async function stationConfig(name: string, url: string, dir: string): Promise<StationConfig> {
+  async function stationConfig(name: string, url: string, dir: string, extra: object = {}): Promise<StationConfig> {
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'station.json'),
@@ -64,6 +64,7 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
         bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
         slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
         inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
+        ...extra,
       }),
     );
     return requireConfig(join(dir, 'station.json'));
@@ -113,6 +114,8 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
     ['B after A restarted', 0],
     ['B while A is down', 1],
     ['A again after its restart', 2],
+    // No already-provisioned check: the claim finds A's attempt unsettled and settles it from the chip.
+    ['B (alreadyProvisioned "load") while A is down', 3],
   ])('seen at %s: installed (recovered) in the inventory and the PLR, PIR verified, chip finished', async (where, chip) => {
     const url = await pg.freshDb();
     const db = openDb(url);
@@ -124,7 +127,8 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
       const stateDir = join(f.dir, `chips-moved-${chip}`);
       const base = join(f.dir, `line-moved-${chip}`);
       const a = await stationConfig('A', url, join(base, 'A'));
-      const b = await stationConfig('B', url, join(base, 'B'));
+      const load = where === 'B (alreadyProvisioned "load") while A is down';
+      const b = await stationConfig('B', url, join(base, 'B'), load ? { eidPolicy: { alreadyProvisioned: 'load' } } : {});
 
       await killedPastBf23(a, url, eid, stateDir);
       const rowOf = async () =>
@@ -133,7 +137,7 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
       expect(claimed).toMatchObject({ state: BppState.inFlight, claim_station: 'A' });
 
       let seen: { events: StationEvent[]; byOutcome: Record<string, number> };
-      if (where === 'B while A is down') {
+      if (where === 'B while A is down' || load) {
         seen = await startStation(b, eid, stateDir);
         await startStation(a, undefined, stateDir);
       } else {

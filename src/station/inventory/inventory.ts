@@ -38,6 +38,7 @@ export interface ClaimRequest {
 /** Another unit's unsettled attempt on this chip (a chip moved between stations mid-attempt). */
 export interface UnsettledAttempt extends BppRef {
   otpk: Uint8Array;
+  transactionId: Uint8Array;
   iccid: Uint8Array;
   station: string | null;
   unit: string | null;

@@ -14,6 +14,8 @@ import type { InventoryBpp, UnsettledAttempt } from '../../inventory/inventory.t
 import { handled, type Attempt, type UnitRun } from './context.ts';
 import { UnitFailure, checkAbort, codeOf, foreignChip, messageOf } from './failure.ts';
 import type { Identified } from './identify.ts';
+import { ALREADY_PROVISIONED_CODE } from './already-provisioned.ts';
+import { recoverHeld } from './recover-held.ts';
 
 export interface Chosen {
   bpp: InventoryBpp;
@@ -90,11 +92,20 @@ export async function choose(run: UnitRun, attempt: Attempt, id: Identified): Pr
 }
 
 /**
- * Another station's attempt on this chip is unsettled (the chip was moved mid-attempt): the
+ * Another station's attempt on this chip is unsettled (the chip was moved mid-attempt): its
+ * signed result, when the chip still holds it, settles it installed (recover-held.ts); else the
  * chip says whether BF23 reached it. Key used and the profile listed: it is installed, and this
  * unit loads nothing more. Otherwise that BPP is retired (never loadable again).
  */
 async function settleMoved(run: UnitRun, attempt: Attempt, id: Identified, a: UnsettledAttempt): Promise<void> {
+  // The chip's signed result first: it proves the install where key state and profile list only suggest it.
+  const recovered = await recoverHeld(run, id.fpa, id.eid, { ...a, claimUnit: a.unit, claimStation: a.station });
+  if (recovered) {
+    throw new UnitFailure('already-provisioned', 'choose', ALREADY_PROVISIONED_CODE, `chip ${id.eid} already holds the profile of BPP ${a.batchId}#${a.position}: ${recovered}; nothing loaded`, 'none', {
+      display: 'already done',
+      hint: 'nothing to load: the unit is provisioned; the earlier attempt is settled installed from the chip',
+    });
+  }
   const key = id.keys.find((k) => toHex(k.otpk) === toHex(a.otpk));
   const keyUsed = key === undefined || key.state !== 'unused';
   let profileListed = false;

@@ -17,8 +17,11 @@ import { finishSettled } from '../finish-settled.ts';
 import { provesInstall, recoverPir, recoveredPirFields } from '../recover-pir.ts';
 import type { UnitRun } from './context.ts';
 
+/** The BPP whose profile the chip may hold, and the attempt that holds or spent it. */
+export type HeldBpp = Pick<InventoryBpp, 'batchId' | 'position' | 'transactionId' | 'claimUnit' | 'claimStation'>;
+
 /** What was recovered, in a few words for the unit's reason; undefined when nothing was. */
-export async function recoverHeld(run: UnitRun, fpa: FpaClient, eid: string, b: InventoryBpp): Promise<string | undefined> {
+export async function recoverHeld(run: UnitRun, fpa: FpaClient, eid: string, b: HeldBpp): Promise<string | undefined> {
   const { journal, inventory, bus, trust, policy } = run.deps;
   // Only the line's database names the attempt; a single station's own journal settles its units (chip-seen-again.ts).
   const unit = b.claimUnit;
