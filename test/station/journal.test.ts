@@ -22,6 +22,27 @@ describe('Journal', () => {
     await again.journal.close();
   });
 
+  it('writes a record nobody waits for at once and syncs it with the next record that is waited for', async () => {
+    const path = join(dir(), 'j.ndjson');
+    const { journal } = await Journal.open<AnyRecord>(path);
+    await journal.append('unit.start', { unit: 'u1' }, { sync: false });
+    await journal.append('unit.identified', { unit: 'u1' }, { sync: false });
+    // Written (a killed process keeps it), without an fdatasync of its own.
+    expect(readFileSync(path, 'utf8').trim().split('\n').map((l) => JSON.parse(l).type)).toEqual(['unit.start', 'unit.identified']);
+    expect(journal.syncs).toBe(0);
+    await journal.append('bpp.chosen', { unit: 'u1' });
+    expect(journal.syncs).toBe(1);
+    await journal.append('bf23.sending', { unit: 'u1' });
+    expect(journal.syncs).toBe(2);
+    await journal.close();
+    expect((await Journal.read(path)).records.map((r) => [r.seq, r.type])).toEqual([
+      [1, 'unit.start'],
+      [2, 'unit.identified'],
+      [3, 'bpp.chosen'],
+      [4, 'bf23.sending'],
+    ]);
+  });
+
   it('drops a torn last line (crash mid-write) and keeps appending cleanly', async () => {
     const path = join(dir(), 'j.ndjson');
     const { journal } = await Journal.open<AnyRecord>(path);

@@ -42,7 +42,7 @@ export async function runUnit(slot: UnitSlot, deps: UnitDeps): Promise<UnitResul
   while (number < Math.max(1, deps.policy.maxAttemptsPerChip)) {
     number++;
     const id = number === 1 ? run.unit : `${run.unit}#${number}`;
-    const attempt: Attempt = { id, number, bf23Sent: false, unsynced: [handled(deps.journal.append('unit.start', { unit: id, slot: slot.id, attempt: number }))] };
+    const attempt: Attempt = { id, number, bf23Sent: false, unsynced: [handled(deps.journal.append('unit.start', { unit: id, slot: slot.id, attempt: number }, { sync: false }))] };
     try {
       await activate(run, attempt);
       const identified = await identify(run, attempt);

@@ -54,7 +54,7 @@ export async function identify(run: UnitRun, attempt: Attempt): Promise<Identifi
     });
   }
   const unused = keys.oneTimeKeys.filter((k) => k.state === 'unused').map((k) => k.otpk);
-  attempt.unsynced.push(handled(journal.append('unit.identified', { unit: attempt.id, slot: run.slot.id, eid, unusedKeys: unused.length })));
+  attempt.unsynced.push(handled(journal.append('unit.identified', { unit: attempt.id, slot: run.slot.id, eid, unusedKeys: unused.length }, { sync: false })));
   bus.emit({ type: 'slot.identified', t: run.now(), slot: run.slot.id, eid, unusedKeys: unused.length });
   run.emitState('identified');
   return { fpa, eid, unused, keys: keys.oneTimeKeys, certCheck };
