@@ -236,7 +236,7 @@ const out = (s: string) => {
 try {
   out(`- Line benchmark, ${new Date().toISOString()}`);
   out(`- Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model.trim()}, PostgreSQL 15 (throwaway cluster on a unix socket; fsync off, synchronous_commit on), load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} at the start`);
-  out(`- ${slots} slots per station, ${claims} claims per slot; each claim is one ifpp.claim_bpp call (EID lock, unsettled check, SKIP LOCKED pick, update), then one settlement`);
+  if (stationCounts.length) out(`- ${slots} slots per station, ${claims} claims per slot; each claim is one ifpp.claim_bpp call (EID lock, unsettled check, SKIP LOCKED pick, update), then one settlement`);
   out('');
   took('server start');
   if (stationCounts.length) out('| stations | claims | claim p50 ms | claim p99 ms | settle p99 ms | claims/s | server CPU s | server CPU per claim ms | local store claim+in-flight p99 ms | local N stations claims/s | ratio |');
