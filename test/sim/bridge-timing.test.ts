@@ -10,7 +10,8 @@ import {
   wwtSeconds,
   type Run,
 } from '../../src/sim/bridge/timing-model.ts';
-import { PacedLane, type Clock } from '../../src/sim/bridge/scheduler.ts';
+import { PacedLane } from '../../src/sim/bridge/scheduler.ts';
+import { FakeClock } from '../helpers/fake-clock.ts';
 
 // The documented closed form (hardware/PROTOCOL.md §7): every character 12 etu, +4 etu for each
 // change of direction, +N etu between consecutive reader->card characters.
@@ -85,29 +86,6 @@ describe('timing model', () => {
     expect(wwtSeconds(10, 372, f)).toBeCloseTo((960 * 10 * 372) / f, 12);
   });
 });
-
-/** A clock whose timers fire `lateMs` after they are due, advanced by hand. */
-class FakeClock implements Clock {
-  t = 0;
-  private timers: { at: number; fn: () => void }[] = [];
-  constructor(private readonly lateMs: number) {}
-  now(): number {
-    return this.t;
-  }
-  schedule(fn: () => void, ms: number): () => void {
-    const timer = { at: this.t + ms + (ms > 0 ? this.lateMs : 0), fn };
-    this.timers.push(timer);
-    return () => (this.timers = this.timers.filter((x) => x !== timer));
-  }
-  /** Fires the next timer, moving time forward to it. */
-  step(): void {
-    this.timers.sort((a, b) => a.at - b.at);
-    const next = this.timers.shift();
-    if (!next) throw new Error('no timer pending');
-    this.t = Math.max(this.t, next.at);
-    next.fn();
-  }
-}
 
 describe('PacedLane (drift-free pacing)', () => {
   it('pays back timer lateness: 100 back-to-back 10 ms operations end at 1000 ms + one overshoot', () => {
