@@ -25,19 +25,25 @@ import { runStation } from '../../src/cli/run-station.ts';
 import { StopSignals } from '../../src/cli/stop-signals.ts';
 import { EXIT, runExitCode } from '../../src/cli/exit-codes.ts';
 
+/** A factory with one chip and a one-socket programmer config on its store (port bridge0). */
+async function oneSocketStation(name: string) {
+  const f = await miniFactory({ chips: 1, keys: 2, perEuicc: 1 });
+  f.close();
+  const cfgPath = join(f.dir, 'station.json');
+  writeFileSync(
+    cfgPath,
+    JSON.stringify({
+      format: 'ifpp-station/1', name, kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
+      bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
+      slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
+    }),
+  );
+  return { f, cfgPath };
+}
+
 describe('a stop signal during start-up', () => {
   it.each(['SIGINT', 'SIGTERM'] as const)('%s: the station closes again before any unit, exit 0, nothing loaded', async (sig) => {
-    const f = await miniFactory({ chips: 1, keys: 2, perEuicc: 1 });
-    f.close();
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'stop-at-start', kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-      }),
-    );
+    const { f, cfgPath } = await oneSocketStation('stop-at-start');
     const config = await requireConfig(cfgPath);
     // A chip is in the socket: a station that went on would load it at once.
     const sim = simHardware(config);
@@ -70,17 +76,7 @@ describe('a stop signal during start-up', () => {
 
 describe('a stop signal during start-up, sent to a real ifpp run process', () => {
   it('SIGTERM while the station opens its bridge: start-up ends, the station closes again, exit 0, nothing half-written', async () => {
-    const f = await miniFactory({ chips: 1, keys: 2, perEuicc: 1 });
-    f.close();
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'stop-at-start-process', kind: 'socket-programmer', store: 'store', journal: 'journal', reports: 'reports',
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-      }),
-    );
+    const { f, cfgPath } = await oneSocketStation('stop-at-start-process');
     // A chip is in the socket: a station that went on would load it at once.
     const card = await euiccCardFromReel({ reel: f.reel, eid: f.eids[0]!, stateDir: join(f.dir, 'chips') }, 0);
     const sim = await BridgeSim.start({ slots: 1, link: join(f.dir, 'bridge0'), timeScale: 0, cards: [card] });

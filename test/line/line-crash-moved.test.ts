@@ -3,7 +3,8 @@
  * was journaled), its chip then seen at another station or back at its own: the chip's install
  * notification settles the attempt `installed` (recovered) in the shared inventory and in the
  * line's Profile Loading Report, with a PIR that verifies, and the chip is finished. Real
- * PostgreSQL 15, real stations on in-process slots; the "kill" stops station A's journal at
+ * PostgreSQL 15, real stations on in-process slots; each case ends with the line's three-part
+ * check (test/helpers/line-check.ts); the "kill" stops station A's journal at
  * pir.received (everything before it is on disk, nothing after), deterministically.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,6 @@ import { openDb } from '../../src/line/db.ts';
 import { migrate } from '../../src/line/schema.ts';
 import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.ts';
 import { PgInventory } from '../../src/line/pg-inventory.ts';
-import { lineReport } from '../../src/line/report.ts';
 import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
@@ -30,9 +30,8 @@ import { runUnit } from '../../src/station/orchestrator/unit-runner.ts';
 import { unitPolicyFor } from '../../src/station/orchestrator/unit-policy.ts';
 import { loadDialect } from '../../src/station/fpa/dialect-loader.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
-import { decodePir, NotificationEvent } from '../../src/core/rsp/pir.ts';
-import { fromHex } from '../../src/core/bytes.ts';
-import { verifyPir } from '../../src/station/fpa/verify-pir.ts';
+import { NotificationEvent } from '../../src/core/rsp/pir.ts';
+import { checkLine, chipProfiles } from '../helpers/line-check.ts';
 
 const why = pgUnavailable();
 if (why) console.warn(`line crash tests skipped: ${why}`);
@@ -162,18 +161,13 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
       ).rows.map((r) => r.type);
       expect(order).toEqual(settling === 'A' ? ['unit.reconciled', 'unit.reconciled', 'unit.finished'] : ['unit.recovered', 'unit.finished']);
 
-      const rep = await lineReport(db, url, { outDir: join(base, 'reports') });
-      expect(rep.accounting.anomalies).toEqual([]);
-      expect(rep.accounting.open).toEqual([]);
-      const unit = rep.accounting.units.find((u) => u.unit === claimed!.claim_unit)!;
-      expect(unit).toMatchObject({ status: 'installed', finished: true, pir: { recovered: true, verified: true, installed: true } });
-      const plr = JSON.parse(readFileSync(rep.plrs.find((p) => p.batchId === batchId)!.path, 'utf8')) as {
-        results: { unit: string; eid: string; pir: string; transactionId: string; outcome: string; recovered?: boolean; pirVerifiedByStation: boolean }[];
-      };
-      const r = plr.results.find((x) => x.unit === claimed!.claim_unit)!;
-      expect(r).toMatchObject({ eid, outcome: 'installed', recovered: true, pirVerifiedByStation: true });
+      // The line's three-part check (chips, rows, report), then this unit in it: recovered, finished.
       const trust = new EuiccTrust(f.euicc);
-      expect(verifyPir(decodePir(new Uint8Array(Buffer.from(r.pir, 'base64'))), trust.certificateFor(eid), fromHex(r.transactionId))).toEqual({ ok: true, installed: true });
+      const { report, results } = await checkLine(db, url, { chips: chipProfiles(stateDir), outDir: join(base, 'reports'), trust, label: where });
+      expect(report.accounting.anomalies).toEqual([]);
+      const unit = report.accounting.units.find((u) => u.unit === claimed!.claim_unit)!;
+      expect(unit).toMatchObject({ status: 'installed', finished: true, pir: { recovered: true, verified: true, installed: true } });
+      expect((results as unknown as { unit: string }[]).find((x) => x.unit === claimed!.claim_unit)).toMatchObject({ eid, outcome: 'installed', recovered: true, pirVerifiedByStation: true });
     } finally {
       await db.end();
     }
