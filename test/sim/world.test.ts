@@ -204,6 +204,50 @@ describe('operator faults', () => {
   });
 });
 
+describe('operator at the start buttons', () => {
+  it('presses again as soon as the green lamp comes on (the station is up and waiting), not only after repressMs', async () => {
+    const wiring = wiringFromConfig(planStation({ kind: 'panel-jig', slots: 2, maxAttemptsPerChip: 2, simulation: {} }).config, 'j.json');
+    const green = wiring.readyLamp!;
+    const clamp = wiring.clamp!.output;
+    const outputs = new Map<number, number>();
+    const listeners = new Set<(pin: number, value: number) => void>();
+    const drive = (pin: number, value: number) => {
+      outputs.set(pin, value);
+      for (const l of listeners) l(pin, value);
+    };
+    const hw: OperatorHardware = {
+      setInput: () => undefined,
+      output: (pin) => outputs.get(pin),
+      onOutput: (fn) => {
+        listeners.add(fn);
+        return () => listeners.delete(fn);
+      },
+      insertCard: () => Promise.resolve(),
+      removeCard: () => Promise.resolve(),
+    };
+    // repressMs far beyond the test's time: a second press can only come from the lamp.
+    const op = new Operator(hw, { wiring, eidAt: (i) => `chip${i}`, next: 0, end: 2, pressHoldMs: 1, repressMs: 3_600_000 });
+    const presses: string[] = [];
+    const pressed = () => new Promise<void>((r) => op.once('press', () => r()));
+    const cycle = new Promise<void>((r) => op.once('cycle', () => r()));
+    op.on('press', () => presses.push('press'));
+    op.initialCards();
+    const first = pressed();
+    op.start();
+    try {
+      await first; // before the station is up: nobody sees it
+      const second = pressed();
+      drive(green.pin, green.activeLow ? 0 : 1); // the station is up and waits for a start
+      await second;
+      drive(clamp.pin, clamp.activeLow ? 0 : 1); // this press started the cycle
+      await cycle;
+      expect(presses).toEqual(['press', 'press']);
+    } finally {
+      op.stop();
+    }
+  });
+});
+
 describe('ifpp sim up: the world at run time', () => {
   let h: WorldHandle | undefined;
   let host: Host | undefined;

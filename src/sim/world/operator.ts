@@ -116,6 +116,7 @@ export class Operator extends EventEmitter<OperatorEvents> {
   private running = false;
   private finished = false;
   private clampCloses = 0;
+  private readyLampOns = 0;
   private readonly waiters = new Set<() => void>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private unsubscribe: (() => void) | undefined;
@@ -213,6 +214,8 @@ export class Operator extends EventEmitter<OperatorEvents> {
   private onOutput(pin: number, value: number): void {
     const clamp = this.o.wiring.clamp?.output;
     if (clamp && pin === clamp.pin && (value > 0 ? 1 : 0) === activeLevel(clamp)) this.clampCloses++;
+    const ready = this.o.wiring.readyLamp;
+    if (ready && pin === ready.pin && (value > 0 ? 1 : 0) === activeLevel(ready)) this.readyLampOns++;
     if (this.o.wiring.kind === 'socket-programmer') {
       for (const s of this.slots) {
         const lamp = [s.wiring.passLed, s.wiring.failLed].find((l) => l?.pin === pin);
@@ -372,11 +375,14 @@ export class Operator extends EventEmitter<OperatorEvents> {
       panel++;
       this.emit('panel', panel, loaded.map((s) => s.eid!));
       this.emit('log', `panel ${panel}: ${loaded.length} DUT(s) loaded (${loaded.map((s) => s.wiring.id).join(' ')}); pressing start`);
-      // Press until the clamp closes: the station may not be up yet, or was busy.
+      // Press until the clamp closes: the station may not be up yet, or was busy. Like a person,
+      // press again when the green lamp comes on (the station is up and waiting), or after repressMs.
       for (;;) {
         const closes = this.clampCloses;
+        const readies = this.readyLampOns;
         await this.press();
-        if (await this.waitFor(() => this.clampCloses > closes, this.o.repressMs)) break;
+        await this.waitFor(() => this.clampCloses > closes || this.readyLampOns > readies, this.o.repressMs);
+        if (this.clampCloses > closes) break;
       }
       this.emit('cycle', 'start', panel);
       for (const s of loaded) this.maybeGlitch(s, () => this.clampClosed());

@@ -28,6 +28,8 @@ export interface Wiring {
   startButtons?: { left: WiredPin; right: WiredPin; windowMs: number };
   estop?: WiredPin;
   guard?: WiredPin;
+  /** The tower's green lamp: lit while the station waits for a start (and while it runs). */
+  readyLamp?: WiredPin;
   slots: SlotWiring[];
   /** Every input pin with its idle level (nothing pressed, lid closed, no DUT, clamp open). */
   idleInputs: { pin: number; level: 0 | 1 }[];
@@ -83,6 +85,8 @@ export function wiringFromConfig(raw: unknown, file: string): Wiring {
   const guard = pin(board?.guard, 'board.guard');
   if (estop) w.estop = estop;
   if (guard) w.guard = guard;
+  const ready = isObj(board?.towerLight) ? pin(board.towerLight.green, 'board.towerLight.green') : undefined;
+  if (ready) w.readyLamp = ready;
   if (!Array.isArray(raw.slots)) throw bad('no slots');
   raw.slots.forEach((s, i) => {
     if (!isObj(s)) throw bad(`slots[${i}] is not an object`);
