@@ -5,10 +5,10 @@
  * 1. the shared bridge conformance suite (as against the simulator and the host build);
  * 2. one station end-to-end load of a BPP into a simulated eUICC through it.
  * Skipped with a message when arm-none-eabi-gcc or qemu-system-arm is missing.
- * `npm test` runs this file on its own, after the parallel suite: QEMU's vCPU spins on the
- * polling firmware and the card's waits are real time, so on two shared cores the card process
- * was starved past the firmware's 0.5 s card wait (two ERR TIMEOUT failures in a full run; alone
- * it passes in ~20 s).
+ * It runs in the parallel suite, among the first files started (test/sequencer.ts). It once ran on its
+ * own after the suite: ERR TIMEOUT failures under load were taken for starvation, but the cause
+ * was the QEMU HAL's clock stepping back (fixed in hal_qemu.c, f16c99f); since then it passed
+ * alongside the heaviest files at load 10-17.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
