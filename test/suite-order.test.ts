@@ -3,6 +3,7 @@
  * would silently drop back to vitest's order), and the named files come first, longest first.
  */
 import { describe, expect, it } from 'vitest';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { TestSpecification, Vitest } from 'vitest/node';
@@ -26,5 +27,14 @@ describe('test file order', () => {
     const order = sorted.map((s) => s.moduleId.slice(ROOT.length + 1));
     const named = files.filter((f) => f in SLOW_FILES).sort((a, b) => SLOW_FILES[b]! - SLOW_FILES[a]!);
     expect(order).toEqual([...named, 'test/a.test.ts', 'test/b.test.ts']);
+  });
+
+  // vitest.config.ts: each simulated device's pty helper starts python3; through a shim it cost
+  // ~0.25 s of CPU per start (jig-controller.test.ts: 11.1 s CPU with the shim, 5.9 s without).
+  const noPython = spawnSync('python3', ['-c', 'pass'], { stdio: 'ignore' }).status !== 0;
+  it.skipIf(noPython)('simulated devices start the python interpreter itself, not a shim', () => {
+    const py = process.env.IFPP_PYTHON;
+    expect(py).toBeDefined();
+    expect(execFileSync(py!, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim()).toBe(py);
   });
 });
