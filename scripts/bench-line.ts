@@ -30,16 +30,44 @@ import { startPgCluster } from '../test/helpers/pg-cluster.ts';
 import { benchEid, benchOtpk } from './bench-line-data.ts';
 import { writeDocBlock } from './bench-station-doc.ts';
 
+/** A mistyped option is a one-line message and exit 2, not a stack trace. */
+function parseOrExit<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    process.stderr.write(`bench:line: ${(e as Error).message} (--help lists the options)\n`);
+    process.exit(2);
+  }
+}
+
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const FULL = { stations: '1,2,4,8', slots: '16', claims: '40', big: '1000000', pace: '1500', 'paced-claims': '8', 'whole-stations': '4', 'whole-slots': '4', 'whole-units': '24' };
 const QUICK: typeof FULL = { stations: '1,2', slots: '16', claims: '5', big: '20000', pace: '200', 'paced-claims': '2', 'whole-stations': '2', 'whole-slots': '4', 'whole-units': '4' };
-const { values: given } = parseArgs({
+const given = parseOrExit(() => parseArgs({
   options: {
     ...(Object.fromEntries(Object.keys(FULL).map((k) => [k, { type: 'string' }])) as Record<keyof typeof FULL, { type: 'string' }>),
     quick: { type: 'boolean', default: false },
     write: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
-});
+}).values);
+if (given.help) {
+  process.stdout.write(`Usage: npm run bench:line -- [options]     (run \`npm run build\` first: the stations run dist/)
+  --stations LIST       station counts for the claim tables (default 1,2,4,8; 0 leaves the part out)
+  --slots N             slots per station in the claim tables (default 16)
+  --claims N            claims per slot at full speed (default 40)
+  --pace MS             a unit's card time for the paced claims (default 1500; 0 leaves the part out)
+  --paced-claims N      claims per slot at that pace (default 8)
+  --whole-stations N    whole stations on the line against N x one local-store station (default 4; 0 leaves it out)
+  --whole-slots N       slots per whole station (default 4)
+  --whole-units N       units per whole station (default 24)
+  --big N               BPP rows of the large inventory, metadata only (default 1000000; 0 leaves it out)
+  --quick               every part at small sizes: a readiness check in under a minute (not with --write)
+  --write               also put the tables into docs/performance.md (the bench-line block; a full run only)
+The 4-station throughput ratio alone: --stations 0 --pace 0 --big 0
+`);
+  process.exit(0);
+}
 const values = { ...(given.quick ? QUICK : FULL), ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as typeof FULL & { write: boolean; quick: boolean };
 if (values.quick && values.write) {
   process.stderr.write('bench:line: --quick is a readiness check; its figures are not written to docs/performance.md (leave out --write or --quick)\n');
