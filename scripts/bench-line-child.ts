@@ -5,7 +5,8 @@
  *
  *   node --import tsx scripts/bench-line-child.ts --url URL --station ID --slots 16 --claims 50 --eid-from N [--pace MS]
  *
- * Prints one JSON line: claim latencies (ms), settle latencies, wall time.
+ * Prints one JSON line: claim latencies (ms; all, and those after each slot's first), settle
+ * latencies, wall time.
  */
 import { parseArgs } from 'node:util';
 import { PgInventory } from '../src/line/pg-inventory.ts';
@@ -24,6 +25,8 @@ const pace = Number(values.pace);
 const random = mulberry32(from + 1);
 const inv = await PgInventory.open({ url: values.url!, stationId: values.station!, heartbeatSeconds: 0 }); // the station's own pool size: slots queue for its connections
 const claimMs: number[] = [];
+/** Claims after each slot's first: the first waits for a pooled connection to open and the code to warm up. */
+const warmMs: number[] = [];
 const settleMs: number[] = [];
 const t0 = performance.now();
 await Promise.all(
@@ -36,6 +39,7 @@ await Promise.all(
       const a = performance.now();
       const r = await inv.claim({ eid: benchEid(n), unusedOtpks: [benchOtpk(n, 0), benchOtpk(n, 1)], unit, excluded: new Set(), trustedCis: [] });
       claimMs.push(performance.now() - a);
+      if (i > 0) warmMs.push(performance.now() - a);
       if (r.kind !== 'claimed') throw new Error(`claim for EID #${n}: ${r.kind}`);
       const b = performance.now();
       await inv.settle(r.bpp, BppState.installed, unit);
@@ -46,4 +50,4 @@ await Promise.all(
 );
 const wallMs = performance.now() - t0;
 await inv.close();
-process.stdout.write(JSON.stringify({ claimMs, settleMs, wallMs }) + '\n');
+process.stdout.write(JSON.stringify({ claimMs, warmMs, settleMs, wallMs }) + '\n');
