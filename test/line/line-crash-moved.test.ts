@@ -7,22 +7,17 @@
  * check (test/helpers/line-check.ts); the "kill" stops station A's journal at
  * pir.received (everything before it is on disk, nothing after), deterministically.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
 import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
 import { simHardware } from '../../src/sim/inprocess/sim-hardware.ts';
-import { requireConfig } from '../../src/station/config/load.ts';
 import type { StationConfig } from '../../src/station/config/schema.ts';
 import { Station } from '../../src/station/orchestrator/station.ts';
 import { EventBus, type StationEvent } from '../../src/station/events.ts';
-import { openDb } from '../../src/line/db.ts';
-import { migrate } from '../../src/line/schema.ts';
-import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.ts';
 import { PgInventory } from '../../src/line/pg-inventory.ts';
-import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { Journal } from '../../src/station/journal/journal.ts';
 import { journalPath } from '../../src/station/journal/paths.ts';
@@ -32,6 +27,7 @@ import { loadDialect } from '../../src/station/fpa/dialect-loader.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
 import { NotificationEvent } from '../../src/core/rsp/pir.ts';
 import { checkLine, chipProfiles } from '../helpers/line-check.ts';
+import { freshLine, lineStationConfig } from '../helpers/line-setup.ts';
 
 const why = pgUnavailable();
 if (why) console.warn(`line crash tests skipped: ${why}`);
@@ -50,24 +46,7 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
     pg?.stop();
   });
 
-  async function stationConfig(name: string, url: string, dir: string, extra: object = {}): Promise<StationConfig> {
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, 'station.json'),
-      JSON.stringify({
-        name,
-        kind: 'socket-programmer',
-        store: 'store',
-        journal: 'journal',
-        reports: 'reports',
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-        inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
-        ...extra,
-      }),
-    );
-    return requireConfig(join(dir, 'station.json'));
-  }
+  const stationConfig = (name: string, url: string, dir: string, extra: object = {}): Promise<StationConfig> => lineStationConfig(dir, name, url, 1, extra);
 
   /** Station A loads the chip; its journal stops at pir.received, as a kill -9 there leaves it. */
   async function killedPastBf23(config: StationConfig, url: string, eid: string, stateDir: string): Promise<void> {
@@ -116,12 +95,8 @@ describe.skipIf(why !== undefined)('a line station killed past BF23: the chip, s
     // No already-provisioned check: the claim finds A's attempt unsettled and settles it from the chip.
     ['B (alreadyProvisioned "load") while A is down', 3],
   ])('seen at %s: installed (recovered) in the inventory and the PLR, PIR verified, chip finished', async (where, chip) => {
-    const url = await pg.freshDb();
-    const db = openDb(url);
+    const { url, db, batchId } = await freshLine(pg, f);
     try {
-      await migrate(db, url);
-      const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
-      await importEuiccDataToLine(db, url, f.euiccData, 'lot-1');
       const eid = f.eids[chip]!;
       const stateDir = join(f.dir, `chips-moved-${chip}`);
       const base = join(f.dir, `line-moved-${chip}`);

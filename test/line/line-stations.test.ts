@@ -11,18 +11,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { miniFactory, type MiniFactory } from '../helpers/mini-factory.ts';
 import { pgUnavailable, startPgCluster, type PgCluster } from '../helpers/pg-cluster.ts';
 import { checkLine, chipProfiles } from '../helpers/line-check.ts';
+import { freshLine as freshLineDb, lineStationConfig } from '../helpers/line-setup.ts';
 import { BridgeSim } from '../../src/sim/bridge/bridge-sim.ts';
 import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
-import { requireConfig } from '../../src/station/config/load.ts';
 import { Station } from '../../src/station/orchestrator/station.ts';
 import { EventBus, type StationEvent } from '../../src/station/events.ts';
-import { openDb } from '../../src/line/db.ts';
-import { migrate } from '../../src/line/schema.ts';
-import { importBatchToLine, importEuiccDataToLine } from '../../src/line/import.ts';
+import { importEuiccDataToLine } from '../../src/line/import.ts';
 import { PgInventory } from '../../src/line/pg-inventory.ts';
 import { lineStatus } from '../../src/line/status.ts';
 import { assignChips } from '../../src/line/assign.ts';
-import { bppChecks } from '../../src/station/store/bpp-checks.ts';
 import { BppState } from '../../src/station/store/bpp-store.ts';
 import { eidToBytes } from '../../src/core/rsp/eid.ts';
 import { EuiccTrust } from '../../src/station/orchestrator/euicc-trust.ts';
@@ -42,15 +39,7 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     pg?.stop();
   });
 
-  /** A fresh line database with the batch and the eUICC data (default: the factory's) imported. */
-  async function freshLine(euiccData = f.euiccData) {
-    const url = await pg.freshDb();
-    const db = openDb(url);
-    await migrate(db, url);
-    const { batchId } = await importBatchToLine(db, url, f.batchDir, { checks: bppChecks });
-    await importEuiccDataToLine(db, url, euiccData, 'lot-1');
-    return { url, db, batchId };
-  }
+  const freshLine = (euiccData = f.euiccData) => freshLineDb(pg, f, euiccData);
 
   /** The factory's eUICC data split in two files: without the chips `late`, and with only them (a lot imported later). */
   function splitEuiccData(late: string[]): { early: string; later: string } {
@@ -70,20 +59,7 @@ describe.skipIf(why !== undefined)('two stations on one line database (real Post
     mkdirSync(dir, { recursive: true });
     const cards = await Promise.all(eids.map((eid) => euiccCardFromReel({ reel: f.reel, eid, stateDir }, 0)));
     const sim = await BridgeSim.start({ slots: eids.length, link: join(dir, 'bridge0'), timeScale: 0, cards });
-    writeFileSync(
-      join(dir, 'station.json'),
-      JSON.stringify({
-        name,
-        kind: 'socket-programmer',
-        store: 'store',
-        journal: 'journal',
-        reports: 'reports',
-        bridges: [{ id: 'b0', port: 'bridge0', slots: eids.length }],
-        slots: eids.map((_, i) => ({ id: `S${i + 1}`, bridge: 'b0', channel: i, row: 1, col: i + 1 })),
-        inventory: { kind: 'postgres', url, stationId: name, heartbeatSeconds: 1, leaseSeconds: 60 },
-      }),
-    );
-    const config = await requireConfig(join(dir, 'station.json'));
+    const config = await lineStationConfig(dir, name, url, eids.length);
     const bus = new EventBus();
     const events: StationEvent[] = [];
     bus.on((e) => void events.push(e));

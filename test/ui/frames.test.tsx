@@ -19,31 +19,10 @@ afterAll(() => {
   for (const [k, v] of Object.entries(saved)) if (v !== undefined) process.env[k] = v;
 });
 
-import { EventEmitter } from 'node:events';
 import { stripVTControlCharacters } from 'node:util';
 import { EventBus, type StationEvent } from '../../src/station/events.ts';
 import { CLEAR_SCREEN, renderStationUi } from '../../src/ui/render.ts';
-import { FakeStdout, T0, jig, recordingControls, slotTo, started, waitForFrame } from './helpers.tsx';
-
-class TtyStdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-  read() {
-    const d = this.data;
-    this.data = null;
-    return d;
-  }
-  type(s: string) {
-    this.data = s;
-    this.emit('readable');
-  }
-}
+import { FakeStdout, T0, TtyStdin, jig, recordingControls, slotTo, started, waitForFrame } from './helpers.tsx';
 
 const BSU = '\x1b[?2026h';
 const ESU = '\x1b[?2026l';

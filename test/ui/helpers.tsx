@@ -26,6 +26,27 @@ export class FakeStdout extends EventEmitter {
   }
 }
 
+/** A stdin that supports raw mode, like a terminal's. */
+export class TtyStdin extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  setEncoding() {}
+  setRawMode() {}
+  resume() {}
+  pause() {}
+  ref() {}
+  unref() {}
+  read() {
+    const d = this.data;
+    this.data = null;
+    return d;
+  }
+  type(s: string) {
+    this.data = s;
+    this.emit('readable');
+  }
+}
+
 class FakeStdin extends EventEmitter {
   isTTY = false;
   setEncoding() {}

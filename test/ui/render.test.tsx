@@ -24,33 +24,11 @@ afterAll(() => {
   }
 });
 
-import { EventEmitter } from 'node:events';
 import { EventBus } from '../../src/station/events.ts';
 import { colorsEnabled, renderStationUi, shouldUseTui } from '../../src/ui/render.ts';
-import { FakeStdout, T0, jig, recordingControls, slotTo, started, waitForFrame } from './helpers.tsx';
+import { FakeStdout, T0, TtyStdin, jig, recordingControls, slotTo, started, waitForFrame } from './helpers.tsx';
 
 const COLOUR_SGR = /\u001B\[(?:3[0-7]|9[0-7]|4[0-7]|10[0-7]|38;[25];[\d;]+|48;[25];[\d;]+)m/;
-
-/** A stdin that supports raw mode, like a terminal's. */
-class TtyStdin extends EventEmitter {
-  isTTY = true;
-  private data: string | null = null;
-  setEncoding() {}
-  setRawMode() {}
-  resume() {}
-  pause() {}
-  ref() {}
-  unref() {}
-  read() {
-    const d = this.data;
-    this.data = null;
-    return d;
-  }
-  type(s: string) {
-    this.data = s;
-    this.emit('readable');
-  }
-}
 
 function mount(env: Record<string, string>) {
   const bus = new EventBus();
