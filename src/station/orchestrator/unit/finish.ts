@@ -10,7 +10,7 @@ import { BppState } from '../../store/bpp-store.ts';
 import type { Attempt, UnitResult, UnitRun } from './context.ts';
 import type { Chosen } from './choose.ts';
 import { UnitFailure, cardPulled, codeOf, interruptedByAbort, messageOf } from './failure.ts';
-import { finishChip } from '../../fpa/finish-chip.ts';
+import { finishAndJournal, type FinishResult } from '../finish-settled.ts';
 import type { Identified } from './identify.ts';
 
 const OUTCOME_EVENT: Record<UnitOutcomeCode, UnitOutcome> = {
@@ -81,21 +81,10 @@ export const FINISH_FAILED = 'FINISH_FAILED';
  * and the unit ends installed with finishFailed, to be finished later (ifpp bench finish).
  * Undefined when finishing is turned off.
  */
-async function finishChipStage(run: UnitRun, attempt: Attempt, id: Identified): Promise<{ ok: boolean; code?: string; reason?: string } | undefined> {
-  const steps = run.deps.policy.endOfProduction;
-  if (!steps || (!steps.deleteUnusedKeys && !steps.closeFpaServices)) return undefined;
-  const base = { unit: attempt.id, slot: run.slot.id, eid: id.eid, deleteUnusedKeys: steps.deleteUnusedKeys, closeFpaServices: steps.closeFpaServices };
-  try {
-    const r = await finishChip(id.fpa, { deleteUnusedKeys: steps.deleteUnusedKeys, closeFpaServices: steps.closeFpaServices });
-    await run.deps.journal.append('unit.finished', { ...base, ok: true, keysDeleted: r.keysDeleted, fpaClosed: r.fpaClosed });
-    return { ok: true };
-  } catch (e) {
-    const code = codeOf(e, 'FINISH_FAILED');
-    const reason = messageOf(e);
-    await run.deps.journal.append('unit.finished', { ...base, ok: false, code, reason });
-    run.deps.bus.emit({ type: 'station.warning', t: run.now(), code: FINISH_FAILED, message: `${run.slot.id}: chip ${id.eid} is installed but not finished (${code}: ${reason}); finish it on the bench (ifpp bench finish)` });
-    return { ok: false, code, reason };
-  }
+function finishChipStage(run: UnitRun, attempt: Attempt, id: Identified): Promise<FinishResult | undefined> {
+  const { policy, journal, bus } = run.deps;
+  // Every error of the live stage is the unit's finish failure (its code, or FINISH_FAILED).
+  return finishAndJournal(id.fpa, policy.endOfProduction, journal, { unit: attempt.id, slot: run.slot.id, eid: id.eid }, bus, () => run.now(), (e) => codeOf(e, FINISH_FAILED));
 }
 
 /**
