@@ -92,16 +92,26 @@ export function tpduBoundSeconds(tpdu: Uint8Array, link: SlotLinkParams): number
 
 const GET_RESPONSE_256 = Uint8Array.of(0x00, 0xc0, 0x00, 0x00, 0x00);
 
-/** Longest legitimate duration of an APDU request: every TPDU the bridge may run for it. */
-export function apduBoundSeconds(apdu: Uint8Array, link: SlotLinkParams): number {
+/** The command TPDU(s) of one APDU at the bridge: twice for case 2 (the 6Cxx repeat), else once. */
+function commandBoundSeconds(apdu: Uint8Array, link: SlotLinkParams): number {
   const commandRuns = apdu.length === 5 ? 2 : 1;
-  return commandRuns * tpduBoundSeconds(t0CommandTpdu(apdu), link) + 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
+  return commandRuns * tpduBoundSeconds(t0CommandTpdu(apdu), link);
 }
 
-/** Longest legitimate duration of an APDUS request (PROTOCOL.md §4a). */
+/** Up to MAX_APDU_GET_RESPONSES GET RESPONSEs of 256 bytes, each twice (6Cxx). */
+function getResponsesBoundSeconds(link: SlotLinkParams): number {
+  return 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
+}
+
+/** Longest legitimate duration of an APDU request: every TPDU the bridge may run for it. */
+export function apduBoundSeconds(apdu: Uint8Array, link: SlotLinkParams): number {
+  return commandBoundSeconds(apdu, link) + getResponsesBoundSeconds(link);
+}
+
+/** Longest legitimate duration of an APDUS request (PROTOCOL.md §4a): GET RESPONSEs only for the last APDU. */
 export function apdusBoundSeconds(apdus: readonly Uint8Array[], link: SlotLinkParams): number {
-  let t = 2 * MAX_APDU_GET_RESPONSES * tpduBoundSeconds(GET_RESPONSE_256, link);
-  for (const a of apdus) t += (a.length === 5 ? 2 : 1) * tpduBoundSeconds(t0CommandTpdu(a), link);
+  let t = getResponsesBoundSeconds(link);
+  for (const a of apdus) t += commandBoundSeconds(a, link);
   return t;
 }
 
