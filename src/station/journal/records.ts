@@ -58,14 +58,9 @@ export interface Bf23SendingRecord {
   transactionId: string;
 }
 
-export interface PirReceivedRecord {
-  type: 'pir.received';
-  unit: string;
-  batchId: string;
-  position: number;
-  eid: string;
-  transactionId: string;
-  /** The BF37 exactly as received (hex): eUICC-signed, forwarded in the report. */
+/** A PIR and what its check found: in `pir.received` and `unit.recovered`. */
+export interface PirFields {
+  /** The BF37 (hex) as the chip gave it: eUICC-signed, forwarded in the report. */
   pir: string;
   verified: boolean;
   verifyCode?: string;
@@ -73,6 +68,15 @@ export interface PirReceivedRecord {
   /** For an error result: SGP.22 bppCommandId / errorReason names. */
   bppCommandId?: string;
   errorReason?: string;
+}
+
+export interface PirReceivedRecord extends PirFields {
+  type: 'pir.received';
+  unit: string;
+  batchId: string;
+  position: number;
+  eid: string;
+  transactionId: string;
 }
 
 export interface UnitEndRecord {
@@ -147,8 +151,9 @@ export interface UnitReconciledRecord {
  * the chip then moved here). `unit` is that attempt (its station in `station`); `slot` is where
  * the chip was seen. Checked as a live PIR; the line report settles that attempt with it
  * (report/accounting.ts), and an installed one is settled installed in the shared inventory.
+ * Its `pir` is read back from the chip's notification list.
  */
-export interface UnitRecoveredRecord {
+export interface UnitRecoveredRecord extends PirFields {
   type: 'unit.recovered';
   unit: string;
   station?: string;
@@ -159,13 +164,6 @@ export interface UnitRecoveredRecord {
   transactionId: string;
   outcome: UnitOutcomeCode;
   how: string;
-  /** The BF37 read back from the chip's notification list (hex). */
-  pir: string;
-  verified: boolean;
-  verifyCode?: string;
-  installed: boolean;
-  bppCommandId?: string;
-  errorReason?: string;
 }
 
 export interface StationRecord {
