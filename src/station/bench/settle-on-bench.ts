@@ -15,19 +15,20 @@ import { Journal } from '../journal/journal.ts';
 import { journalPath } from '../journal/paths.ts';
 import { PendingChecks, type SeenAgainResult } from '../orchestrator/chip-seen-again.ts';
 import { EuiccTrust } from '../orchestrator/euicc-trust.ts';
-import { pendingChecks, unfinishedInstalls } from '../orchestrator/reconcile.ts';
+import { chipChecks } from '../orchestrator/reconcile.ts';
 import { unitPolicyFor } from '../orchestrator/unit-policy.ts';
 
 export async function settleOnBench(config: StationConfig, fpa: FpaClient, eid: string, where: string): Promise<SeenAgainResult[]> {
-  const records = (await Journal.read(journalPath(config))).records;
-  if (!pendingChecks(records).some((p) => p.eid === eid) && !unfinishedInstalls(records).some((u) => u.eid === eid)) return [];
+  const before = chipChecks((await Journal.read(journalPath(config))).records);
+  if (!before.pending.some((p) => p.eid === eid) && !before.unfinished.some((u) => u.eid === eid)) return [];
   const { journal, existing } = await Journal.open(journalPath(config));
   try {
     const inventory = await openInventory(config, { journalPath: journal.path, existing: existing.records });
     const euicc = EuiccStore.open(config.store);
     try {
       const policy = unitPolicyFor(config, await loadDialect(config.loading.dialect));
-      const checks = new PendingChecks(pendingChecks(existing.records), { journal, inventory, trust: new EuiccTrust(euicc), endOfProduction: policy.endOfProduction }, unfinishedInstalls(existing.records));
+      const { pending, unfinished } = chipChecks(existing.records);
+      const checks = new PendingChecks(pending, { journal, inventory, trust: new EuiccTrust(euicc), endOfProduction: policy.endOfProduction }, unfinished);
       return await checks.settleFrom(eid, fpa, where);
     } finally {
       euicc.close();

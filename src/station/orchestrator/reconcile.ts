@@ -54,7 +54,7 @@ function pendingCheckOf(a: UnitAccount): PendingCheck | undefined {
  * repair bench may settle. Open attempts are not in it: they are the station's to reconcile.
  */
 export function pendingChecks(records: Iterable<JournalRecord>): PendingCheck[] {
-  return accountUnits(records).units.flatMap((a) => (a.status === 'unknown' && a.settledBy === 'reconciled' ? (pendingCheckOf(a) ?? []) : []));
+  return chipChecks(records).pending;
 }
 
 /**
@@ -64,7 +64,16 @@ export function pendingChecks(records: Iterable<JournalRecord>): PendingCheck[] 
  * that finish was never journaled.
  */
 export function unfinishedInstalls(records: Iterable<JournalRecord>): UnfinishedInstall[] {
-  return accountUnits(records).units.flatMap((a) => (unfinishedInstall(a) ?? []));
+  return chipChecks(records).unfinished;
+}
+
+/** pendingChecks and unfinishedInstalls from one reading of the journal (the repair bench needs both). */
+export function chipChecks(records: Iterable<JournalRecord>): { pending: PendingCheck[]; unfinished: UnfinishedInstall[] } {
+  const units = accountUnits(records).units;
+  return {
+    pending: units.flatMap((a) => (a.status === 'unknown' && a.settledBy === 'reconciled' ? (pendingCheckOf(a) ?? []) : [])),
+    unfinished: units.flatMap((a) => unfinishedInstall(a) ?? []),
+  };
 }
 
 function unfinishedInstall(a: UnitAccount): UnfinishedInstall | undefined {
