@@ -5,39 +5,14 @@
  * not-OK answers and the latest exchanges instead of "none yet".
  */
 import { describe, expect, it } from 'vitest';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { miniFactory } from '../helpers/mini-factory.ts';
-import { euiccCardFromReel } from '../../src/sim/euicc/card-factory.ts';
-import { simHardware } from '../../src/sim/inprocess/sim-hardware.ts';
-import { requireConfig } from '../../src/station/config/load.ts';
-import { EventBus, type StationEvent } from '../../src/station/events.ts';
-import { Station } from '../../src/station/orchestrator/station.ts';
+import { openPanel } from '../helpers/panel.ts';
 import { describeApdu } from '../../src/station/orchestrator/apdu-tap.ts';
 import { createViewModel, reduceAll } from '../../src/ui/state/view-model.ts';
 import { detailLines } from '../../src/ui/components/DetailPane.tsx';
 
 describe('APDU events', () => {
   it('a loaded unit reports each APDU; the detail pane shows the count, failures and latest exchanges', async () => {
-    const f = await miniFactory({ chips: 1, keys: 2, perEuicc: 2 });
-    f.close();
-    const cfgPath = join(f.dir, 'station.json');
-    writeFileSync(
-      cfgPath,
-      JSON.stringify({
-        format: 'ifpp-station/1', name: 'panel', kind: 'panel-jig', store: 'store', journal: 'journal', reports: 'reports',
-        board: JSON.parse(readFileSync(join(import.meta.dirname, '../../fixtures-config/sim-jig-8.json'), 'utf8')).board,
-        bridges: [{ id: 'b0', port: 'bridge0', slots: 1 }],
-        slots: [{ id: 'S1', bridge: 'b0', channel: 0, row: 1, col: 1 }],
-      }),
-    );
-    const config = await requireConfig(cfgPath);
-    const sim = simHardware(config, { jig: true });
-    sim.slots.get('S1')!.insertCard(await euiccCardFromReel({ reel: f.reel, eid: f.eids[0]!, stateDir: join(f.dir, 'chips') }, 0));
-    const bus = new EventBus();
-    const events: StationEvent[] = [];
-    bus.on((e) => events.push(e));
-    const station = await Station.open(config, { bus, hardware: sim.hardware });
+    const { sim, events, station } = await openPanel(1);
     sim.jig!.once('prompt', () => setImmediate(() => sim.jig!.pressStart()));
     const summary = await station.run({ units: 1 });
     await station.close();
