@@ -22,9 +22,10 @@ import { journalPath } from '../../src/station/journal/paths.ts';
 import { accountUnits } from '../../src/station/report/accounting.ts';
 import { generateReports } from '../../src/station/report/generate.ts';
 
-async function world(slots: number, units: number, kind: 'panel-jig' | 'socket-programmer' = 'panel-jig') {
+async function world(slots: number, units: number, kind: 'panel-jig' | 'socket-programmer' = 'panel-jig', o: { profile?: string; timeScale?: number } = {}) {
   const out = join(mkdtempSync(join(tmpdir(), 'ifpp-world-')), 'w');
-  const w = await buildWorld({ out, slots, units, kind, profile: 'synthetic:2500', timeScale: 0 });
+  const timeScale = o.timeScale ?? 0;
+  const w = await buildWorld({ out, slots, units, kind, profile: o.profile ?? 'synthetic:2500', timeScale });
   const config = await requireConfig(w.stationFile);
   const store = BppStore.open(config.store);
   await importBatch(store, join(w.dir, w.world.files.batch), { checks: bppChecks });
@@ -32,7 +33,7 @@ async function world(slots: number, units: number, kind: 'panel-jig' | 'socket-p
   await importEuiccData(config.store, join(w.dir, w.world.files.euiccData), 'sim');
   // The operator's first press comes before the station is up; pressing again after 1 s instead
   // of a person's 3 s is not what is under test and saves that wait at every start.
-  const handle = await startWorld(w.dir, { timeScale: 0, operator: { repressMs: 1000 } });
+  const handle = await startWorld(w.dir, { timeScale, operator: { repressMs: 1000 } });
   return { config, handle };
 }
 
@@ -78,7 +79,10 @@ describe('station with the simulated factory and the virtual jig board', () => {
   }, 120_000);
 
   it('e-stop mid-load interrupts every slot at once and nothing is lost', async () => {
-    const { config, handle } = await world(8, 16);
+    // Card time modeled (time scale 1) and a 24 kB profile: a load takes about two seconds, so the
+    // e-stop pressed at its third segment reaches the station (Firmata report, filter) while every
+    // load is still running. With no card time a 2.5 kB load could end before it arrived.
+    const { config, handle } = await world(8, 16, 'panel-jig', { profile: 'synthetic:24000', timeScale: 1 });
     const bus = new EventBus();
     const events: StationEvent[] = [];
     bus.on((e) => events.push(e));
